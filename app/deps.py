@@ -1,0 +1,24 @@
+"""Request-scoped access to the long-lived services built in the lifespan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import require
+from waypoint.services import Services
+from waypoint.settings import ApiKey
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+# the agent console asks for decisions on behalf of agents, so its key may too
+RecommendKey = Annotated[ApiKey, Depends(require("recommend", "console"))]
+EventsKey = Annotated[ApiKey, Depends(require("events"))]
+AdminKey = Annotated[ApiKey, Depends(require("admin"))]
+ConsoleKey = Annotated[ApiKey, Depends(require("console"))]

@@ -1,0 +1,60 @@
+"""The FastAPI application: wiring only; every decision lives in the domain packages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors
+from app.metrics import Metrics
+from app.routes import catalog, console, events, health, intents, recommend, users
+from waypoint.redis_server import EmbeddedRedis, connect
+from waypoint.services import build_services, load_configured_model
+from waypoint.settings import Settings
+
+log = logging.getLogger("waypoint")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            url = settings.redis_url
+            if url is None:
+                embedded = EmbeddedRedis.start(settings.embedded_redis_dir)
+                stack.callback(embedded.stop)
+                url = embedded.url
+                log.info("REDIS_URL is unset: using an embedded Redis server (%s)", url)
+            redis = connect(url, cluster=settings.redis_cluster, timeout_s=settings.redis_timeout_s)
+            stack.push_async_callback(redis.aclose)
+            services = build_services(settings, redis)
+            app.state.services = services
+            app.state.api_keys = settings.all_keys()
+            if settings.demo:
+                from waypoint.demo.seed import seed_demo
+
+                await seed_demo(services)
+            else:
+                await load_configured_model(services)
+            await services.runtime.refresh()
+            await stack.enter_async_context(services.runtime.running(settings.reload_interval_s))
+            yield
+
+    app = FastAPI(
+        title="Waypoint",
+        version="0.1.0",
+        summary="Real-time, context-aware next-best actions with reasons.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.middleware("http")(metrics.middleware)
+    errors.install(app)
+    for module in (recommend, events, users, catalog, intents, health, console):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,199 @@
+"""What an event changes about a user, as a list of store operations (pure, no I/O).
+
+The store executes the plan atomically together with the idempotency check, so an
+accepted event is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from context.decay import Decay
+from context.models import OUTCOME_EVENTS, Event, JourneyStep, RequestContext
+from recommender.models import Action, category_levels
+
+#: One store operation: (op, key name on UserKeys, arg1, arg2).
+Op = tuple[str, str, str, str]
+
+HISTORY_LEN = 200
+STEPS_LEN = 50
+#: kinds that become "owned" (never offered again) once accepted
+OWNABLE_KINDS = frozenset({"product", "offer", "retention"})
+
+
+@dataclass(frozen=True)
+class EventWeights:
+    """How strongly each event type says "I like this" (negative: "not for me")."""
+
+    view: float = 1.0
+    click: float = 2.0
+    add_to_cart: float = 3.0
+    purchase: float = 5.0
+    accept: float = 4.0
+    share: float = 2.0
+    dismiss: float = -2.0
+    decline: float = -3.0
+    maybe_later: float = -0.5
+
+    def of(self, event_type: str) -> float:
+        return float(getattr(self, event_type, 0.0))
+
+
+@dataclass(frozen=True)
+class EventPlanner:
+    affinity: Decay
+    fatigue: Decay
+    journey_ttl_s: int
+    weights: EventWeights = EventWeights()
+
+    def plan(
+        self,
+        event: Event,
+        *,
+        now: float,
+        action: Action | None,
+        detected_intent: tuple[str, float] | None = None,
+        intents_closed_by: Callable[[Action], Iterable[str]] = lambda _a: (),
+    ) -> list[Op]:
+        ts = event.timestamp(now)
+        ops: list[Op] = []
+        record = event.model_dump(mode="json", exclude_none=True)
+        record["accepted_at"] = now
+        ops.append(("lpush_trim", "history", json.dumps(record), str(HISTORY_LEN)))
+
+        weight = self.weights.of(event.type)
+        if event.item_id and weight:
+            ops.append(
+                (
+                    "hincrbyfloat",
+                    "item_affinity",
+                    event.item_id,
+                    repr(self.affinity.encode(weight, ts)),
+                )
+            )
+            if action is not None:
+                for level in category_levels(action.category):
+                    ops.append(
+                        (
+                            "hincrbyfloat",
+                            "category_affinity",
+                            level,
+                            repr(self.affinity.encode(weight, ts)),
+                        )
+                    )
+        if event.type == "impression" and event.item_id:
+            ops.append(
+                ("hincrbyfloat", "impressions", event.item_id, repr(self.fatigue.encode(1.0, ts)))
+            )
+
+        if event.type in OUTCOME_EVENTS and event.item_id:
+            if event.type == "purchase" or action is None or action.kind in OWNABLE_KINDS:
+                ops.append(("sadd", "owned", event.item_id, ""))
+            ops.append(("hset", "journey", "outcome", "1"))
+            if action is not None:
+                ops.extend(("hdel", "open_intents", name, "") for name in intents_closed_by(action))
+
+        ops.extend(self._journey_ops(event, ts, detected_intent))
+        return ops
+
+    def _journey_ops(
+        self, event: Event, ts: float, detected_intent: tuple[str, float] | None
+    ) -> list[Op]:
+        ops = context_ops(event.context, event.session_id, ts)
+        if event.type == "view" and event.item_id:
+            ops.append(("hset", "journey", "page_item", event.item_id))
+        if event.query:
+            ops.append(("hset", "journey", "last_query", event.query))
+        intent: tuple[str, float, str] | None = None
+        if event.type == "clarify_answer" and event.intent:
+            intent = (event.intent, 1.0, "clarify")
+        elif detected_intent is not None:
+            intent = (detected_intent[0], detected_intent[1], "model")
+        if intent is not None:
+            ops.extend(intent_ops(*intent, ts, event.session_id, event.query))
+        step = JourneyStep(
+            ts=ts,
+            type=event.type,
+            channel=event.context.channel if event.context else None,
+            item_id=event.item_id,
+            query=event.query,
+            intent=intent[0] if intent else None,
+        )
+        ops.extend(step_ops(step, self.journey_ttl_s))
+        return ops
+
+    def decision_ops(
+        self,
+        *,
+        ts: float,
+        context: RequestContext,
+        session_id: str | None,
+        query: str | None,
+        intent: tuple[str, float, str] | None,
+        shown: Iterable[str],
+    ) -> list[Op]:
+        """What serving a recommendation changes: fatigue and the live journey."""
+        ops: list[Op] = [
+            ("hincrbyfloat", "impressions", item_id, repr(self.fatigue.encode(1.0, ts)))
+            for item_id in shown
+        ]
+        ops.extend(context_ops(context, session_id, ts))
+        if query:
+            ops.append(("hset", "journey", "last_query", query))
+        if intent is not None and intent[2] != "journey":
+            ops.extend(intent_ops(*intent, ts, session_id, query))
+        step = JourneyStep(
+            ts=ts,
+            type="recommend",
+            channel=context.channel,
+            query=query,
+            intent=intent[0] if intent else None,
+        )
+        ops.extend(step_ops(step, self.journey_ttl_s))
+        return ops
+
+
+def context_ops(ctx: RequestContext | None, session_id: str | None, ts: float) -> list[Op]:
+    """Record where the customer is now (channel, language, place, device, page)."""
+    ops: list[Op] = [("hset", "journey", "updated_at", repr(ts))]
+    if session_id:
+        ops.append(("hset", "journey", "session_id", session_id))
+    if ctx is not None:
+        ops.append(("hset", "journey", "channel", ctx.channel))
+        ops.append(("hset", "journey", f"ch:{ctx.channel}", repr(ts)))
+        ops.append(("hset", "journey", "language", ctx.language))
+        if ctx.country:
+            ops.append(("hset", "journey", "country", ctx.country))
+        if ctx.device:
+            ops.append(("hset", "journey", "device", ctx.device))
+        if ctx.page and ctx.page.item_id:
+            ops.append(("hset", "journey", "page_item", ctx.page.item_id))
+    return ops
+
+
+def step_ops(step: JourneyStep, ttl_s: int) -> list[Op]:
+    return [
+        ("lpush_trim", "steps", step.model_dump_json(exclude_none=True), str(STEPS_LEN)),
+        ("expire", "journey", str(ttl_s), ""),
+        ("expire", "steps", str(ttl_s), ""),
+    ]
+
+
+def intent_ops(
+    name: str,
+    confidence: float,
+    source: str,
+    ts: float,
+    session_id: str | None,
+    query: str | None,
+) -> list[Op]:
+    """Set the journey's current intent and remember it as open until an outcome."""
+    entry = {"intent": name, "last_seen": ts, "session_id": session_id, "query": query}
+    return [
+        ("hset", "journey", "intent", name),
+        ("hset", "journey", "intent_confidence", repr(round(confidence, 4))),
+        ("hset", "journey", "intent_source", source),
+        ("hset", "open_intents", name, json.dumps(entry)),
+    ]

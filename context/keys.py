@@ -1,0 +1,140 @@
+"""The Redis key scheme.
+
+Every key about one user carries the hash tag ``{u:<id>}`` so that, on Redis Cluster,
+all of them live on one slot: one pipelined round trip reads them, one Lua script can
+update them atomically, and erasing a user touches one node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UserKeys:
+    prefix: str
+    user_id: str
+
+    def _k(self, name: str) -> str:
+        return f"{self.prefix}:{{u:{self.user_id}}}:{name}"
+
+    @property
+    def profile(self) -> str:
+        """Hash: attributes (JSON), segments (JSON), counters."""
+        return self._k("profile")
+
+    @property
+    def category_affinity(self) -> str:
+        """Hash: category path -> decayed score (see context.decay)."""
+        return self._k("aff:cat")
+
+    @property
+    def item_affinity(self) -> str:
+        """Hash: action id -> decayed score."""
+        return self._k("aff:item")
+
+    @property
+    def owned(self) -> str:
+        """Set: action ids bought or accepted (never offered again)."""
+        return self._k("owned")
+
+    @property
+    def impressions(self) -> str:
+        """Hash: action id -> decayed impression count (fatigue)."""
+        return self._k("imp")
+
+    @property
+    def journey(self) -> str:
+        """Hash with a TTL: live journey context of the current session."""
+        return self._k("journey")
+
+    @property
+    def steps(self) -> str:
+        """List with a TTL: recent journey steps (JSON), newest first."""
+        return self._k("steps")
+
+    @property
+    def history(self) -> str:
+        """List: recent accepted events (JSON), newest first, capped."""
+        return self._k("history")
+
+    @property
+    def seen_events(self) -> str:
+        """Sorted set: event_id -> time accepted (idempotency window)."""
+        return self._k("seen")
+
+    @property
+    def open_intents(self) -> str:
+        """Hash: intent name -> JSON (intents that ended without an outcome)."""
+        return self._k("open")
+
+    @property
+    def experiments(self) -> str:
+        """Hash: experiment namespace -> sticky assignment (JSON), plus attribution fields."""
+        return self._k("exp")
+
+    def all(self) -> list[str]:
+        return [
+            self.profile,
+            self.category_affinity,
+            self.item_affinity,
+            self.owned,
+            self.impressions,
+            self.journey,
+            self.steps,
+            self.history,
+            self.seen_events,
+            self.open_intents,
+            self.experiments,
+        ]
+
+    @property
+    def pattern(self) -> str:
+        """A SCAN pattern matching every key of this user (used by tests and audits)."""
+        escaped = self.user_id.replace("\\", "\\\\")
+        for ch in "*?[]":
+            escaped = escaped.replace(ch, "\\" + ch)
+        return f"{self.prefix}:{{u:{escaped}}}:*"
+
+
+@dataclass(frozen=True)
+class GlobalKeys:
+    prefix: str
+
+    @property
+    def catalog_items(self) -> str:
+        return f"{self.prefix}:catalog:items"
+
+    @property
+    def catalog_version(self) -> str:
+        return f"{self.prefix}:catalog:version"
+
+    @property
+    def taxonomy(self) -> str:
+        return f"{self.prefix}:intents:taxonomy"
+
+    @property
+    def taxonomy_version(self) -> str:
+        return f"{self.prefix}:intents:taxonomy:version"
+
+    @property
+    def models(self) -> str:
+        """Hash: model version -> metadata JSON."""
+        return f"{self.prefix}:intents:models"
+
+    def model_blob(self, version: str) -> str:
+        return f"{self.prefix}:intents:model:{version}"
+
+    @property
+    def active_model(self) -> str:
+        return f"{self.prefix}:intents:active"
+
+    @property
+    def clarify_examples(self) -> str:
+        """Stream of labelled examples learned from clarify answers."""
+        return f"{self.prefix}:intents:learned"
+
+    @property
+    def popularity(self) -> str:
+        """Hash: action id -> decayed count of positive events by anyone."""
+        return f"{self.prefix}:popularity"

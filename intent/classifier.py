@@ -1,0 +1,407 @@
+"""Intent classifier: sparse word + character n-gram features, a linear one-vs-rest SVM,
+temperature-scaled probabilities with an explicit "none of these" (background) class, and a
+confidence / ambiguity rule on top.
+
+The estimator follows scikit-learn conventions: ``__init__`` only stores parameters, ``fit``
+learns everything and every learned attribute ends in ``_``.  Choosing the calibration and
+decision parameters (``temperature``, ``oos_bias``, ``oos_weight``, ``threshold``,
+``ambiguity_mass``) is the job of :func:`intent.train.train`, which selects them on held-out data
+and passes them in; ``fit`` itself only learns the linear model.
+
+Probabilities.  For an utterance with in-scope SVM scores ``s_1..s_K`` (and, when the training
+data contained out-of-scope examples, the score ``s_oos`` of an extra "oos" SVM), the model
+uses the logits ``T * s_k`` for the in-scope intents and ``T * (oos_bias + oos_weight * s_oos)``
+for a background class that stands for "out of scope".  A softmax over those K + 1 logits
+gives ``P(intent k)`` and ``P(out of scope)``; :meth:`IntentClassifier.predict_proba` returns the
+in-scope part (a row sums to ``1 - P(out of scope)``).
+
+Decision.  Let ``p_1 >= p_2 >= ...`` be the in-scope probabilities.  If ``p_1 >= threshold`` the
+top intent is answered.  Otherwise the candidates are the (at most ``max_ambiguous``) intents with
+``p >= ambiguity_floor * p_1``; if there are at least two and together they carry at least
+``ambiguity_mass`` of the probability, the utterance is *ambiguous* (the service asks which one
+was meant); else it is *out of scope*.  In both cases ``intent`` is ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+from intent.taxonomy import OUT_OF_SCOPE
+
+FloatArray = NDArray[np.float64]
+
+#: Number of alternatives reported with every prediction.
+TOP_K = 4
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's answer for one utterance.
+
+    ``intent`` is ``None`` whenever the model does not commit to an intent: either the utterance
+    is out of scope (``out_of_scope``) or it is torn between a few intents (``ambiguous``; the
+    candidates are the first entries of ``alternatives``).
+    """
+
+    intent: str | None
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    ambiguous: bool
+    out_of_scope: bool
+    #: Intents to offer in a clarifying question, best first (empty unless ``ambiguous``).
+    candidates: tuple[str, ...] = ()
+
+
+class IntentClassifier:
+    """Linear intent classifier with calibrated confidence and out-of-scope rejection.
+
+    Parameters
+    ----------
+    C:
+        Regularisation of the linear SVM (larger = less regularised).
+    word_ngram_range, char_ngram_range:
+        n-gram ranges of the word and ``char_wb`` TF-IDF blocks (both sublinear tf, l2-normed).
+    char_min_df:
+        Minimum document frequency of a character n-gram.
+    char_weight:
+        Multiplier of the character block relative to the word block.
+    temperature, oos_bias, oos_weight:
+        Calibration of the softmax over in-scope scores plus the background logit.
+    threshold:
+        Minimum top-intent probability to answer with an intent.
+    ambiguity_mass, ambiguity_floor, max_ambiguous:
+        Ambiguity rule (see module docstring).
+    top_k:
+        Number of alternatives reported per prediction.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 0.5,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        char_min_df: int = 2,
+        char_weight: float = 1.0,
+        temperature: float = 8.0,
+        oos_bias: float = -0.5,
+        oos_weight: float = 1.0,
+        threshold: float = 0.5,
+        ambiguity_mass: float = 0.8,
+        ambiguity_floor: float = 0.25,
+        max_ambiguous: int = 4,
+        top_k: int = TOP_K,
+    ) -> None:
+        self.C = C
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.char_min_df = char_min_df
+        self.char_weight = char_weight
+        self.temperature = temperature
+        self.oos_bias = oos_bias
+        self.oos_weight = oos_weight
+        self.threshold = threshold
+        self.ambiguity_mass = ambiguity_mass
+        self.ambiguity_floor = ambiguity_floor
+        self.max_ambiguous = max_ambiguous
+        self.top_k = top_k
+
+    # ------------------------------------------------------------------ scikit-learn plumbing
+    _PARAM_NAMES = (
+        "C",
+        "word_ngram_range",
+        "char_ngram_range",
+        "char_min_df",
+        "char_weight",
+        "temperature",
+        "oos_bias",
+        "oos_weight",
+        "threshold",
+        "ambiguity_mass",
+        "ambiguity_floor",
+        "max_ambiguous",
+        "top_k",
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> IntentClassifier:
+        for name, value in params.items():
+            if name not in self._PARAM_NAMES:
+                raise ValueError(f"unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"IntentClassifier({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
+        """Learn features and the linear model.  ``labels`` may contain ``"oos"``."""
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        y = np.asarray(list(labels), dtype=object)
+        in_scope = sorted({str(label) for label in y if label != OUT_OF_SCOPE})
+        if len(in_scope) < 2:
+            raise ValueError("need examples of at least two in-scope intents")
+        self.word_vectorizer_ = TfidfVectorizer(
+            ngram_range=self.word_ngram_range,
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        self.char_vectorizer_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=self.char_ngram_range,
+            sublinear_tf=True,
+            min_df=self.char_min_df,
+            dtype=np.float32,
+        )
+        texts = list(texts)
+        word = self.word_vectorizer_.fit_transform(texts)
+        char = self.char_vectorizer_.fit_transform(texts)
+        features = sp.hstack([word, char * self.char_weight], format="csr")
+
+        svm = LinearSVC(C=self.C)
+        svm.fit(features, y.astype(str))
+        svm_classes = [str(c) for c in svm.classes_]
+        coef = np.asarray(svm.coef_, dtype=np.float64)
+        intercept = np.asarray(svm.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:  # binary problem: liblinear returns one row (positive class)
+            coef = np.vstack([-coef, coef])
+            intercept = np.concatenate([-intercept, intercept])
+
+        in_rows = [svm_classes.index(c) for c in in_scope]
+        self.classes_ = np.asarray(in_scope, dtype=object)
+        self.n_word_features_ = int(word.shape[1])
+        # Scores are computed as features @ coef_.T; keep the weights compact and fast.
+        self.coef_ = _compact(coef[in_rows].T)
+        self.intercept_ = intercept[in_rows]
+        self.has_oos_class_ = OUT_OF_SCOPE in svm_classes
+        if self.has_oos_class_:
+            row = svm_classes.index(OUT_OF_SCOPE)
+            self.oos_coef_: sp.csr_matrix | None = _compact(coef[row : row + 1].T)
+            self.oos_intercept_ = float(intercept[row])
+        else:
+            self.oos_coef_ = None
+            self.oos_intercept_ = 0.0
+        self.sklearn_version_ = str(sklearn.__version__)
+        self.temperature_ = float(self.temperature)
+        self.oos_bias_ = float(self.oos_bias)
+        self.oos_weight_ = float(self.oos_weight) if self.has_oos_class_ else 0.0
+        self.threshold_ = float(self.threshold)
+        self.ambiguity_mass_ = float(self.ambiguity_mass)
+        self.ambiguity_floor_ = float(self.ambiguity_floor)
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        word = self.word_vectorizer_.transform(texts)
+        char = self.char_vectorizer_.transform(texts)
+        if self.char_weight != 1.0:
+            char = char * self.char_weight
+        return sp.hstack([word, char], format="csr")
+
+    def decision_scores(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        """Raw SVM scores: ``(in-scope scores (n, K), oos scores (n,))`` (zeros if no oos class)."""
+        self._check_fitted()
+        x = self._features(list(texts))
+        scores = np.asarray((x @ self.coef_).toarray(), dtype=np.float64) + self.intercept_
+        if self.oos_coef_ is not None:
+            oos = np.asarray((x @ self.oos_coef_).toarray(), dtype=np.float64).ravel()
+            oos += self.oos_intercept_
+        else:
+            oos = np.zeros(scores.shape[0])
+        return scores, oos
+
+    def probabilities_from_scores(
+        self, scores: FloatArray, oos_scores: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Calibrated ``(in-scope probabilities (n, K), P(out of scope) (n,))``."""
+        return scores_to_proba(
+            scores, oos_scores, self.temperature_, self.oos_bias_, self.oos_weight_
+        )
+
+    def predict_proba_with_oos(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        return self.probabilities_from_scores(*self.decision_scores(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
+        """In-scope probabilities over ``classes_``; each row sums to ``1 - P(out of scope)``."""
+        return self.predict_proba_with_oos(texts)[0]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        proba, _ = self.predict_proba_with_oos(texts)
+        return [self._decide(row) for row in proba]
+
+    def predict_one(self, text: str) -> Prediction:
+        """Single-utterance fast path (no scikit-learn validation overhead, same numbers)."""
+        scores, oos = self._scores_one(text)
+        proba, _ = self.probabilities_from_scores(scores[None, :], np.array([oos]))
+        return self._decide(proba[0])
+
+    def _scores_one(self, text: str) -> tuple[FloatArray, float]:
+        self._check_fitted()
+        cache = self._fast_path()
+        indices: list[int] = []
+        values: list[float] = []
+        for analyzer, vocabulary, idf, offset, weight in cache.blocks:
+            counts: dict[int, int] = {}
+            for gram in analyzer(text):
+                j = vocabulary.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            vals = (np.log(tf) + 1.0) * idf[cols]
+            vals *= weight / np.sqrt(float(vals @ vals))
+            indices.extend((cols + offset).tolist())
+            values.extend(vals.tolist())
+        if not indices:
+            return self.intercept_.copy(), self.oos_intercept_
+        idx = np.asarray(indices, dtype=np.int64)
+        val = np.asarray(values, dtype=np.float64)
+        scores = val @ cache.coef[idx] + self.intercept_
+        oos = self.oos_intercept_
+        if cache.oos_coef is not None:
+            oos += float(val @ cache.oos_coef[idx])
+        return scores, oos
+
+    def _fast_path(self) -> _FastPath:
+        cache: _FastPath | None = getattr(self, "_cache", None)
+        if cache is None:
+            blocks = []
+            offset = 0
+            for vectorizer, weight in (
+                (self.word_vectorizer_, 1.0),
+                (self.char_vectorizer_, self.char_weight),
+            ):
+                blocks.append(
+                    (
+                        vectorizer.build_analyzer(),
+                        dict(vectorizer.vocabulary_),
+                        np.asarray(vectorizer.idf_, dtype=np.float64),
+                        offset,
+                        float(weight),
+                    )
+                )
+                offset += len(vectorizer.vocabulary_)
+            oos_coef = None
+            if self.oos_coef_ is not None:
+                oos_coef = np.asarray(self.oos_coef_.toarray(), dtype=np.float64).ravel()
+            cache = _FastPath(
+                blocks=blocks,
+                coef=np.ascontiguousarray(self.coef_.toarray(), dtype=np.float32),
+                oos_coef=oos_coef,
+            )
+            self._cache = cache
+        return cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cache", None)  # derived, rebuilt on first use; never persisted
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def _decide(self, proba: FloatArray) -> Prediction:
+        decision = decide(
+            proba,
+            threshold=self.threshold_,
+            ambiguity_mass=self.ambiguity_mass_,
+            ambiguity_floor=self.ambiguity_floor_,
+            max_ambiguous=self.max_ambiguous,
+            top_k=self.top_k,
+        )
+        top, kind, candidates = decision
+        classes = self.classes_
+        alternatives = tuple((str(classes[i]), round(float(proba[i]), 6)) for i in top)
+        confidence = float(proba[top[0]])
+        return Prediction(
+            intent=str(classes[top[0]]) if kind == ANSWER else None,
+            confidence=confidence,
+            alternatives=alternatives,
+            ambiguous=kind == AMBIGUOUS,
+            out_of_scope=kind == OUT,
+            candidates=tuple(str(classes[i]) for i in candidates),
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("IntentClassifier is not fitted; call fit() first")
+
+
+# ---------------------------------------------------------------------- shared helpers
+@dataclass
+class _FastPath:
+    """Per-process cache for :meth:`IntentClassifier.predict_one` (not persisted)."""
+
+    blocks: list[tuple[Any, dict[str, int], FloatArray, int, float]]
+    coef: NDArray[np.float32]
+    oos_coef: FloatArray | None
+
+
+ANSWER, AMBIGUOUS, OUT = 0, 1, 2
+
+
+def _compact(matrix: FloatArray) -> sp.csr_matrix:
+    """float32 CSR copy of a weight matrix, dropping exact zeros."""
+    return sp.csr_matrix(matrix.astype(np.float32))
+
+
+def scores_to_proba(
+    scores: FloatArray,
+    oos_scores: FloatArray,
+    temperature: float,
+    oos_bias: float,
+    oos_weight: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Softmax over ``T * scores`` plus the background logit ``T * (bias + weight * s_oos)``."""
+    logits = temperature * scores
+    background = temperature * (oos_bias + oos_weight * oos_scores)
+    top = np.maximum(logits.max(axis=1), background)
+    exp = np.exp(logits - top[:, None])
+    exp_bg = np.exp(background - top)
+    total = exp.sum(axis=1) + exp_bg
+    return exp / total[:, None], exp_bg / total
+
+
+def decide(
+    proba: FloatArray,
+    *,
+    threshold: float,
+    ambiguity_mass: float,
+    ambiguity_floor: float,
+    max_ambiguous: int,
+    top_k: int,
+) -> tuple[list[int], int, list[int]]:
+    """Apply the decision rule to one row of in-scope probabilities.
+
+    Returns ``(indices of the top-k intents best first, kind, indices of the ambiguity
+    candidates)`` with kind one of ``ANSWER``, ``AMBIGUOUS``, ``OUT``.
+    """
+    k = min(max(top_k, max_ambiguous, 1), proba.shape[0])
+    part = np.argpartition(-proba, k - 1)[:k] if k < proba.shape[0] else np.arange(k)
+    order = part[np.argsort(-proba[part], kind="stable")]
+    top = [int(i) for i in order[: max(top_k, 1)]]
+    p1 = float(proba[order[0]])
+    if p1 >= threshold:
+        return top, ANSWER, []
+    floor = ambiguity_floor * p1
+    candidates = [int(i) for i in order[:max_ambiguous] if proba[i] >= floor]
+    if len(candidates) >= 2 and float(proba[candidates].sum()) >= ambiguity_mass:
+        return top, AMBIGUOUS, candidates
+    return top, OUT, []

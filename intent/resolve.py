@@ -1,0 +1,92 @@
+"""Deciding the customer's intent for one request: explicit, model, or journey."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from intent.taxonomy import Intent, Taxonomy
+from waypoint.errors import Invalid
+
+
+class PredictionLike(Protocol):
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def alternatives(self) -> Sequence[tuple[str, float]]: ...
+    @property
+    def ambiguous(self) -> bool: ...
+    @property
+    def out_of_scope(self) -> bool: ...
+
+
+class Predictor(Protocol):
+    def predict_one(self, text: str) -> PredictionLike: ...
+
+
+@dataclass(frozen=True)
+class IntentDecision:
+    intent: Intent | None = None
+    confidence: float = 0.0
+    source: str | None = None
+    out_of_scope: bool = False
+    clarify_options: tuple[Intent, ...] = field(default_factory=tuple)
+
+    @property
+    def allowed(self) -> tuple[Intent, ...]:
+        """Intents whose categories an answer may come from (empty: no restriction)."""
+        if self.intent is not None:
+            return (self.intent,)
+        return self.clarify_options
+
+
+def resolve_intent(
+    *,
+    explicit: str | None,
+    query: str | None,
+    journey_intent: str | None,
+    journey_confidence: float | None,
+    taxonomy: Taxonomy,
+    model: Predictor | None,
+) -> IntentDecision:
+    if explicit is not None:
+        found = taxonomy.get(explicit)
+        if found is None:
+            raise Invalid(
+                f"unknown intent '{explicit}'; known intents: {', '.join(taxonomy.names)}"
+            )
+        return IntentDecision(intent=found, confidence=1.0, source="explicit")
+    if query and model is not None:
+        p = model.predict_one(query)
+        if p.intent is not None and (found := taxonomy.get(p.intent)) is not None:
+            return IntentDecision(intent=found, confidence=p.confidence, source="model")
+        if p.ambiguous:
+            options = tuple(
+                i for name, _ in p.alternatives[:4] if (i := taxonomy.get(name)) is not None
+            )
+            if len(options) >= 2:
+                return IntentDecision(confidence=p.confidence, clarify_options=options)
+        return IntentDecision(confidence=p.confidence, out_of_scope=p.out_of_scope)
+    if journey_intent and (found := taxonomy.get(journey_intent)) is not None:
+        return IntentDecision(intent=found, confidence=journey_confidence or 0.0, source="journey")
+    return IntentDecision()
+
+
+def clarify_question(options: Sequence[Intent], language: str) -> str:
+    questions = {
+        "en": "Just to be sure I understand: which of these are you looking for?",
+        "de": "Damit ich Sie richtig verstehe: Wonach suchen Sie?",
+        "fr": "Pour être sûr de bien comprendre : que recherchez-vous ?",
+    }
+    return questions.get(language, questions["en"])
+
+
+def option_label(intent: Intent, language: str) -> str:
+    return (
+        intent.clarify_prompt.get(language)
+        or intent.clarify_prompt.get("en")
+        or (intent.label_in(language))
+    )

@@ -1,0 +1,105 @@
+"""Catalog entries ("actions") and the small value types they are built from."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ActionKind = Literal["product", "offer", "content", "service", "retention", "social", "agent"]
+ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined]
+
+Channel = Literal["web", "app", "contact_center", "store", "email", "chat"]
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+
+ActionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+_CATEGORY = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
+
+RuleOp = Literal["eq", "ne", "in", "not_in", "contains", "not_contains", "gte", "lte", "exists"]
+
+
+class Rule(BaseModel):
+    """One eligibility condition on the profile or the live context.
+
+    ``field`` is a dotted path such as ``profile.segments`` or ``context.device``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: Annotated[str, Field(pattern=r"^(profile|context)\.[a-z_][a-z0-9_.]*$")]
+    op: RuleOp
+    value: Any = None
+
+
+class Cap(BaseModel):
+    """At most ``max_impressions`` impressions of the action per user per ``per_seconds``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_impressions: Annotated[int, Field(ge=1, le=10_000)]
+    per_seconds: Annotated[int, Field(ge=1, le=366 * 86_400)]
+
+
+def category_levels(category: str) -> list[str]:
+    """``a/b/c`` -> ``["a", "a/b", "a/b/c"]``."""
+    parts = category.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def check_category(value: str) -> str:
+    if not _CATEGORY.match(value):
+        raise ValueError(
+            "category must be a lower-case path of [a-z0-9_] segments joined by '/', "
+            f"e.g. 'books/fiction/crime' (got {value!r})"
+        )
+    return value
+
+
+class Action(BaseModel):
+    """A catalog entry: something Waypoint can show or do for a customer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: ActionId
+    kind: ActionKind
+    title: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=300)]]
+    description: dict[LanguageCode, Annotated[str, Field(max_length=2000)]] = {}
+    category: str
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    channels: list[Channel] = Field(default=[], description="Empty means every channel.")
+    regions: list[CountryCode] = Field(default=[], description="Empty means every country.")
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    value: Annotated[float, Field(ge=0, description="Business value of an accept/purchase.")] = 0.0
+    price: Annotated[float, Field(ge=0)] | None = None
+    eligibility: list[Rule] = []
+    cap: Cap | None = None
+    explore: bool = Field(default=True, description="False for regulated offers: never explored.")
+
+    _check_category = field_validator("category")(classmethod(lambda cls, v: check_category(v)))
+
+    @model_validator(mode="after")
+    def _check(self) -> Action:
+        if not self.title:
+            raise ValueError("title needs at least one language, e.g. {'en': '...'}")
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        return self
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.title)
+
+    @property
+    def top_category(self) -> str:
+        return self.category.split("/", 1)[0]
+
+    def title_in(self, language: str | None) -> str:
+        if language and language in self.title:
+            return self.title[language]
+        return self.title.get("en") or next(iter(self.title.values()))

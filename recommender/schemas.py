@@ -1,0 +1,89 @@
+"""Request and response models of the decision API (pydantic models at the edge)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from context.models import RequestContext, SessionId, UserId
+from recommender.models import ActionId, ActionKind
+
+IntentSource = Literal["explicit", "model", "journey", "clarify"]
+
+
+class RecommendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId
+    session_id: SessionId | None = None
+    query: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description="What the customer just typed or said."
+    )
+    intent: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = Field(
+        default=None, description="Explicit intent; wins over the model."
+    )
+    context: RequestContext = RequestContext()
+    limit: Annotated[int, Field(ge=1, le=50)] = 5
+    exclude: Annotated[list[ActionId], Field(max_length=200)] = []
+    debug: bool = Field(default=False, description="Report what each filter rule removed.")
+    explain: bool = Field(default=False, description="Report each score term per action.")
+
+
+class IntentOut(BaseModel):
+    name: str
+    label: str
+    confidence: float
+    source: IntentSource
+
+
+class ClarifyOption(BaseModel):
+    intent: str
+    label: str
+
+
+class Clarify(BaseModel):
+    question: str
+    options: list[ClarifyOption]
+
+
+class ActionOut(BaseModel):
+    id: str
+    kind: ActionKind
+    title: str
+    category: str
+    value: float
+    score: float
+    reasons: list[str]
+    explanation: dict[str, dict[str, float]] | None = Field(
+        default=None, description="With explain=true: term value and weighted contribution."
+    )
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    variant: str
+
+
+class DebugOut(BaseModel):
+    candidates: int
+    removed: dict[str, int]
+    kept: int
+
+
+class RecommendResponse(BaseModel):
+    request_id: str
+    user_id: str
+    intent: IntentOut | None
+    out_of_scope: bool = Field(
+        default=False, description="The query was understood as outside what we offer."
+    )
+    clarify: Clarify | None
+    actions: list[ActionOut]
+    experiment: ExperimentOut | None = None
+    cold_start: bool
+    degraded: bool
+    degraded_reasons: list[str] = []
+    model_version: str | None
+    catalog_version: int
+    debug: DebugOut | None = None

@@ -1,0 +1,166 @@
+"""Scoring: each candidate gets named terms in [-1, 1]; the score is their weighted sum.
+
+Keeping the terms (not just the sum) is what lets every answer explain itself: the
+reasons are written from the terms that actually contributed most to the rank.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from recommender.catalog import CatalogIndex
+from recommender.models import Action, category_levels
+from recommender.text import match
+
+TERMS = ("affinity", "context", "intent", "value", "popularity", "open_intent", "fatigue")
+
+
+@dataclass(frozen=True)
+class Weights:
+    affinity: float = 1.0
+    context: float = 1.0
+    intent: float = 0.4
+    value: float = 0.3
+    popularity: float = 0.3
+    open_intent: float = 0.6
+    fatigue: float = 0.5
+
+    def replace(self, overrides: Mapping[str, float]) -> Weights:
+        unknown = set(overrides) - set(TERMS)
+        if unknown:
+            raise ValueError(f"unknown ranking weights: {', '.join(sorted(unknown))}")
+        return Weights(**{**self.__dict__, **overrides})
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What is known about the user and the moment, in the shape scoring needs."""
+
+    category_affinity: Mapping[str, float] = field(default_factory=dict)
+    item_affinity: Mapping[str, float] = field(default_factory=dict)
+    impressions: Mapping[str, float] = field(default_factory=dict)
+    query_tokens: frozenset[str] = frozenset()
+    query: str | None = None
+    page_category: str | None = None
+    channel: str = "web"
+    intent_names: frozenset[str] = frozenset()
+    intent_categories: tuple[str, ...] = ()
+    open_intent_categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    popularity: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Scored:
+    action: Action
+    terms: dict[str, float]
+    contributions: dict[str, float]
+    score: float
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def _under(category: str, prefix: str) -> bool:
+    return category == prefix or category.startswith(prefix + "/")
+
+
+def _category_affinity(category: str, aff: Mapping[str, float]) -> float:
+    # the leaf says more about taste than its parents: 0.5 leaf, 0.3 parent, 0.2, then 0.1
+    weights = (0.5, 0.3, 0.2)
+    levels = list(reversed(category_levels(category)))
+    return sum(
+        aff.get(level, 0.0) * (weights[i] if i < len(weights) else 0.1)
+        for i, level in enumerate(levels)
+    )
+
+
+def _page_similarity(category: str, page_category: str | None) -> float:
+    if not page_category:
+        return 0.0
+    a, b = category.split("/"), page_category.split("/")
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared / max(len(a), len(b))
+
+
+def score_action(
+    action: Action, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
+) -> Scored:
+    details: dict[str, str] = {}
+    cat_aff = _category_affinity(action.category, ctx.category_affinity)
+    item_aff = ctx.item_affinity.get(action.id, 0.0)
+    affinity = math.tanh((cat_aff + 0.5 * item_aff) / 4.0)
+    if item_aff > 0.5:
+        details["affinity"] = "item"
+
+    query_match = match(ctx.query_tokens, catalog.tokens.get(action.id, frozenset()))
+    page_sim = _page_similarity(action.category, ctx.page_category)
+    made_for_channel = 1.0 if action.channels and ctx.channel in action.channels else 0.0
+    context = min(1.0, 0.6 * query_match + 0.4 * page_sim + 0.2 * made_for_channel)
+    best = max(
+        (0.6 * query_match, "query"), (0.4 * page_sim, "page"), (0.2 * made_for_channel, "channel")
+    )
+    details["context"] = best[1]
+
+    intent = 0.0
+    if ctx.intent_categories and any(_under(action.category, p) for p in ctx.intent_categories):
+        # a deeper category prefix is a more specific fit
+        depth = max(p.count("/") + 1 for p in ctx.intent_categories if _under(action.category, p))
+        intent = min(1.0, 0.6 + 0.2 * depth)
+
+    open_intent = 0.0
+    for name, prefixes in ctx.open_intent_categories.items():
+        if any(_under(action.category, p) for p in prefixes):
+            open_intent = 1.0
+            details["open_intent"] = name
+            break
+
+    value = math.log1p(action.value) / math.log1p(catalog.max_value)
+    popularity = ctx.popularity.get(action.id, 0.0)
+    fatigue = -min(1.0, ctx.impressions.get(action.id, 0.0) / 3.0)
+
+    terms = {
+        "affinity": affinity,
+        "context": context,
+        "intent": intent,
+        "value": value,
+        "popularity": popularity,
+        "open_intent": open_intent,
+        "fatigue": fatigue,
+    }
+    contributions = {name: getattr(weights, name) * t for name, t in terms.items()}
+    return Scored(
+        action=action,
+        terms=terms,
+        contributions=contributions,
+        score=sum(contributions.values()),
+        details=details,
+    )
+
+
+def diversify(ranked: list[Scored], limit: int, max_share: float) -> list[Scored]:
+    """Top ``limit`` with at most ``max_share`` of the slots from one leaf category.
+
+    Falls back to the next best items when the cap leaves slots empty.
+    """
+    per_leaf = max(1, math.ceil(limit * max_share))
+    chosen: list[Scored] = []
+    counts: dict[str, int] = {}
+    held_back: list[Scored] = []
+    for s in ranked:
+        if len(chosen) == limit:
+            break
+        leaf = s.action.category
+        if counts.get(leaf, 0) < per_leaf:
+            chosen.append(s)
+            counts[leaf] = counts.get(leaf, 0) + 1
+        else:
+            held_back.append(s)
+    for s in held_back:
+        if len(chosen) == limit:
+            break
+        chosen.append(s)
+    return chosen

@@ -1,0 +1,137 @@
+"""Light text matching between what a customer typed and catalog entries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from recommender.models import Action
+
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "for",
+        "from",
+        "have",
+        "i",
+        "im",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "new",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "some",
+        "that",
+        "the",
+        "this",
+        "to",
+        "want",
+        "need",
+        "looking",
+        "look",
+        "find",
+        "get",
+        "buy",
+        "would",
+        "like",
+        "with",
+        "you",
+        "your",
+        "ich",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "der",
+        "die",
+        "das",
+        "und",
+        "mit",
+        "für",
+        "fur",
+        "suche",
+        "möchte",
+        "mochte",
+        "brauche",
+        "neue",
+        "neuen",
+        "neues",
+        "mein",
+        "meine",
+        "meinen",
+        "zu",
+        "von",
+        "bitte",
+        "ist",
+        "es",
+        "je",
+        "un",
+        "une",
+        "des",
+        "les",
+        "le",
+        "la",
+        "et",
+        "pour",
+        "avec",
+        "cherche",
+        "veux",
+        "voudrais",
+        "besoin",
+        "nouveau",
+        "nouvelle",
+        "mon",
+        "ma",
+        "mes",
+        "du",
+        "de",
+    ]
+)
+
+
+def _fold(word: str) -> str:
+    word = unicodedata.normalize("NFKD", word.lower())
+    word = "".join(ch for ch in word if not unicodedata.combining(ch))
+    for suffix in ("ies", "es", "s", "en", "e"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def tokens(text: str) -> frozenset[str]:
+    """Content words of ``text``, case- and accent-folded, with a crude plural strip."""
+    return frozenset(_fold(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS)
+
+
+def action_tokens(action: Action) -> frozenset[str]:
+    words: set[str] = set()
+    for title in action.title.values():
+        words |= tokens(title)
+    for tag in action.tags:
+        words |= tokens(tag.replace("_", " "))
+    words |= tokens(action.category.replace("/", " ").replace("_", " "))
+    return frozenset(words)
+
+
+def match(query_tokens: frozenset[str], item_tokens: frozenset[str]) -> float:
+    """Share of the query's content words that the item mentions (0..1)."""
+    if not query_tokens:
+        return 0.0
+    return len(query_tokens & item_tokens) / len(query_tokens)

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real Redis server (REDIS_URL's, else an embedded one) per session,
+a flushed dedicated database per test, and the app started through its real lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from waypoint.redis_server import EmbeddedRedis, connect
+from waypoint.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_KEY = "test-key"
+#: tests using an external server work in this database, which they flush
+TEST_DB = 13
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("WAYPOINT_DATA_DIR") or REPO.parent / "shared" / "data")
+
+
+def _with_test_db(url: str) -> str:
+    if url.startswith("unix://"):
+        return url
+    scheme_host, _, path = url.partition("//")[2].partition("/")
+    base = url[: url.index("//") + 2] + scheme_host
+    return f"{base}/{TEST_DB}" if not path.strip("/") else url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("WAYPOINT_REDIS_URL") or os.environ.get("REDIS_URL")
+    if external:
+        yield _with_test_db(external)
+        return
+    server = EmbeddedRedis.start(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest_asyncio.fixture
+async def redis(redis_url: str) -> AsyncIterator[Any]:
+    client = connect(redis_url, timeout_s=5.0)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo intent model, trained once per test session."""
+    from intent.artifact import save_model
+    from intent.data import load_jsonl
+    from intent.lifecycle import metadata_for
+    from intent.train import train
+    from waypoint.demo.seed import data_dir as demo_data
+
+    examples = load_jsonl(demo_data() / "utterances.jsonl")
+    result = train(examples, seed=0)
+    out = tmp_path_factory.mktemp("demo-model")
+    save_model(result.model, out, metadata=metadata_for(result, examples))
+    return out
+
+
+@pytest.fixture
+def settings(redis_url: str, demo_model_dir: Path) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        demo=True,
+        demo_key=TEST_KEY,
+        intent_model_dir=demo_model_dir,
+        reload_interval_s=0.2,
+        redis_timeout_s=2.0,
+    )
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
+    from app.main import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://waypoint.test",
+            headers={"Authorization": f"Bearer {TEST_KEY}"},
+        ) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c

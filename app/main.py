@@ -10,7 +10,17 @@ from fastapi import FastAPI
 
 from app import errors
 from app.metrics import Metrics
-from app.routes import catalog, console, events, health, intents, recommend, users
+from app.routes import (
+    admin,
+    catalog,
+    console,
+    events,
+    experiments,
+    health,
+    intents,
+    recommend,
+    users,
+)
 from waypoint.redis_server import EmbeddedRedis, connect
 from waypoint.services import build_services, load_configured_model
 from waypoint.settings import Settings
@@ -55,6 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.middleware("http")(metrics.middleware)
     errors.install(app)
-    for module in (recommend, events, users, catalog, intents, health, console):
+    for module in (
+        recommend,
+        events,
+        users,
+        catalog,
+        intents,
+        health,
+        console,
+        experiments,
+        admin,
+    ):
         app.include_router(module.router)
     return app

@@ -7,7 +7,7 @@ accepted event is applied exactly once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from context.decay import Decay
@@ -109,6 +109,8 @@ class EventPlanner:
         intent: tuple[str, float, str] | None = None
         if event.type == "clarify_answer" and event.intent:
             intent = (event.intent, 1.0, "clarify")
+            ops.append(("hdel", "journey", "clarify_query", ""))
+            ops.append(("hdel", "journey", "clarify_options", ""))
         elif detected_intent is not None:
             intent = (detected_intent[0], detected_intent[1], "model")
         if intent is not None:
@@ -133,8 +135,13 @@ class EventPlanner:
         query: str | None,
         intent: tuple[str, float, str] | None,
         shown: Iterable[str],
+        clarify_options: Sequence[str] = (),
     ) -> list[Op]:
-        """What serving a recommendation changes: fatigue and the live journey."""
+        """What serving a recommendation changes: fatigue and the live journey.
+
+        A clarifying question is remembered (query and options) until the customer picks
+        an intent, so the pick can be learned as a labelled example.
+        """
         ops: list[Op] = [
             ("hincrbyfloat", "impressions", item_id, repr(self.fatigue.encode(1.0, ts)))
             for item_id in shown
@@ -144,6 +151,12 @@ class EventPlanner:
             ops.append(("hset", "journey", "last_query", query))
         if intent is not None and intent[2] != "journey":
             ops.extend(intent_ops(*intent, ts, session_id, query))
+        if clarify_options and query:
+            ops.append(("hset", "journey", "clarify_query", query))
+            ops.append(("hset", "journey", "clarify_options", ",".join(clarify_options)))
+        elif intent is not None and intent[2] != "journey":
+            ops.append(("hdel", "journey", "clarify_query", ""))
+            ops.append(("hdel", "journey", "clarify_options", ""))
         step = JourneyStep(
             ts=ts,
             type="recommend",

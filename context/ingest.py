@@ -12,6 +12,7 @@ from context.decay import Decay
 from context.events import EventPlanner
 from context.models import Event
 from context.store import STORE_ERRORS, UserStore
+from intent.learned import LearnedExample, LearnedExamples
 from recommender.models import Action
 from recommender.state import LiveState
 from waypoint.errors import StoreUnavailable
@@ -48,14 +49,14 @@ class EventIngestor:
         *,
         popularity_key: str,
         popularity_decay: Decay,
-        learned_key: str,
+        learned: LearnedExamples,
         observers: Sequence[EventObserver] = (),
     ) -> None:
         self.store = store
         self.planner = planner
         self.popularity_key = popularity_key
         self.popularity_decay = popularity_decay
-        self.learned_key = learned_key
+        self.learned = learned
         self.observers = list(observers)
 
     async def ingest(
@@ -83,6 +84,7 @@ class EventIngestor:
             )
             planned.append((event.user_id, event.event_id, ops))
         try:
+            asked = await self._asked_queries(events)
             fresh = await self.store.apply_events(planned, now)
         except STORE_ERRORS as exc:
             raise StoreUnavailable(
@@ -90,7 +92,7 @@ class EventIngestor:
                 "(retrying the same batch is safe: events are idempotent by event_id)"
             ) from exc
         accepted = [e for e, new in zip(events, fresh, strict=True) if new]
-        await self._global_effects(accepted, now)
+        await self._global_effects(accepted, now, asked)
         for observer in self.observers:
             try:
                 await observer.on_events(accepted, now)
@@ -101,14 +103,40 @@ class EventIngestor:
             for e, new in zip(events, fresh, strict=True)
         ]
 
-    async def _global_effects(self, accepted: Sequence[Event], now: float) -> None:
+    async def _asked_queries(self, events: Sequence[Event]) -> dict[str, str]:
+        """For clarify answers without a query: the query we asked about (read before the
+        answer's own write clears it)."""
+        users = sorted({e.user_id for e in events if e.type == "clarify_answer" and not e.query})
+        if not users:
+            return {}
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for user_id in users:
+                pipe.hget(self.store.keys(user_id).journey, "clarify_query")
+            raw = await pipe.execute()
+        return {
+            u: (q.decode() if isinstance(q, bytes) else q)
+            for u, q in zip(users, raw, strict=True)
+            if q
+        }
+
+    async def _global_effects(
+        self, accepted: Sequence[Event], now: float, asked: dict[str, str]
+    ) -> None:
         """Popularity counters and learned examples: best effort, after the user's write."""
         pop = [
             (e.item_id, POPULARITY_WEIGHTS[e.type])
             for e in accepted
             if e.item_id and e.type in POPULARITY_WEIGHTS
         ]
-        learned = [e for e in accepted if e.type == "clarify_answer" and e.query and e.intent]
+        learned = [
+            LearnedExample(
+                text=text,
+                intent=e.intent,
+                language=e.context.language if e.context else None,
+            )
+            for e in accepted
+            if e.type == "clarify_answer" and e.intent and (text := e.query or asked.get(e.user_id))
+        ]
         if not pop and not learned:
             return
         redis: Any = self.store.redis
@@ -118,14 +146,8 @@ class EventIngestor:
                     pipe.hincrbyfloat(
                         self.popularity_key, item_id, self.popularity_decay.encode(weight, now)
                     )
-                for e in learned:
-                    language = e.context.language if e.context else ""
-                    pipe.xadd(
-                        self.learned_key,
-                        {"text": e.query or "", "intent": e.intent or "", "language": language},
-                        maxlen=100_000,
-                        approximate=True,
-                    )
+                for example in learned:
+                    self.learned.queue(pipe, example)
                 await pipe.execute()
         except STORE_ERRORS as exc:  # derived data; nothing is lost per user
             log.warning("popularity/learned examples not updated: %r", exc)

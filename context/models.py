@@ -156,6 +156,8 @@ class Journey(BaseModel):
     intent_confidence: float | None = None
     intent_source: str | None = None
     outcome: bool = False
+    clarify_query: str | None = None
+    clarify_options: list[str] = []
     updated_at: float | None = None
     steps: list[JourneyStep] = []
 

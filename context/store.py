@@ -110,6 +110,8 @@ def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
         intent_confidence=num("intent_confidence"),
         intent_source=raw.get("intent_source"),
         outcome=raw.get("outcome") == "1",
+        clarify_query=raw.get("clarify_query"),
+        clarify_options=[o for o in raw.get("clarify_options", "").split(",") if o],
         updated_at=num("updated_at"),
         steps=[JourneyStep.model_validate_json(s) for s in steps],
     )

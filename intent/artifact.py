@@ -137,11 +137,12 @@ def save_model(
         python_version=platform.python_version(),
         extra={k: v for k, v in given.items() if k not in known},
     )
+    text = meta.model_dump_json(indent=2)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / MODEL_FILE).write_bytes(data)
-    (out / METADATA_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return meta
+    (out / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
+    return ModelMetadata.model_validate_json(text)  # exactly what load_model will return
 
 
 def load_metadata(model_dir: str | Path) -> ModelMetadata:

@@ -22,8 +22,8 @@ class LabelledText:
 
 
 def parse_line(line: str, line_number: int, source: str = "<input>") -> LabelledText:
-    """Parse one JSON Lines record; raises ``ValueError`` naming ``source:line_number``."""
-    where = f"{source}:{line_number}"
+    """Parse one JSON Lines record; raises ``ValueError`` naming the source and line number."""
+    where = f"{source}, line {line_number}"
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -43,6 +43,30 @@ class IntentDecision:
         return self.clarify_options
 
 
+@dataclass(frozen=True)
+class ClarifyPolicy:
+    """When to ask rather than guess, on top of the model's own ambiguity flag.
+
+    A prediction below ``below`` whose runner-up holds at least ``runner_up`` of the
+    probability is a guess between a few intents: the customer is asked to pick.
+    """
+
+    below: float = 0.5
+    runner_up: float = 0.1
+    max_options: int = 4
+
+    def asks(self, p: PredictionLike) -> bool:
+        if p.ambiguous:
+            return True
+        alts = list(p.alternatives)
+        return (
+            p.intent is not None
+            and p.confidence < self.below
+            and len(alts) >= 2
+            and alts[1][1] >= self.runner_up
+        )
+
+
 def resolve_intent(
     *,
     explicit: str | None,
@@ -51,6 +75,7 @@ def resolve_intent(
     journey_confidence: float | None,
     taxonomy: Taxonomy,
     model: Predictor | None,
+    clarify: ClarifyPolicy = ClarifyPolicy(),
 ) -> IntentDecision:
     if explicit is not None:
         found = taxonomy.get(explicit)
@@ -61,14 +86,16 @@ def resolve_intent(
         return IntentDecision(intent=found, confidence=1.0, source="explicit")
     if query and model is not None:
         p = model.predict_one(query)
-        if p.intent is not None and (found := taxonomy.get(p.intent)) is not None:
-            return IntentDecision(intent=found, confidence=p.confidence, source="model")
-        if p.ambiguous:
+        if clarify.asks(p):
             options = tuple(
-                i for name, _ in p.alternatives[:4] if (i := taxonomy.get(name)) is not None
+                i
+                for name, prob in p.alternatives[: clarify.max_options]
+                if prob >= clarify.runner_up / 2 and (i := taxonomy.get(name)) is not None
             )
             if len(options) >= 2:
                 return IntentDecision(confidence=p.confidence, clarify_options=options)
+        if p.intent is not None and (found := taxonomy.get(p.intent)) is not None:
+            return IntentDecision(intent=found, confidence=p.confidence, source="model")
         return IntentDecision(confidence=p.confidence, out_of_scope=p.out_of_scope)
     if journey_intent and (found := taxonomy.get(journey_intent)) is not None:
         return IntentDecision(intent=found, confidence=journey_confidence or 0.0, source="journey")

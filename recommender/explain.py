@@ -63,6 +63,13 @@ def _fatigue(s: Scored, ctx: ScoringContext, labels: dict[str, str]) -> str:
     return "shown to you recently, so it ranks lower"
 
 
+def _similar(s: Scored, ctx: ScoringContext, labels: dict[str, str]) -> str:
+    source = s.details.get("similar")
+    if source:
+        return f'customers who chose "{source}" also chose this'
+    return "customers with a history like yours chose this"
+
+
 WRITERS: dict[str, Callable[[Scored, ScoringContext, dict[str, str]], str]] = {
     "affinity": _affinity,
     "context": _context,
@@ -71,6 +78,7 @@ WRITERS: dict[str, Callable[[Scored, ScoringContext, dict[str, str]], str]] = {
     "popularity": _popularity,
     "open_intent": _open_intent,
     "fatigue": _fatigue,
+    "similar": _similar,
 }
 
 

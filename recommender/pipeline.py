@@ -12,13 +12,16 @@ from typing import Any, Protocol
 from context.events import EventPlanner
 from context.filter import FilterContext, apply_filter
 from context.store import STORE_ERRORS, UserSnapshot, UserStore
+from intent.learned import LearnedExample, LearnedExamples
 from intent.resolve import (
+    ClarifyPolicy,
     IntentDecision,
     clarify_question,
     option_label,
     resolve_intent,
 )
 from recommender.explain import reasons
+from recommender.history import similar_items, titled_sources
 from recommender.schemas import (
     ActionOut,
     Clarify,
@@ -42,6 +45,9 @@ class Strategy:
 
     weights: Weights = field(default_factory=Weights)
     diversity: float = 0.4
+    #: share of answers in which one slot tries an action that passed every filter and
+    #: policy but would not have made the list (0 = never explore)
+    exploration_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,15 @@ class Recommender:
         *,
         journey_ttl_s: int,
         policy: TreatmentPolicy | None = None,
+        learned: LearnedExamples | None = None,
+        clarify: ClarifyPolicy | None = None,
     ) -> None:
         self.store = store
         self.planner = planner
         self.journey_ttl_s = journey_ttl_s
         self.policy = policy
+        self.learned = learned
+        self.clarify = clarify or ClarifyPolicy()
 
     async def recommend(
         self,
@@ -105,6 +115,7 @@ class Recommender:
             journey_confidence=user.journey.intent_confidence,
             taxonomy=state.taxonomy,
             model=state.model,
+            clarify=self.clarify,
         )
         ctx = self._scoring_context(req, state, user, decision, now)
         scored, debug = self._rank(req, state, strategy, user, decision, ctx, now)
@@ -127,8 +138,10 @@ class Recommender:
                     query=req.query,
                     intent=intent_tuple,
                     shown=[a.id for a in actions],
+                    clarify_options=[i.name for i in decision.clarify_options],
                 ),
             )
+            await self._learn_from_clarify(req, user)
         except STORE_ERRORS as exc:
             log.warning("decision write failed: %r", exc)
             degraded.append("journey and impressions not recorded")
@@ -156,6 +169,19 @@ class Recommender:
                 answer.degraded = True
                 answer.degraded_reasons.append("experiment exposure not recorded")
         return answer
+
+    async def _learn_from_clarify(self, req: RecommendRequest, user: UserSnapshot) -> None:
+        """An explicit intent picked from our clarifying options labels the asked query."""
+        journey = user.journey
+        if (
+            self.learned is not None
+            and req.intent is not None
+            and journey.clarify_query
+            and req.intent in journey.clarify_options
+        ):
+            await self.learned.add(
+                [LearnedExample(journey.clarify_query, req.intent, req.context.language)]
+            )
 
     def _rank(
         self,
@@ -227,6 +253,7 @@ class Recommender:
             if intent is not None and o.last_seen < earlier:
                 open_intents[o.intent] = tuple(intent.allowed_categories)
         allowed = decision.allowed
+        history = similar_items(user.item_affinity, state.neighbours, state.ranker)
         return ScoringContext(
             category_affinity=user.category_affinity,
             item_affinity=user.item_affinity,
@@ -239,6 +266,10 @@ class Recommender:
             intent_categories=tuple(p for i in allowed for p in i.allowed_categories),
             open_intent_categories=open_intents,
             popularity=state.popularity,
+            similar=history.scores,
+            similar_sources=titled_sources(
+                history.sources, state.catalog, req.context.language
+            ),
         )
 
     @staticmethod

@@ -14,7 +14,16 @@ from recommender.catalog import CatalogIndex
 from recommender.models import Action, category_levels
 from recommender.text import match
 
-TERMS = ("affinity", "context", "intent", "value", "popularity", "open_intent", "fatigue")
+TERMS = (
+    "affinity",
+    "context",
+    "intent",
+    "value",
+    "popularity",
+    "open_intent",
+    "fatigue",
+    "similar",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,8 @@ class Weights:
     popularity: float = 0.3
     open_intent: float = 0.6
     fatigue: float = 0.5
+    #: items like the ones in the user's history (co-occurrence / latent factors)
+    similar: float = 1.0
 
     def replace(self, overrides: Mapping[str, float]) -> Weights:
         unknown = set(overrides) - set(TERMS)
@@ -49,6 +60,10 @@ class ScoringContext:
     intent_categories: tuple[str, ...] = ()
     open_intent_categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     popularity: Mapping[str, float] = field(default_factory=dict)
+    #: action id -> [0, 1]: how much the user's history points at it (recommender.history)
+    similar: Mapping[str, float] = field(default_factory=dict)
+    #: action id -> display title of the history item that pointed at it most
+    similar_sources: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +136,9 @@ def score_action(
     value = math.log1p(action.value) / math.log1p(catalog.max_value)
     popularity = ctx.popularity.get(action.id, 0.0)
     fatigue = -min(1.0, ctx.impressions.get(action.id, 0.0) / 3.0)
+    similar = ctx.similar.get(action.id, 0.0)
+    if similar > 0 and action.id in ctx.similar_sources:
+        details["similar"] = ctx.similar_sources[action.id]
 
     terms = {
         "affinity": affinity,
@@ -130,6 +148,7 @@ def score_action(
         "popularity": popularity,
         "open_intent": open_intent,
         "fatigue": fatigue,
+        "similar": similar,
     }
     contributions = {name: getattr(weights, name) * t for name, t in terms.items()}
     return Scored(

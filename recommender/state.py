@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intent.resolve import Predictor
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex
+
+if TYPE_CHECKING:
+    from recommender.cooccurrence import CooccurrenceModel
+    from recommender.factors import ImplicitALS
 
 
 @dataclass(frozen=True)
@@ -22,3 +26,8 @@ class LiveState:
     popularity: Mapping[str, float] = field(default_factory=dict)
     #: running/paused experiments (``experiments.models.Experiment``), kept opaque here
     experiments: tuple[Any, ...] = ()
+    #: item-to-item co-occurrence neighbours, refreshed from the Redis counters
+    neighbours: CooccurrenceModel | None = None
+    #: the active latent-factor ranker (``recommender.ranker_registry``), if any
+    ranker: ImplicitALS | None = None
+    ranker_version: str | None = None

@@ -25,6 +25,15 @@ class ModelSource(Protocol):
     async def load(self, version: str) -> Predictor: ...
 
 
+class NeighbourSource(Protocol):
+    async def maybe_load(self, now: float) -> Any: ...
+
+
+class RankerSource(Protocol):
+    async def active_version(self) -> str | None: ...
+    async def load(self, version: str) -> Any: ...
+
+
 class ExperimentSource(Protocol):
     async def version(self) -> int: ...
     async def active(self) -> tuple[Any, ...]: ...
@@ -43,6 +52,8 @@ class Runtime:
         models: ModelSource | None,
         popularity_decay: Decay,
         experiments: ExperimentSource | None = None,
+        neighbours: NeighbourSource | None = None,
+        rankers: RankerSource | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -52,6 +63,8 @@ class Runtime:
         self.popularity_decay = popularity_decay
         self.state = LiveState(catalog=CatalogIndex.build([], 0), taxonomy=Taxonomy())
         self.experiments = experiments
+        self.neighbours = neighbours
+        self.rankers = rankers
         self._taxonomy_version = -1
         self._experiments_version = -1
         self.last_refresh: float | None = None
@@ -82,6 +95,16 @@ class Runtime:
             if version != self._experiments_version:
                 state = replace(state, experiments=await self.experiments.active())
                 self._experiments_version = version
+        if self.neighbours is not None:
+            table = await self.neighbours.maybe_load(time.time())
+            if table is not None:
+                state = replace(state, neighbours=table)
+        if self.rankers is not None:
+            ranker = await self.rankers.active_version()
+            if ranker != state.ranker_version:
+                loaded = await self.rankers.load(ranker) if ranker is not None else None
+                state = replace(state, ranker=loaded, ranker_version=ranker)
+                log.info("ranker %s activated", ranker)
         state = replace(state, popularity=await self._popularity())
         self.state = state
         self.last_refresh = time.time()

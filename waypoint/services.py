@@ -11,12 +11,18 @@ from context.events import EventPlanner
 from context.ingest import EventIngestor
 from context.keys import GlobalKeys
 from context.store import UserStore
+from experiments.service import ExperimentService
+from experiments.store import ExperimentStore
+from intent.learned import LearnedExamples
 from intent.lifecycle import register_dir
 from intent.registry import ModelRegistry
+from intent.resolve import ClarifyPolicy
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogStore
+from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
 from recommender.pipeline import Recommender
+from recommender.ranker_registry import RankerRegistry
 from waypoint.runtime import Runtime
 from waypoint.settings import Settings
 
@@ -36,6 +42,10 @@ class Services:
     runtime: Runtime
     recommender: Recommender
     ingestor: EventIngestor
+    experiments: ExperimentService
+    learned: LearnedExamples
+    #: latent-factor rankers (recommender.ranker_registry)
+    rankers: RankerRegistry | None = None
 
 
 def build_services(settings: Settings, redis: Any) -> Services:
@@ -58,7 +68,13 @@ def build_services(settings: Settings, redis: Any) -> Services:
         blob_prefix=keys.model_blob(""),
         active_key=keys.active_model,
     )
+    learned = LearnedExamples(redis, key=keys.clarify_examples)
     popularity_decay = Decay(7 * DAY)
+    experiments = ExperimentService(ExperimentStore(redis, prefix=settings.key_prefix))
+    rankers = RankerRegistry(redis, prefix=settings.key_prefix)
+    cooccurrence = CooccurrenceStore(
+        redis, prefix=settings.key_prefix, min_interval_s=max(1.0, 5 * settings.reload_interval_s)
+    )
     runtime = Runtime(
         redis,
         keys,
@@ -66,6 +82,9 @@ def build_services(settings: Settings, redis: Any) -> Services:
         taxonomy=taxonomy,
         models=models,
         popularity_decay=popularity_decay,
+        experiments=experiments.store,
+        neighbours=cooccurrence,
+        rankers=rankers,
     )
     return Services(
         settings=settings,
@@ -76,14 +95,27 @@ def build_services(settings: Settings, redis: Any) -> Services:
         taxonomy=taxonomy,
         models=models,
         runtime=runtime,
-        recommender=Recommender(users, planner, journey_ttl_s=settings.journey_ttl_s),
+        recommender=Recommender(
+            users,
+            planner,
+            journey_ttl_s=settings.journey_ttl_s,
+            policy=experiments,
+            learned=learned,
+            clarify=ClarifyPolicy(
+                below=settings.clarify_below, runner_up=settings.clarify_runner_up
+            ),
+        ),
+        learned=learned,
         ingestor=EventIngestor(
             users,
             planner,
             popularity_key=keys.popularity,
             popularity_decay=popularity_decay,
-            learned_key=keys.clarify_examples,
+            learned=learned,
+            observers=[experiments, CooccurrenceObserver(redis, prefix=settings.key_prefix)],
         ),
+        experiments=experiments,
+        rankers=rankers,
     )
 
 

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     reload_interval_s: float = Field(
         default=1.0, gt=0, description="How often workers check catalog/model versions."
     )
+    clarify_below: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Ask a clarifying question when the top intent is less likely than this "
+        "and a runner-up holds at least clarify_runner_up.",
+    )
+    clarify_runner_up: float = Field(default=0.1, ge=0, le=1)
     intent_model_dir: Path | None = Field(
         default=None, description="Load this model at start-up if none is active in Redis."
     )

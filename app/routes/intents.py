@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from app.deps import AdminKey, RecommendKey, ServicesDep
+from intent.artifact import ModelMetadata
 from intent.taxonomy import Taxonomy
+from waypoint.errors import NotFound
 
 router = APIRouter(prefix="/v1/intents", tags=["intents"])
 
@@ -20,3 +22,30 @@ async def put_taxonomy(body: Taxonomy, services: ServicesDep, _key: AdminKey) ->
     await services.taxonomy.put(body)
     await services.runtime.refresh()
     return body
+
+
+@router.get("/models", response_model=list[ModelMetadata])
+async def list_models(services: ServicesDep, _key: AdminKey) -> list[ModelMetadata]:
+    """Stored intent models, newest first."""
+    return await services.models.list()
+
+
+@router.get("/models/active", response_model=ModelMetadata)
+async def active_model(services: ServicesDep, _key: RecommendKey) -> ModelMetadata:
+    """The model every worker uses now."""
+    version = await services.models.active_version()
+    if version is None:
+        raise NotFound("no intent model is active")
+    return await services.models.metadata(version)
+
+
+@router.post("/models/{version}/activate", response_model=ModelMetadata)
+async def activate_model(
+    services: ServicesDep,
+    _key: AdminKey,
+    version: str = Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
+) -> ModelMetadata:
+    """Switch every worker to this model version (also the way to roll back)."""
+    metadata = await services.models.activate(version, services.runtime.state.taxonomy)
+    await services.runtime.refresh()
+    return metadata

@@ -22,6 +22,8 @@
     email: "email", chat: "chat"
   };
 
+  var LANGUAGE_NAMES = { en: "English", de: "Deutsch", fr: "Français" };
+
   var state = {
     key: null,
     agent: null,
@@ -550,7 +552,7 @@
     var facts = $("journey-facts");
     clear(facts);
     var channels = (j.channels || []).map(function (c) { return CHANNEL_LABELS[c] || c; });
-    fact(facts, "Channels", channels.join(" → "));
+    fact(facts, "Channels", channels.join(" → "));  // ordered by their last use
     fact(facts, "Last query", j.last_query ? "“" + j.last_query + "”" : null);
     var intent = null;
     if (j.intent) {
@@ -559,7 +561,8 @@
           pct(j.intent_confidence) : "") + (j.intent_source ? " · " + humanize(j.intent_source) : ""));
     }
     fact(facts, "Current intent", intent);
-    fact(facts, "Language", j.language || attrs.language || null);
+    var lang = j.language || attrs.language || null;
+    fact(facts, "Language", lang ? (LANGUAGE_NAMES[lang] ? LANGUAGE_NAMES[lang] + " (" + lang + ")" : lang) : null);
     var place = [j.country || attrs.country, attrs.city].filter(Boolean).join(" · ");
     fact(facts, "Location", place || null);
     if (j.device) fact(facts, "Device", j.device);
@@ -576,6 +579,7 @@
         el("span", { className: "what", text: t.what }),
         el("time", { className: "when", text: ago(s.ts) })));
     });
+    steps.scrollTop = steps.scrollHeight;  // the latest steps in view, like a conversation
 
     var open = $("open-intents");
     clear(open);
@@ -620,13 +624,13 @@
     recent.forEach(function (e) {
       var verb = { accept: "Accepted", decline: "Declined", maybe_later: "Maybe later",
         purchase: "Bought", dismiss: "Dismissed" }[e.type];
-      var by = e.agent_id ? "agent " + e.agent_id : (e.context && e.context.channel ?
+      var by = e.agent_id ? "by agent " + e.agent_id : "via " + (e.context && e.context.channel ?
         CHANNEL_LABELS[e.context.channel] || e.context.channel : "self-service");
       outcomes.appendChild(el("li", { className: "outcome outcome-" + e.type, "data-event-id": e.event_id },
         el("span", { className: "verb", text: verb }),
         " " + itemName(e.item_id) +
         (e.reason ? " (" + (REASON_LABELS[e.reason] || humanize(e.reason)) + ")" : "") + " · ",
-        el("span", { className: "by", text: "by " + by }),
+        el("span", { className: "by", text: by }),
         " · " + ago(isoTs(e))));
     });
 

@@ -1,0 +1,154 @@
+"""``/v1/experiments``: configure A/B experiments, change their status, read results and the
+audit trail. Admin scope; the audit records the API key's id as the actor.
+
+Status changes are actions (``POST .../start``, ``.../pause``, ``.../stop``) rather than a
+writable field, so each one is an explicit, audited verb: ``start`` runs a draft or resumes a
+paused experiment. Writes accept ``If-Match: <version>`` for optimistic concurrency.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from app.deps import AdminKey, ServicesDep
+from experiments.models import Experiment, ExperimentSpec, Status
+from experiments.results import ExperimentResults
+from experiments.store import AuditEntry
+from waypoint.errors import Invalid
+
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+ExperimentPath = Path(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="Experiment id.")
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="Version the change is based on; a different current version is a 409.",
+    ),
+]
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Invalid(f"If-Match must be an experiment version number, got {if_match!r}")
+    return int(raw)
+
+
+def _etag(response: Response, exp: Experiment) -> Experiment:
+    response.headers["ETag"] = f'"{exp.version}"'
+    return exp
+
+
+@router.post("", response_model=Experiment, status_code=201)
+async def create_experiment(
+    body: ExperimentSpec, services: ServicesDep, key: AdminKey, response: Response
+) -> Experiment:
+    """Create an experiment (as a draft). The first variant is the control."""
+    exp = await services.experiments.create(body, key.id)
+    response.headers["Location"] = f"/v1/experiments/{exp.id}"
+    return _etag(response, exp)
+
+
+@router.get("", response_model=list[Experiment])
+async def list_experiments(
+    services: ServicesDep,
+    _key: AdminKey,
+    status: Annotated[Status | None, Query(description="Only this status.")] = None,
+) -> list[Experiment]:
+    """Every experiment, oldest first."""
+    return await services.experiments.list_experiments(status)
+
+
+@router.get("/{experiment_id}", response_model=Experiment)
+async def get_experiment(
+    services: ServicesDep,
+    _key: AdminKey,
+    response: Response,
+    experiment_id: str = ExperimentPath,
+) -> Experiment:
+    return _etag(response, await services.experiments.get(experiment_id))
+
+
+@router.put("/{experiment_id}", response_model=Experiment)
+async def update_experiment(
+    body: ExperimentSpec,
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    if_match: IfMatch = None,
+    experiment_id: str = ExperimentPath,
+) -> Experiment:
+    """Replace the spec. Drafts may change freely; running/paused experiments keep their
+    variant ids and order, seed and namespace; stopped ones are frozen."""
+    exp = await services.experiments.update(
+        experiment_id, body, key.id, expected_version=_version(if_match)
+    )
+    await services.runtime.refresh()
+    return _etag(response, exp)
+
+
+async def _set_status(
+    services: ServicesDep,
+    actor: str,
+    experiment_id: str,
+    target: Status,
+    if_match: str | None,
+    response: Response,
+) -> Experiment:
+    exp = await services.experiments.set_status(
+        experiment_id, target, actor, expected_version=_version(if_match)
+    )
+    await services.runtime.refresh()
+    return _etag(response, exp)
+
+
+Action = Literal["start", "pause", "stop"]
+_TARGET: dict[str, Status] = {"start": "running", "pause": "paused", "stop": "stopped"}
+
+
+@router.post("/{experiment_id}/{action}", response_model=Experiment)
+async def change_status(
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    action: Annotated[Action, Path(description="start (or resume), pause, stop (final)")],
+    if_match: IfMatch = None,
+    experiment_id: str = ExperimentPath,
+) -> Experiment:
+    """``start``: draft -> running, or resume a paused one; ``pause``: running -> paused
+    (users get the default strategy, nobody new enrols); ``stop``: final."""
+    return await _set_status(services, key.id, experiment_id, _TARGET[action], if_match, response)
+
+
+@router.get("/{experiment_id}/results", response_model=ExperimentResults)
+async def experiment_results(
+    services: ServicesDep,
+    _key: AdminKey,
+    experiment_id: str = ExperimentPath,
+    source: Annotated[
+        Literal["counters", "raw"],
+        Query(
+            description="counters (default): the live counters; raw: recomputed from the "
+            "raw exposure/outcome log (a full scan, for audits)."
+        ),
+    ] = "counters",
+) -> ExperimentResults:
+    """Per arm: users, exposures, rates and value per user with 95 % intervals, lift vs
+    control with its interval, p-value, probability to beat control; SRM and warnings."""
+    return await services.experiments.results(experiment_id, source)
+
+
+@router.get("/{experiment_id}/audit", response_model=list[AuditEntry])
+async def experiment_audit(
+    services: ServicesDep,
+    _key: AdminKey,
+    experiment_id: str = ExperimentPath,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[AuditEntry]:
+    """Who changed what and when (API key id), oldest first."""
+    return await services.experiments.audit(experiment_id, limit)

@@ -1,0 +1,364 @@
+"""Item-to-item co-occurrence from events: "customers who chose X also chose Y".
+
+One rule turns an event into pair counts, and both learners use it, so they agree:
+
+* :meth:`CooccurrenceModel.fit` replays an event log (offline, evaluation);
+* :class:`CooccurrenceObserver` applies it online to counters in Redis as events arrive.
+
+The rule (:func:`pair_updates`): a new event of weight ``w`` on item ``j`` (the service's
+:class:`~context.events.EventWeights`: purchase 5 > accept 4 > add_to_cart 3 > click 2 >
+view 1; dismiss -2, decline -3) pairs with every *anchor*: an item ``i`` the same user
+engaged with positively in the window before it (the sum of the user's event weights on
+``i`` in the window, capped at 5, must be positive). The pair gets
+``sign(w) * sqrt(|w| * anchor(i))``, added to ``i -> j`` and, for positive ``w``, to
+``j -> i``. A decline or dismissal of ``j`` by someone who liked ``i`` subtracts from
+``i -> j``. Every positive event also adds ``w`` to the item's *mass*. All additions decay
+with a half-life (the :mod:`context.decay` trick, so ``HINCRBYFLOAT`` is enough online).
+
+Similarity normalises the count by the two masses, ``c(i, j) / (m(i)**a * m(j)**(1 - a) +
+shrink)``, so that best-sellers do not become everybody's neighbour; only the ``top_k``
+strongest positive neighbours per item are kept in memory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from context.decay import Decay
+from context.events import EventWeights
+from context.keys import UserKeys
+from context.models import Event
+from recommender.interactions import Interaction, parse_ts
+
+log = logging.getLogger("waypoint.cooccurrence")
+
+DAY = 86_400.0
+#: an anchor never counts for more than a purchase, however often it was viewed
+ANCHOR_CAP = 5.0
+
+#: (source item, neighbour item, weight)
+PairUpdate = tuple[str, str, float]
+
+
+@dataclass(frozen=True)
+class CooccurrenceConfig:
+    half_life_days: float = 60.0
+    #: events further apart than this are not paired
+    window_days: float = 30.0
+    #: at most this many of the user's previous events are considered
+    max_history: int = 50
+    #: neighbours kept per item
+    top_k: int = 50
+    #: exponent of the source's mass in the normalisation (0.5: cosine-like)
+    alpha: float = 0.5
+    #: added to the normaliser; damps pairs seen once between rarely chosen items
+    shrink: float = 2.0
+
+    @property
+    def decay(self) -> Decay:
+        return Decay(self.half_life_days * DAY)
+
+
+def anchors(
+    prior: Sequence[Interaction], at: float, weights: EventWeights, config: CooccurrenceConfig
+) -> dict[str, float]:
+    """The user's positively engaged items in the window before ``at`` (oldest first in)."""
+    start = at - config.window_days * DAY
+    totals: dict[str, float] = defaultdict(float)
+    for it in prior[-config.max_history :]:
+        if start <= it.ts <= at:
+            totals[it.item_id] += weights.of(it.type)
+    return {i: min(ANCHOR_CAP, w) for i, w in totals.items() if w > 0}
+
+
+def pair_updates(
+    prior: Sequence[Interaction],
+    event: Interaction,
+    weights: EventWeights,
+    config: CooccurrenceConfig,
+) -> list[PairUpdate]:
+    """What one event adds to the pair counts, given the user's earlier events."""
+    w = weights.of(event.type)
+    if w == 0:
+        return []
+    out: list[PairUpdate] = []
+    for item, strength in anchors(prior, event.ts, weights, config).items():
+        if item == event.item_id:
+            continue
+        g = math.copysign(math.sqrt(abs(w) * strength), w)
+        out.append((item, event.item_id, g))
+        if w > 0:
+            out.append((event.item_id, item, g))
+    return out
+
+
+@dataclass
+class CooccurrenceModel:
+    """Pair counts and masses (decayed to one moment) and the top-K neighbour table."""
+
+    config: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
+    weights: EventWeights = field(default_factory=EventWeights)
+    #: source -> ((neighbour, similarity), ...), strongest first
+    neighbours_: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    n_pairs_: int = 0
+
+    def fit(
+        self, interactions: Iterable[Interaction], now: float | None = None
+    ) -> CooccurrenceModel:
+        """Replay a log (any order; sorted per user by time) and build the table at ``now``."""
+        by_user: dict[str, list[Interaction]] = defaultdict(list)
+        for it in interactions:
+            by_user[it.user_id].append(it)
+        latest = max((it.ts for seq in by_user.values() for it in seq), default=time.time())
+        now = latest if now is None else now
+        decay = self.config.decay
+        f = decay.factor(now)
+        counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        mass: dict[str, float] = defaultdict(float)
+        for seq in by_user.values():
+            seq.sort(key=lambda it: it.ts)
+            for n, it in enumerate(seq):
+                for src, dst, g in pair_updates(seq[:n], it, self.weights, self.config):
+                    counts[src][dst] += decay.encode(g, it.ts) * f
+                w = self.weights.of(it.type)
+                if w > 0:
+                    mass[it.item_id] += decay.encode(w, it.ts) * f
+        return self._build(counts, mass)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Mapping[str, Mapping[str, float]],
+        mass: Mapping[str, float],
+        config: CooccurrenceConfig | None = None,
+    ) -> CooccurrenceModel:
+        model = cls(config=config or CooccurrenceConfig())
+        return model._build(counts, mass)
+
+    def _build(
+        self, counts: Mapping[str, Mapping[str, float]], mass: Mapping[str, float]
+    ) -> CooccurrenceModel:
+        a, shrink, k = self.config.alpha, self.config.shrink, self.config.top_k
+        table: dict[str, tuple[tuple[str, float], ...]] = {}
+        pairs = 0
+        for src, row in counts.items():
+            m_src = max(mass.get(src, 0.0), 0.0) ** a
+            sims = (
+                (dst, c / (m_src * max(mass.get(dst, 0.0), 0.0) ** (1 - a) + shrink))
+                for dst, c in row.items()
+                if c > 0 and dst != src
+            )
+            top = heapq.nlargest(k, sims, key=lambda kv: (kv[1], kv[0]))
+            if top:
+                table[src] = tuple(top)
+                pairs += len(top)
+        self.neighbours_ = table
+        self.n_pairs_ = pairs
+        return self
+
+    def __len__(self) -> int:
+        return len(self.neighbours_)
+
+    def similar_with_sources(
+        self, user_items: Mapping[str, float]
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        """Scores of items near the user's positively weighted items, and for each the
+        source item that contributed most."""
+        scores: dict[str, float] = defaultdict(float)
+        best: dict[str, tuple[float, str]] = {}
+        for src, weight in user_items.items():
+            if weight <= 0:
+                continue
+            for dst, sim in self.neighbours_.get(src, ()):
+                c = weight * sim
+                scores[dst] += c
+                if c > best.get(dst, (0.0, ""))[0]:
+                    best[dst] = (c, src)
+        return dict(scores), {dst: src for dst, (_, src) in best.items()}
+
+    def similar_to(self, user_items: Mapping[str, float]) -> dict[str, float]:
+        return self.similar_with_sources(user_items)[0]
+
+
+# --- online: counters in Redis ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CooccurrenceKeys:
+    prefix: str
+
+    def pairs(self, item_id: str) -> str:
+        """Hash: neighbour id -> decay-encoded pair weight (see context.decay)."""
+        return f"{self.prefix}:cooc:pairs:{item_id}"
+
+    @property
+    def mass(self) -> str:
+        """Hash: item id -> decay-encoded sum of positive event weights."""
+        return f"{self.prefix}:cooc:mass"
+
+    @property
+    def version(self) -> str:
+        """Counter bumped by every batch that changed a count."""
+        return f"{self.prefix}:cooc:version"
+
+
+def history_interactions(
+    user_id: str, raw: Sequence[bytes | str], skip: frozenset[str]
+) -> list[Interaction]:
+    """A user's stored history list (newest first) as interactions, oldest first."""
+    out: list[Interaction] = []
+    for entry in reversed(raw):
+        try:
+            rec = json.loads(entry)
+            if rec.get("event_id") in skip or not rec.get("item_id"):
+                continue
+            ts = parse_ts(rec["ts"]) if rec.get("ts") is not None else float(rec["accepted_at"])
+            out.append(Interaction(ts, user_id, str(rec["item_id"]), str(rec["type"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # a malformed entry never blocks learning from the rest
+    return out
+
+
+class CooccurrenceObserver:
+    """Keeps the global pair counters up to date as events are accepted.
+
+    One pipelined round trip reads the recent history of every user in the batch, one
+    more writes all increments; both are best effort (the ingestor logs a failure).
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        prefix: str,
+        config: CooccurrenceConfig | None = None,
+        weights: EventWeights | None = None,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.keys = CooccurrenceKeys(prefix)
+        self.config = config or CooccurrenceConfig()
+        self.weights = weights or EventWeights()
+        self.decay = self.config.decay
+
+    async def on_events(self, accepted: Sequence[Event], now: float) -> None:
+        relevant = [e for e in accepted if e.item_id and self.weights.of(e.type) != 0]
+        if not relevant:
+            return
+        batch: dict[str, list[Event]] = defaultdict(list)
+        for e in relevant:
+            batch[e.user_id].append(e)
+        users = sorted(batch)
+        skip = frozenset(e.event_id for e in accepted)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id in users:
+                depth = self.config.max_history + len(batch[user_id])
+                pipe.lrange(UserKeys(self.prefix, user_id).history, 0, depth - 1)
+            histories = await pipe.execute()
+
+        updates: list[tuple[PairUpdate, float]] = []
+        masses: list[tuple[str, float, float]] = []
+        for user_id, raw in zip(users, histories, strict=True):
+            prior = history_interactions(user_id, raw, skip)
+            for e in sorted(batch[user_id], key=lambda e: e.timestamp(now)):
+                it = Interaction(e.timestamp(now), user_id, str(e.item_id), e.type)
+                updates.extend((u, it.ts) for u in pair_updates(prior, it, self.weights, self.config))
+                w = self.weights.of(it.type)
+                if w > 0:
+                    masses.append((it.item_id, w, it.ts))
+                prior.append(it)
+        if not updates and not masses:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for (src, dst, g), ts in updates:
+                pipe.hincrbyfloat(self.keys.pairs(src), dst, self.decay.encode(g, ts))
+            for item, w, ts in masses:
+                pipe.hincrbyfloat(self.keys.mass, item, self.decay.encode(w, ts))
+            pipe.incr(self.keys.version)
+            await pipe.execute()
+
+
+class CooccurrenceStore:
+    """Reads the Redis counters into a :class:`CooccurrenceModel` for the runtime.
+
+    :meth:`maybe_load` reloads only when a batch changed the counters and at most every
+    ``min_interval_s``; loading also drops faded pairs and caps each item's hash.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        prefix: str,
+        config: CooccurrenceConfig | None = None,
+        min_interval_s: float = 30.0,
+        max_fields: int = 500,
+    ) -> None:
+        self.redis = redis
+        self.keys = CooccurrenceKeys(prefix)
+        self.config = config or CooccurrenceConfig()
+        self.min_interval_s = min_interval_s
+        self.max_fields = max_fields
+        self._loaded_version: int | None = None
+        self._loaded_at = -math.inf
+
+    async def version(self) -> int:
+        raw = await self.redis.get(self.keys.version)
+        return int(raw) if raw is not None else 0
+
+    async def maybe_load(self, now: float) -> CooccurrenceModel | None:
+        """A fresh model if the counters changed since the last load, else None."""
+        if now - self._loaded_at < self.min_interval_s:
+            return None
+        version = await self.version()
+        if version == self._loaded_version:
+            return None
+        model = await self.load(now)
+        self._loaded_version = version
+        self._loaded_at = now
+        return model
+
+    async def load(self, now: float) -> CooccurrenceModel:
+        decay = self.config.decay
+        raw_mass = await self.redis.hgetall(self.keys.mass)
+        mass = decay.decode_all(raw_mass, now)
+        items = sorted(_text(k) for k in raw_mass)
+        counts: dict[str, dict[str, float]] = {}
+        prune: list[tuple[str, list[str]]] = []
+        if items:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for item in items:
+                    pipe.hgetall(self.keys.pairs(item))
+                rows = await pipe.execute()
+            for item, row in zip(items, rows, strict=True):
+                decoded = decay.decode_all(row, now)
+                faded = [_text(k) for k in row if _text(k) not in decoded]
+                if len(decoded) > self.max_fields:
+                    weakest = sorted(decoded, key=lambda k: abs(decoded[k]))
+                    for k in weakest[: len(decoded) - self.max_fields]:
+                        faded.append(k)
+                        del decoded[k]
+                if faded:
+                    prune.append((item, faded))
+                if decoded:
+                    counts[item] = decoded
+        if prune:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for item, fields in prune:
+                    pipe.hdel(self.keys.pairs(item), *fields)
+                await pipe.execute()
+        model = CooccurrenceModel.from_counts(counts, mass, self.config)
+        log.info("co-occurrence neighbours loaded: %d items, %d pairs", len(model), model.n_pairs_)
+        return model
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw

@@ -18,6 +18,8 @@ from app.routes import (
     experiments,
     health,
     intents,
+    levers,
+    policies,
     recommend,
     users,
 )
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console,
         experiments,
         admin,
+        levers,
+        policies,
     ):
         app.include_router(module.router)
     return app

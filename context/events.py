@@ -19,6 +19,10 @@ Op = tuple[str, str, str, str]
 
 HISTORY_LEN = 200
 STEPS_LEN = 50
+#: events that count toward the contact policy's suppression of an action
+NEGATIVE_EVENTS = frozenset({"decline", "dismiss"})
+#: the feedback hash outlives any suppression or snooze window (the policy prunes it)
+FEEDBACK_TTL_S = 400 * 86_400
 #: kinds that become "owned" (never offered again) once accepted
 OWNABLE_KINDS = frozenset({"product", "offer", "retention"})
 
@@ -87,6 +91,14 @@ class EventPlanner:
             ops.append(
                 ("hincrbyfloat", "impressions", event.item_id, repr(self.fatigue.encode(1.0, ts)))
             )
+
+        if event.item_id and event.type in NEGATIVE_EVENTS:
+            # read by the contact policy (recommender.policy): N of these suppress the action
+            ops.append(("hset", "feedback", f"n:{event.event_id}", f"{ts!r}|{event.item_id}"))
+            ops.append(("expire", "feedback", str(FEEDBACK_TTL_S), ""))
+        elif event.item_id and event.type == "maybe_later":
+            ops.append(("hset", "feedback", f"s:{event.item_id}", repr(ts)))
+            ops.append(("expire", "feedback", str(FEEDBACK_TTL_S), ""))
 
         if event.type in OUTCOME_EVENTS and event.item_id:
             if event.type == "purchase" or action is None or action.kind in OWNABLE_KINDS:

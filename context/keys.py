@@ -73,8 +73,26 @@ class UserKeys:
         """Hash: experiment namespace -> sticky assignment (JSON), plus attribution fields."""
         return self._k("exp")
 
+    @property
+    def contact(self) -> str:
+        """Sorted set: impressions reserved by the contact policy (recommender.policy)."""
+        return self._k("contact")
+
+    @property
+    def feedback(self) -> str:
+        """Hash: declines/dismissals (``n:<event_id>``) and snoozes (``s:<action>``)."""
+        return self._k("fb")
+
+    @property
+    def served(self) -> str:
+        """Hash: action id -> latest impression (JSON: request, bucket) for attribution."""
+        return self._k("served")
+
     def all(self) -> list[str]:
         return [
+            self.contact,
+            self.feedback,
+            self.served,
             self.profile,
             self.category_affinity,
             self.item_affinity,
@@ -138,3 +156,18 @@ class GlobalKeys:
     def popularity(self) -> str:
         """Hash: action id -> decayed count of positive events by anyone."""
         return f"{self.prefix}:popularity"
+
+    @property
+    def decisions(self) -> str:
+        """Stream: the decision log (recommender.decision_log), trimmed with MAXLEN ~."""
+        return f"{self.prefix}:decisions"
+
+    @property
+    def levers(self) -> str:
+        """Hash: business levers document and its version (recommender.levers)."""
+        return f"{self.prefix}:levers"
+
+    @property
+    def contact_policy(self) -> str:
+        """Hash: contact policy document and its version (recommender.policy)."""
+        return f"{self.prefix}:policies:contact"

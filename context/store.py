@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ KEY_ORDER: tuple[str, ...] = (
     "steps",
     "history",
     "open_intents",
+    "feedback",
 )
 _INDEX = {name: i + 1 for i, name in enumerate(KEY_ORDER)}
 
@@ -117,6 +118,35 @@ def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
     )
 
 
+def coalesce_hsets(ops: Sequence[Op]) -> list[Op]:
+    """Merge runs of HSETs on one key into a single command (fewer commands per decision)."""
+    out: list[Op] = []
+    run: dict[str, str] = {}
+    run_key = ""
+
+    def flush() -> None:
+        if len(run) == 1:
+            ((field_, value),) = run.items()
+            out.append(("hset", run_key, field_, value))
+        elif run:
+            out.append(("hset_many", run_key, json.dumps(run), ""))
+        run.clear()
+
+    for op in ops:
+        if op[0] == "hset" and (not run or op[1] == run_key):
+            run_key = op[1]
+            run[op[2]] = op[3]
+            continue
+        flush()
+        if op[0] == "hset":
+            run_key = op[1]
+            run[op[2]] = op[3]
+        else:
+            out.append(op)
+    flush()
+    return out
+
+
 class UserStore:
     def __init__(
         self,
@@ -195,14 +225,23 @@ class UserStore:
             results = await pipe.execute()
         return [int(r) == 1 for r in results]
 
-    async def write(self, user_id: str, ops: Sequence[Op]) -> None:
-        """Apply operations without idempotency (decision side effects), one round trip."""
+    async def write(
+        self, user_id: str, ops: Sequence[Op], *, also: Callable[[Any], None] | None = None
+    ) -> None:
+        """Apply operations without idempotency (decision side effects), one round trip.
+
+        ``also`` may queue more commands on the same pipeline (e.g. the decision log).
+        """
         k = self.keys(user_id)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for op, key, a, b in ops:
+            if also is not None:
+                also(pipe)
+            for op, key, a, b in coalesce_hsets(ops):
                 name = getattr(k, key)
                 if op == "hincrbyfloat":
                     pipe.hincrbyfloat(name, a, float(b))
+                elif op == "hset_many":
+                    pipe.hset(name, mapping=json.loads(a))
                 elif op == "hset":
                     pipe.hset(name, a, b)
                 elif op == "hdel":

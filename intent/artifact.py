@@ -79,7 +79,8 @@ def dumps_model(model: IntentClassifier) -> bytes:
     """Serialise a fitted model to skops bytes (compressed)."""
     if not isinstance(model, IntentClassifier) or not hasattr(model, "coef_"):
         raise TypeError("dumps_model needs a fitted IntentClassifier")
-    return sio.dumps(model, compression=zipfile.ZIP_DEFLATED)
+    data: bytes = sio.dumps(model, compression=zipfile.ZIP_DEFLATED)
+    return data
 
 
 def loads_model(data: bytes) -> IntentClassifier:

@@ -38,7 +38,9 @@ _EVAL_ROWS = (
 )
 
 
-def run_train(data: str | Path, out: str | Path, *, seed: int = 0) -> tuple[TrainResult, ModelMetadata]:
+def run_train(
+    data: str | Path, out: str | Path, *, seed: int = 0
+) -> tuple[TrainResult, ModelMetadata]:
     """Train on a JSON Lines file and save the model directory; returns result and metadata."""
     examples = load_jsonl(data)
     result = train(examples, seed=seed)

@@ -93,7 +93,10 @@ def metrics_from_predictions(
     in_scope = np.array([t != OUT_OF_SCOPE for t in true])
     correct = np.array([p == t for p, t in zip(predicted, true, strict=True)])
     top_correct = np.array(
-        [bool(p.alternatives) and p.alternatives[0][0] == t for p, t in zip(predictions, true)]
+        [
+            bool(p.alternatives) and p.alternatives[0][0] == t
+            for p, t in zip(predictions, true, strict=True)
+        ]
     )
     precision, recall = oos_precision_recall(true, predicted)
     n_in = int(in_scope.sum())

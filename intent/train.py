@@ -8,10 +8,11 @@
    intents: the selection models never see them, so their utterances play the part of unseen
    out-of-scope requests.  This works whether or not the data contains ``"oos"`` examples, and it
    mimics what matters in production: requests for things the model was never taught.
-3. For every candidate configuration (SVM regularisation ``C`` x weight of the character
-   block) a model is fitted on the rest; on the selection split the temperature and the
-   background-class parameters are fitted by minimising the log loss, and the rejection
-   threshold is chosen to maximise ``in-scope accuracy + OOS_WEIGHT * out-of-scope recall``.
+3. For every candidate SVM regularisation ``C`` (a small grid for data sets of up to
+   ``SEARCH_MAX_EXAMPLES`` examples, ``DEFAULT_C`` above that) a model is fitted on the rest;
+   on the selection split the temperature and the background-class parameters are fitted by
+   minimising the log loss, and the rejection threshold is chosen to maximise
+   ``in-scope accuracy + OOS_WEIGHT * out-of-scope recall``.
    The configuration with the best objective wins; the ambiguity rule is tuned on the same
    predictions.
 4. The chosen configuration is refitted on all examples.
@@ -45,9 +46,13 @@ IntArray = NDArray[np.int64]
 OOS_WEIGHT = 0.1
 #: Share of out-of-scope traffic assumed when fitting the calibration.
 OOS_PRIOR = 0.2
-#: Candidate configurations (same for every dataset).
-C_GRID = (0.5, 1.0)
-CHAR_WEIGHT_GRID = (0.7, 1.0)
+#: Candidate SVM regularisation strengths, searched when the data is small enough ...
+C_GRID = (0.25, 0.5, 1.0, 2.0)
+#: ... i.e. when it has at most this many examples; larger data sets use DEFAULT_C only, so
+#: that training stays within a few minutes on two cores (the choice of C matters less the
+#: more data there is, and the selection fit can then run concurrently with the final fit).
+SEARCH_MAX_EXAMPLES = 6000
+DEFAULT_C = 0.5
 #: Share of in-scope intents held out as pseudo out-of-scope during selection.
 PSEUDO_OOS_FRACTION = 0.2
 AMBIGUITY_MASS_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -155,7 +160,7 @@ def _evaluate_candidate(
     eval_idx: IntArray,
     pseudo: set[str],
 ) -> _Candidate:
-    model = IntentClassifier(C=params["C"], char_weight=params["char_weight"])
+    model = IntentClassifier(C=params["C"])
     model.fit([texts[i] for i in fit_idx], [labels[i] for i in fit_idx])
     eval_texts = [texts[i] for i in eval_idx]
     eval_labels = [labels[i] for i in eval_idx]
@@ -241,6 +246,17 @@ def choose_ambiguity(
     return mass, floor, {"ambiguous_useful_rate": good / n, "ambiguous_useless_rate": bad / n}
 
 
+def _set_decision_params(model: IntentClassifier, params: dict[str, Any]) -> None:
+    """Install selected calibration / decision parameters on an already fitted model."""
+    model.set_params(**params)
+    model.temperature_ = float(params["temperature"])
+    model.oos_bias_ = float(params["oos_bias"])
+    model.oos_weight_ = float(params["oos_weight"]) if model.has_oos_class_ else 0.0
+    model.threshold_ = float(params["threshold"])
+    model.ambiguity_mass_ = float(params["ambiguity_mass"])
+    model.ambiguity_floor_ = float(params["ambiguity_floor"])
+
+
 def train(
     examples: list[LabelledText],
     *,
@@ -269,27 +285,37 @@ def train(
         dtype=np.int64,
     )
 
-    grid = [{"C": c, "char_weight": w} for c in C_GRID for w in CHAR_WEIGHT_GRID]
+    search = len(examples) <= SEARCH_MAX_EXAMPLES
+    grid = [{"C": c} for c in (C_GRID if search else (DEFAULT_C,))]
     with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
+        final_fit = None
+        if not search:
+            # C is fixed: fit the final model while the selection model is evaluated.
+            final_fit = pool.submit(IntentClassifier(C=DEFAULT_C).fit, texts, labels)
         candidates = list(
             pool.map(
                 lambda p: _evaluate_candidate(p, texts, labels, sel_fit, sel_eval, pseudo), grid
             )
         )
-    chosen = max(candidates, key=lambda c: c.objective)
-    mass, floor, ambiguity_metrics = choose_ambiguity(chosen.proba, chosen.target, chosen.threshold)
-    temperature, oos_bias, oos_weight = chosen.calibration
-    params: dict[str, Any] = {
-        "C": chosen.params["C"],
-        "char_weight": chosen.params["char_weight"],
-        "temperature": temperature,
-        "oos_bias": oos_bias,
-        "oos_weight": oos_weight,
-        "threshold": chosen.threshold,
-        "ambiguity_mass": mass,
-        "ambiguity_floor": floor,
-    }
-    model = IntentClassifier(**params).fit(texts, labels)
+        chosen = max(candidates, key=lambda c: c.objective)
+        mass, floor, ambiguity_metrics = choose_ambiguity(
+            chosen.proba, chosen.target, chosen.threshold
+        )
+        temperature, oos_bias, oos_weight = chosen.calibration
+        params: dict[str, Any] = {
+            "C": chosen.params["C"],
+            "temperature": temperature,
+            "oos_bias": oos_bias,
+            "oos_weight": oos_weight,
+            "threshold": chosen.threshold,
+            "ambiguity_mass": mass,
+            "ambiguity_floor": floor,
+        }
+        if final_fit is not None:
+            model = final_fit.result()
+            _set_decision_params(model, params)
+        else:
+            model = IntentClassifier(**params).fit(texts, labels)
     validation = dict(chosen.metrics)
     validation.update(ambiguity_metrics)
     validation["n_selection"] = float(len(sel_eval))

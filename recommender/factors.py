@@ -17,7 +17,8 @@ each of the user's items contributed to each score (the explanation).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,9 @@ import sklearn
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+
+from context.events import EventWeights
+from recommender.interactions import Interaction
 
 Array = NDArray[np.float64]
 
@@ -153,3 +157,36 @@ class ImplicitALS(BaseEstimator):  # type: ignore[misc]
             if scores[j] > 0
         }
         return {ids[j]: float(scores[j]) for j in range(len(ids))}, sources
+
+
+def preference_matrix(
+    interactions: Iterable[Interaction],
+    weights: EventWeights | None = None,
+    *,
+    items: Sequence[str] | None = None,
+) -> tuple[sp.csr_matrix, list[str], list[str]]:
+    """Users x items matrix of summed event weights (negative sums clipped to 0).
+
+    Returns the matrix, the user ids (rows) and the item ids (columns); ``items`` fixes the
+    columns (events on other items are dropped).
+    """
+    weights = weights or EventWeights()
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    seen_items: set[str] = set()
+    for it in interactions:
+        w = weights.of(it.type)
+        if w:
+            sums[(it.user_id, it.item_id)] += w
+            seen_items.add(it.item_id)
+    cols = list(items) if items is not None else sorted(seen_items)
+    col_index = {item: j for j, item in enumerate(cols)}
+    users = sorted({u for (u, i), w in sums.items() if w > 0 and i in col_index})
+    row_index = {user: r for r, user in enumerate(users)}
+    rows, cs, vals = [], [], []
+    for (u, i), w in sums.items():
+        if w > 0 and i in col_index:
+            rows.append(row_index[u])
+            cs.append(col_index[i])
+            vals.append(w)
+    matrix = sp.csr_matrix((vals, (rows, cs)), shape=(len(users), len(cols)), dtype=np.float64)
+    return matrix, users, cols

@@ -20,6 +20,7 @@ from intent.resolve import (
     option_label,
     resolve_intent,
 )
+from recommender.arbiter import Arbiter, Picked
 from recommender.explain import reasons
 from recommender.history import similar_items, titled_sources
 from recommender.schemas import (
@@ -82,8 +83,11 @@ class Recommender:
         policy: TreatmentPolicy | None = None,
         learned: LearnedExamples | None = None,
         clarify: ClarifyPolicy | None = None,
+        arbiter: Arbiter | None = None,
     ) -> None:
         self.store = store
+        #: arbitration, contact policy, exploration and decision log (None: score order)
+        self.arbiter = arbiter
         self.planner = planner
         self.journey_ttl_s = journey_ttl_s
         self.policy = policy
@@ -119,9 +123,31 @@ class Recommender:
         )
         ctx = self._scoring_context(req, state, user, decision, now)
         scored, debug = self._rank(req, state, strategy, user, decision, ctx, now)
-        chosen = diversify(scored, req.limit, strategy.diversity)
         labels = {i.name: i.label_in(req.context.language) for i in state.taxonomy.intents}
-        actions = [self._out(s, req, ctx, labels) for s in chosen]
+        request_id = uuid.uuid4().hex
+        picked: Picked | None = None
+        if self.arbiter is not None:
+            picked = await self.arbiter.choose(
+                req,
+                state,
+                strategy=strategy,
+                user=user,
+                decision=decision,
+                scored=scored,
+                debug=debug,
+                user_keys=self.store.keys(req.user_id),
+                request_id=request_id,
+                experiment=treatment.experiment,
+                now=now,
+            )
+            degraded.extend(picked.degraded)
+            actions = [
+                picked.out(self._out(p.item.scored, req, ctx, labels), p, req.explain)
+                for p in picked.shown
+            ]
+        else:
+            chosen = diversify(scored, req.limit, strategy.diversity)
+            actions = [self._out(s, req, ctx, labels) for s in chosen]
 
         intent_tuple = (
             (decision.intent.name, decision.confidence, decision.source or "model")
@@ -140,6 +166,7 @@ class Recommender:
                     shown=[a.id for a in actions],
                     clarify_options=[i.name for i in decision.clarify_options],
                 ),
+                also=picked.record if picked is not None else None,
             )
             await self._learn_from_clarify(req, user)
         except STORE_ERRORS as exc:
@@ -147,7 +174,7 @@ class Recommender:
             degraded.append("journey and impressions not recorded")
 
         answer = RecommendResponse(
-            request_id=uuid.uuid4().hex,
+            request_id=request_id,
             user_id=req.user_id,
             intent=self._intent_out(decision, req.context.language),
             out_of_scope=decision.out_of_scope,

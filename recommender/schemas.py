@@ -58,6 +58,32 @@ class ActionOut(BaseModel):
     explanation: dict[str, dict[str, float]] | None = Field(
         default=None, description="With explain=true: term value and weighted contribution."
     )
+    priority: float | None = Field(
+        default=None,
+        description="Arbitration priority (propensity x context weight x value x lever); "
+        "the answer is ordered by it (an explored action takes the last slot).",
+    )
+    arbitration: ArbitrationOut | None = Field(
+        default=None, description="With explain=true: each arbitration term and the priority."
+    )
+    explored: bool = Field(
+        default=False, description="Shown to learn (exploration), not because it ranked here."
+    )
+    probability: float | None = Field(
+        default=None, description="Probability that the policy shows this action here."
+    )
+    confidence: float | None = Field(
+        default=None,
+        description="How much evidence backs the propensity in this context, in [0, 1): "
+        "n / (n + 20) for n impressions in the cell (0 at cold start).",
+    )
+
+
+class ArbitrationOut(BaseModel):
+    terms: dict[str, float] = Field(
+        description="propensity, context_weight, value, lever (see docs/decisions.md)."
+    )
+    priority: float = Field(description="Exactly the product of the terms, in that order.")
 
 
 class ExperimentOut(BaseModel):

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 from intent.resolve import Predictor
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex
+from recommender.levers import Levers
+from recommender.policy import DEFAULT_POLICY, ContactPolicy
+from recommender.propensity_store import Propensities
 
 if TYPE_CHECKING:
     from recommender.cooccurrence import CooccurrenceModel
@@ -26,6 +29,11 @@ class LiveState:
     popularity: Mapping[str, float] = field(default_factory=dict)
     #: running/paused experiments (``experiments.models.Experiment``), kept opaque here
     experiments: tuple[Any, ...] = ()
+    #: business levers and the contact policy (admin API), reloaded on version change
+    levers: Levers = field(default_factory=Levers)
+    contact_policy: ContactPolicy = DEFAULT_POLICY
+    #: propensity snapshot, rebuilt periodically from the counters in Redis
+    propensity: Propensities = field(default_factory=Propensities)
     #: item-to-item co-occurrence neighbours, refreshed from the Redis counters
     neighbours: CooccurrenceModel | None = None
     #: the active latent-factor ranker (``recommender.ranker_registry``), if any

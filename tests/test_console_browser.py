@@ -157,6 +157,7 @@ def test_agent_console_end_to_end(browser_page: Any, live_server: str, artifacts
     expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
     expect(page.locator("#actions li.action").first).to_be_visible()
     assert page.locator("#actions").get_attribute("aria-live") == "polite"
+    page.screenshot(path=str(artifacts / "console-open.png"))
 
     # --- a vague request: the console asks, the agent picks an option by keyboard ---
     page.fill("#say-input", "I want something new")

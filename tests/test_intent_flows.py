@@ -153,7 +153,17 @@ async def test_german_and_french_utterances_are_understood(client: httpx.AsyncCl
     assert fr["intent"]["name"] == "cancel_contract"
 
 
-def _second_model(tmp: Path, labels_extra: bool = False) -> Path:
+@pytest.fixture(scope="session")
+def second_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _train_model(tmp_path_factory.mktemp("second"))
+
+
+@pytest.fixture(scope="session")
+def model_with_unknown_intent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _train_model(tmp_path_factory.mktemp("extra"), labels_extra=True)
+
+
+def _train_model(tmp: Path, labels_extra: bool = False) -> Path:
     examples = load_jsonl(data_dir() / "utterances.jsonl")
     if labels_extra:
         examples += [
@@ -166,12 +176,12 @@ def _second_model(tmp: Path, labels_extra: bool = False) -> Path:
 
 
 async def test_model_lifecycle_activate_rollback_refuse(
-    client: httpx.AsyncClient, tmp_path: Path
+    client: httpx.AsyncClient, second_model: Path, model_with_unknown_intent: Path
 ) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     first = (await client.get("/v1/intents/models/active")).json()["version"]
     second = await register_dir(
-        services.models, _second_model(tmp_path), services.runtime.state.taxonomy, activate=False
+        services.models, second_model, services.runtime.state.taxonomy, activate=False
     )
     listed = [m["version"] for m in (await client.get("/v1/intents/models")).json()]
     assert set(listed) == {first, second.version}
@@ -185,7 +195,7 @@ async def test_model_lifecycle_activate_rollback_refuse(
 
     bad = await register_dir(
         services.models,
-        _second_model(tmp_path, labels_extra=True),
+        model_with_unknown_intent,
         services.runtime.state.taxonomy,
         activate=False,
     )
@@ -255,15 +265,15 @@ def two_workers(redis_url: str) -> Iterator[list[str]]:
 
 @pytest.mark.slow
 async def test_activation_reaches_every_worker_without_restart(
-    client: httpx.AsyncClient, two_workers: list[str], tmp_path: Path
+    client: httpx.AsyncClient, two_workers: list[str], second_model: Path
 ) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
     second = await register_dir(
-        services.models, _second_model(tmp_path), services.runtime.state.taxonomy, activate=False
+        services.models, second_model, services.runtime.state.taxonomy, activate=False
     )
     a, b = two_workers
     headers = {"Authorization": "Bearer ops-key"}
-    async with httpx.AsyncClient(headers=headers, timeout=5) as http:
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
         r = await http.post(f"{a}/v1/intents/models/{second.version}/activate")
         assert r.status_code == 200, r.text
         started = time.monotonic()
@@ -271,5 +281,6 @@ async def test_activation_reaches_every_worker_without_restart(
             r = await http.post(f"{b}/v1/recommend", json={"user_id": "w", "query": "tv"})
             if r.json()["model_version"] == second.version:
                 break
-            assert time.monotonic() - started < 5, "worker B never switched"
+            # the reload period is 0.5 s; allow for a busy machine loading the model file
+            assert time.monotonic() - started < 20, "worker B never switched"
             await asyncio.sleep(0.1)

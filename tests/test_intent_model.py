@@ -206,7 +206,7 @@ def test_refuses_other_sklearn_major(tmp_path: Path, trained: IntentClassifier) 
     stored = json.loads(meta_path.read_text())
     stored["sklearn_version"] = "0.24.2"
     meta_path.write_text(json.dumps(stored))
-    with pytest.raises(ModelCompatibilityError, match="scikit-learn 0.24.2"):
+    with pytest.raises(ModelCompatibilityError, match=r"scikit-learn 0\.24\.2"):
         load_model(tmp_path / "m")
 
 

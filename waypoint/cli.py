@@ -99,8 +99,11 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from evaluation import cli as evaluation_cli
+    from evaluation import ranking_cli
     from intent import cli as intent_cli
-    from waypoint import bench
+    from recommender import ranker_cli
+    from waypoint import bench, models_cli
+    from waypoint.demo import events as demo_events
 
     parser = argparse.ArgumentParser(
         prog="waypoint", description="Waypoint: real-time next-best actions with reasons."
@@ -136,8 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(func=_catalog_load)
 
     intent_cli.register(sub)
-    evaluation_cli.register(sub)
+    models_cli.register(sub)
+    ranking_cli.register(evaluation_cli.register(sub))
     bench.register(sub)
+    ranker_cli.register(sub)
+    demo_events.register(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from context.keys import GlobalKeys
 from intent.resolve import Predictor
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
+from recommender.arbiter import ArbitrationSource
 from recommender.catalog import CatalogIndex, CatalogStore
 from recommender.state import LiveState
 
@@ -54,6 +55,7 @@ class Runtime:
         experiments: ExperimentSource | None = None,
         neighbours: NeighbourSource | None = None,
         rankers: RankerSource | None = None,
+        arbitration: ArbitrationSource | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -65,6 +67,8 @@ class Runtime:
         self.experiments = experiments
         self.neighbours = neighbours
         self.rankers = rankers
+        #: levers, contact policy and propensity snapshot (recommender.arbiter)
+        self.arbitration = arbitration
         self._taxonomy_version = -1
         self._experiments_version = -1
         self.last_refresh: float | None = None
@@ -105,6 +109,8 @@ class Runtime:
                 loaded = await self.rankers.load(ranker) if ranker is not None else None
                 state = replace(state, ranker=loaded, ranker_version=ranker)
                 log.info("ranker %s activated", ranker)
+        if self.arbitration is not None:
+            state = await self.arbitration.refresh(state, time.time())
         state = replace(state, popularity=await self._popularity())
         self.state = state
         self.last_refresh = time.time()

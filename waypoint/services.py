@@ -19,7 +19,12 @@ from intent.registry import ModelRegistry
 from intent.resolve import ClarifyPolicy
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
+from recommender.arbiter import ArbitrationSource, Arbiter
 from recommender.catalog import CatalogStore
+from recommender.decision_log import DecisionLog
+from recommender.levers import LeverStore
+from recommender.policy import ContactEnforcer, PolicyStore
+from recommender.propensity_store import PropensityObserver, PropensityStore
 from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
 from recommender.pipeline import Recommender
 from recommender.ranker_registry import RankerRegistry
@@ -46,6 +51,10 @@ class Services:
     learned: LearnedExamples
     #: latent-factor rankers (recommender.ranker_registry)
     rankers: RankerRegistry | None = None
+    #: business levers, contact policy, decision log (recommender.levers/policy/decision_log)
+    levers: LeverStore | None = None
+    policies: PolicyStore | None = None
+    decision_log: DecisionLog | None = None
 
 
 def build_services(settings: Settings, redis: Any) -> Services:
@@ -75,6 +84,13 @@ def build_services(settings: Settings, redis: Any) -> Services:
     cooccurrence = CooccurrenceStore(
         redis, prefix=settings.key_prefix, min_interval_s=max(1.0, 5 * settings.reload_interval_s)
     )
+    levers = LeverStore(redis, key=keys.levers)
+    policies = PolicyStore(redis, key=keys.contact_policy)
+    propensity = PropensityStore(redis, prefix=settings.key_prefix)
+    decision_log = DecisionLog(redis, key=keys.decisions)
+    arbiter = Arbiter(
+        enforcer=ContactEnforcer(redis), propensity=propensity, decision_log=decision_log
+    )
     runtime = Runtime(
         redis,
         keys,
@@ -85,6 +101,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
         experiments=experiments.store,
         neighbours=cooccurrence,
         rankers=rankers,
+        arbitration=ArbitrationSource(levers=levers, policies=policies, propensity=propensity),
     )
     return Services(
         settings=settings,
@@ -104,6 +121,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
             clarify=ClarifyPolicy(
                 below=settings.clarify_below, runner_up=settings.clarify_runner_up
             ),
+            arbiter=arbiter,
         ),
         learned=learned,
         ingestor=EventIngestor(
@@ -112,10 +130,17 @@ def build_services(settings: Settings, redis: Any) -> Services:
             popularity_key=keys.popularity,
             popularity_decay=popularity_decay,
             learned=learned,
-            observers=[experiments, CooccurrenceObserver(redis, prefix=settings.key_prefix)],
+            observers=[
+                experiments,
+                CooccurrenceObserver(redis, prefix=settings.key_prefix),
+                PropensityObserver(propensity, key_prefix=settings.key_prefix, sink=decision_log),
+            ],
         ),
         experiments=experiments,
         rankers=rankers,
+        levers=levers,
+        policies=policies,
+        decision_log=decision_log,
     )
 
 

@@ -1,0 +1,34 @@
+"""Business levers: ``GET/PUT /v1/levers`` (admin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import AdminKey, ServicesDep
+from recommender.levers import Levers, LeverStore
+from waypoint.errors import StoreUnavailable
+
+router = APIRouter(prefix="/v1/levers", tags=["arbitration"])
+
+
+def _store(services: ServicesDep) -> LeverStore:
+    if services.levers is None:  # pragma: no cover - always built by build_services
+        raise StoreUnavailable("levers are not configured")
+    return services.levers
+
+
+@router.get("", response_model=Levers)
+async def get_levers(services: ServicesDep, _key: AdminKey) -> Levers:
+    """The levers every worker applies now (factors per action, category prefix, kind)."""
+    return await _store(services).get()
+
+
+@router.put("", response_model=Levers)
+async def put_levers(body: Levers, services: ServicesDep, _key: AdminKey) -> Levers:
+    """Replace all levers (each factor in [0, 10]; 0 switches off); workers reload them.
+
+    The ``version`` in the body is ignored: the server sets the next one.
+    """
+    stored = await _store(services).put(body)
+    await services.runtime.refresh()
+    return stored

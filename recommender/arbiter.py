@@ -1,0 +1,363 @@
+"""From scored candidates to the shown list: arbitration, contact policy, exploration.
+
+The pipeline (:mod:`recommender.pipeline`) calls :meth:`Arbiter.choose` after scoring
+and :meth:`Picked.record` inside the decision's write pipeline:
+
+1. **levers** -- a lever of 0 removes the action (``debug.removed["lever"]``);
+2. **arbitration** -- priority = propensity x context weight x value x lever
+   (:mod:`recommender.arbitration`), sorted by priority;
+3. **order** -- the leaf-category diversity rule picks the first ``limit`` by priority,
+   the other candidates follow in priority order (the backfill order);
+4. **contact policy + exploration** -- one atomic script on the user's slot admits the
+   candidates in that order until the answer is full, and, when this answer explores,
+   replaces the last slot with a uniform pick among the eligible actions
+   (:mod:`recommender.policy`, :mod:`recommender.explore`);
+5. **record** -- propensity impressions, the attribution record and the decision log
+   entry are queued on the decision's write pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from context.keys import UserKeys
+from context.store import STORE_ERRORS, UserSnapshot
+from intent.resolve import IntentDecision
+from recommender.arbitration import TERMS, Arbitrated, arbitrate
+from recommender.decision_log import LOG_CANDIDATES, DecisionLog, pseudonym
+from recommender.explore import EXPLORE_REASON, explore_order, shown_probabilities
+from recommender.levers import LeverStore
+from recommender.policy import Admission, Candidate, ContactEnforcer, PolicyStore, unenforced
+from recommender.propensity_store import PropensityStore, context_bucket
+from recommender.schemas import (
+    ActionOut,
+    ArbitrationOut,
+    DebugOut,
+    ExperimentOut,
+    RecommendRequest,
+)
+from recommender.scoring import Scored, diversify
+from recommender.state import LiveState
+
+log = logging.getLogger("waypoint.arbiter")
+
+__all__ = ["Arbiter", "ArbitrationSource", "Picked", "Shown"]
+
+#: pseudo-count for ``ActionOut.confidence = n / (n + CONFIDENCE_K)``
+CONFIDENCE_K = 20.0
+
+
+@dataclass
+class Shown:
+    item: Arbitrated
+    position: int
+    probability: float
+    explored: bool
+    confidence: float
+
+
+@dataclass
+class Picked:
+    """The chosen actions and what the decision's write must record about them."""
+
+    shown: list[Shown]
+    bucket: str
+    request_id: str
+    user_keys: UserKeys
+    now: float
+    log_record: dict[str, Any] | None = None
+    degraded: list[str] = field(default_factory=list)
+    _arbiter: Arbiter | None = None
+
+    def record(self, pipe: Any) -> None:
+        """Queue impressions, attribution and the decision log entry on ``pipe``."""
+        arb = self._arbiter
+        if arb is None:
+            return
+        if arb.propensity is not None and self.shown:
+            arb.propensity.record_impressions(
+                pipe,
+                self.user_keys,
+                self.request_id,
+                self.bucket,
+                [s.item.id for s in self.shown],
+                self.now,
+            )
+        if arb.decision_log is not None and self.log_record is not None:
+            arb.decision_log.append(pipe, self.log_record)
+
+    def out(self, base: ActionOut, shown: Shown, explain: bool) -> ActionOut:
+        """``base`` (the pipeline's own rendering) with the arbitration fields added."""
+        item = shown.item
+        update: dict[str, Any] = {
+            "priority": item.priority,
+            "explored": shown.explored,
+            "probability": shown.probability,
+            "confidence": shown.confidence,
+        }
+        if explain:
+            update["arbitration"] = ArbitrationOut(
+                terms={name: item.terms[name] for name in TERMS}, priority=item.priority
+            )
+        if shown.explored:
+            update["reasons"] = [EXPLORE_REASON]
+        return base.model_copy(update=update)
+
+
+def _clamp_rate(rate: float) -> float:
+    return min(max(float(rate), 0.0), 1.0)
+
+
+class Arbiter:
+    def __init__(
+        self,
+        *,
+        enforcer: ContactEnforcer | None = None,
+        propensity: PropensityStore | None = None,
+        decision_log: DecisionLog | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.enforcer = enforcer
+        self.propensity = propensity
+        self.decision_log = decision_log
+        self.rng = rng or random.Random()
+
+    async def choose(
+        self,
+        req: RecommendRequest,
+        state: LiveState,
+        *,
+        strategy: Any,
+        user: UserSnapshot,
+        decision: IntentDecision,
+        scored: list[Scored],
+        debug: DebugOut,
+        user_keys: UserKeys,
+        request_id: str,
+        experiment: ExperimentOut | None,
+        now: float,
+    ) -> Picked:
+        intent = decision.intent.name if decision.intent is not None else None
+        bucket = context_bucket(intent, req.context.channel, user.profile.segments)
+        levers = state.levers
+        kept: list[Scored] = []
+        off = 0
+        for s in scored:
+            if levers.of(s.action) > 0:
+                kept.append(s)
+            else:
+                off += 1
+        debug.removed["lever"] = debug.removed.get("lever", 0) + off
+        debug.kept -= off
+
+        props = state.propensity
+        ranked = arbitrate(
+            kept,
+            propensity=lambda action_id: props.mean(bucket, action_id),
+            lever=lambda s: levers.of(s.action),
+        )
+        by_id = {a.id: a for a in ranked}
+        top = diversify([a.scored for a in ranked], req.limit, strategy.diversity)
+        top_ids = [s.action.id for s in top]
+        head = set(top_ids)
+        order = [by_id[i] for i in top_ids] + [a for a in ranked if a.id not in head]
+        candidates = [Candidate(a.scored.action) for a in order]
+
+        rate = _clamp_rate(getattr(strategy, "exploration_rate", 0.0))
+        pool, go = explore_order(candidates, rate, self.rng)
+        degraded: list[str] = []
+        admission = await self._admit(
+            req, state, user_keys, request_id, candidates, pool, go, now, degraded
+        )
+        for name, n in admission.denied.items():
+            key = "contact_policy" if name == "unenforced" else f"contact_{name}"
+            debug.removed[key] = debug.removed.get(key, 0) + n
+            debug.kept -= n
+
+        probs = shown_probabilities(admission, rate if admission.enforced else 0.0)
+        shown: list[Shown] = []
+        for pos, (i, p) in enumerate(zip(admission.shown, probs, strict=True)):
+            item = order[i]
+            n_cell = props.impressions(bucket, item.id)
+            shown.append(
+                Shown(
+                    item=item,
+                    position=pos,
+                    probability=p,
+                    explored=i == admission.explored,
+                    confidence=round(n_cell / (n_cell + CONFIDENCE_K), 4),
+                )
+            )
+        picked = Picked(
+            shown=shown,
+            bucket=bucket,
+            request_id=request_id,
+            user_keys=user_keys,
+            now=now,
+            degraded=degraded,
+            _arbiter=self,
+        )
+        if self.decision_log is not None:
+            picked.log_record = self._log_record(
+                req, state, strategy, user, decision, bucket, rate, order, admission, shown,
+                request_id, experiment, now,
+            )  # fmt: skip
+        return picked
+
+    async def _admit(
+        self,
+        req: RecommendRequest,
+        state: LiveState,
+        user_keys: UserKeys,
+        request_id: str,
+        candidates: list[Candidate],
+        pool: list[int] | None,
+        go: bool,
+        now: float,
+        degraded: list[str],
+    ) -> Admission:
+        if self.enforcer is None:
+            return Admission(shown=list(range(min(req.limit, len(candidates)))))
+        try:
+            return await self.enforcer.admit(
+                user_keys,
+                policy=state.contact_policy,
+                channel=req.context.channel,
+                session_id=req.session_id,
+                request_id=request_id,
+                candidates=candidates,
+                want=req.limit,
+                explore_order=pool,
+                explore=go,
+                now=now,
+                catalog_horizon_s=self.enforcer.catalog_horizon(state.catalog),
+            )
+        except STORE_ERRORS as exc:
+            log.warning("contact policy not enforced (store error): %r", exc)
+            degraded.append(
+                "contact policy unavailable: actions under a cap or suppression rule withheld"
+            )
+            return unenforced(state.contact_policy, candidates, req.limit)
+
+    def _log_record(
+        self,
+        req: RecommendRequest,
+        state: LiveState,
+        strategy: Any,
+        user: UserSnapshot,
+        decision: IntentDecision,
+        bucket: str,
+        rate: float,
+        order: list[Arbitrated],
+        admission: Admission,
+        shown: list[Shown],
+        request_id: str,
+        experiment: ExperimentOut | None,
+        now: float,
+    ) -> dict[str, Any]:
+        refused = set(admission.refused)
+        by_priority = sorted(range(len(order)), key=lambda i: (-order[i].priority, order[i].id))
+        rank = {i: r for r, i in enumerate(by_priority)}
+        logged = set(by_priority[:LOG_CANDIDATES]) | set(admission.shown)
+        candidates = []
+        for i in sorted(logged, key=lambda i: rank[i]):
+            a = order[i]
+            action = a.scored.action
+            candidates.append(
+                {
+                    "id": action.id,
+                    "kind": action.kind,
+                    "category": action.category,
+                    "value": action.value,
+                    "rank": rank[i],
+                    "terms": {k: round(v, 6) for k, v in a.scored.terms.items()},
+                    "score": a.scored.score,
+                    "value_contribution": a.scored.contributions.get("value", 0.0),
+                    "propensity": a.terms["propensity"],
+                    "lever": a.terms["lever"],
+                    "priority": a.priority,
+                    "explore": action.explore,
+                    "refused": i in refused,
+                }
+            )
+        weights = getattr(strategy, "weights", None)
+        segments = user.profile.segments
+        return {
+            "type": "decision",
+            "request_id": request_id,
+            "ts": now,
+            "user": pseudonym(req.user_id),
+            "context": {
+                "channel": req.context.channel,
+                "language": req.context.language,
+                "country": req.context.country,
+                "device": req.context.device,
+                "intent": decision.intent.name if decision.intent is not None else None,
+                "intent_confidence": round(decision.confidence, 4),
+                "segment": segments[0] if segments else None,
+                "bucket": bucket,
+                "has_query": req.query is not None,
+            },
+            "limit": req.limit,
+            "experiment": experiment.model_dump() if experiment is not None else None,
+            "strategy": {
+                "exploration_rate": rate,
+                "diversity": getattr(strategy, "diversity", None),
+                "weights": dict(weights.__dict__) if weights is not None else None,
+            },
+            "versions": {
+                "intent_model": state.model_version,
+                "catalog": state.catalog.version,
+                "levers": state.levers.version,
+                "contact_policy": state.contact_policy.version,
+                "propensity": state.propensity.version,
+            },
+            "policy_enforced": admission.enforced,
+            "eligible": admission.eligible,
+            "candidates": candidates,
+            "shown": [
+                {
+                    "id": s.item.id,
+                    "position": s.position,
+                    "probability": s.probability,
+                    "explored": s.explored,
+                }
+                for s in shown
+            ],
+        }
+
+
+class ArbitrationSource:
+    """Reloads levers and the contact policy on version change, and the propensity
+    snapshot every ``propensity.every_s`` seconds (the runtime calls :meth:`refresh`)."""
+
+    def __init__(
+        self,
+        *,
+        levers: LeverStore,
+        policies: PolicyStore,
+        propensity: PropensityStore | None = None,
+    ) -> None:
+        self.levers = levers
+        self.policies = policies
+        self.propensity = propensity
+        self._propensity_at = -math.inf
+
+    async def refresh(self, state: LiveState, now: float, *, force: bool = False) -> LiveState:
+        levers_version = await self.levers.version()
+        if levers_version != state.levers.version:
+            state = replace(state, levers=await self.levers.get())
+            log.info("levers version %d loaded", levers_version)
+        policy_version = await self.policies.version()
+        if policy_version != state.contact_policy.version:
+            state = replace(state, contact_policy=await self.policies.get())
+            log.info("contact policy version %d loaded", policy_version)
+        p = self.propensity
+        if p is not None and (force or now - self._propensity_at >= p.every_s):
+            state = replace(state, propensity=await p.load())
+            self._propensity_at = now
+        return state

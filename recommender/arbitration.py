@@ -1,0 +1,85 @@
+"""Arbitration: the final priority of every candidate, as a product of four terms.
+
+::
+
+    priority = propensity x context_weight x value x lever
+
+* ``propensity`` -- the posterior mean success rate of the action in the request's
+  context bucket (:mod:`recommender.propensity_store`), learned online.
+* ``context_weight`` -- how well the action fits this customer and moment:
+  ``exp(relevance)``, where ``relevance`` is the weighted score of
+  :mod:`recommender.scoring` *without* its value term (affinity, query/page/channel
+  context, intent, popularity, open intents, fatigue, ...). ``exp`` maps the score,
+  which may be negative, to a positive weight and keeps its order.
+* ``value`` -- the business value of a success, normalised: ``exp(w_value * v)`` with
+  ``v = log1p(value) / log1p(max value in the catalog)`` in ``[0, 1]`` and ``w_value``
+  the strategy's value weight, so the factor lies in ``[1, e^w_value]``.
+* ``lever`` -- the business's multiplier (:mod:`recommender.levers`).
+
+Why these two mappings: ``context_weight x value = exp(score)`` exactly, so with flat
+propensities (cold start) and neutral levers the arbitration ranks exactly like the
+relevance score did before it existed, and the value term is not counted twice. Every
+term is positive except a lever of 0, which removes the action before arbitration.
+
+With ``explain: true`` each action reports ``{"terms": {...}, "priority": p}``; ``p`` is
+computed as the product of the reported terms in the order of :data:`TERMS`, so the
+explained priority equals the product of its terms exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from recommender.scoring import Scored
+
+__all__ = ["TERMS", "Arbitrated", "arbitrate", "priority_of"]
+
+TERMS = ("propensity", "context_weight", "value", "lever")
+#: keeps exp() finite whatever weights an experiment sets
+_MAX_EXP = 50.0
+
+
+@dataclass
+class Arbitrated:
+    scored: Scored
+    terms: dict[str, float]
+    priority: float
+
+    @property
+    def id(self) -> str:
+        return self.scored.action.id
+
+
+def priority_of(terms: dict[str, float]) -> float:
+    """The product of the terms, in :data:`TERMS` order (the one the answer reports)."""
+    p = 1.0
+    for name in TERMS:
+        p *= terms[name]
+    return p
+
+
+def _exp(x: float) -> float:
+    return math.exp(max(-_MAX_EXP, min(_MAX_EXP, x)))
+
+
+def arbitrate(
+    scored: list[Scored],
+    *,
+    propensity: Callable[[str], float],
+    lever: Callable[[Scored], float],
+) -> list[Arbitrated]:
+    """Terms and priority of every candidate, sorted by priority (ties by id)."""
+    out: list[Arbitrated] = []
+    for s in scored:
+        value_contribution = s.contributions.get("value", 0.0)
+        terms = {
+            "propensity": propensity(s.action.id),
+            "context_weight": _exp(s.score - value_contribution),
+            "value": _exp(value_contribution),
+            "lever": lever(s),
+        }
+        out.append(Arbitrated(scored=s, terms=terms, priority=priority_of(terms)))
+    out.sort(key=lambda a: (-a.priority, a.id))
+    return out

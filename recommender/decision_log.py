@@ -1,0 +1,192 @@
+"""The decision log: every decision (and every attributed outcome) on a Redis Stream.
+
+Each served answer appends one entry (``XADD <prefix>:decisions MAXLEN ~ N``), written in
+the same pipeline as the decision's other side effects. The stream is **global**, not
+per user; its retention is bounded by ``MAXLEN ~`` (approximate trimming: Redis trims
+whole macro nodes, so the length may exceed ``maxlen`` by a little). On Redis Cluster
+the stream lives on its own slot: the decision's pipeline then sends the user's
+commands to the user's node and the ``XADD`` to the stream's node (redis-py's cluster
+pipeline groups commands by node), so the log write is not atomic with the user's
+write -- a crash in between can lose a log entry, never a cap reservation, which the
+admission script has already made.
+
+Entry field ``d`` holds one JSON record, of one of two types:
+
+``decision``
+    ``request_id``, ``ts``, ``user`` (a hash of the user id: pseudonymous, not
+    anonymous), ``context`` (channel, language, country, device, intent,
+    intent_confidence, segment, bucket, has_query), ``limit``, ``experiment``
+    (``{"id", "variant"}`` or null), ``strategy`` (exploration_rate, diversity,
+    weights), ``versions`` (intent model, catalog, levers, contact policy,
+    propensity), ``eligible`` (size of the exploration pool), ``candidates`` (the top
+    :data:`LOG_CANDIDATES` by priority plus every shown one: id, kind, category, value,
+    rank, score terms, value contribution, propensity, lever, priority, ``explore``
+    flag, ``refused`` by the contact policy) and ``shown`` (id, position, probability
+    under the policy, ``explored``).
+``outcome``
+    ``request_id``, ``action``, ``event`` (click/accept/purchase), ``ts``: a positive
+    event attributed to the latest impression of the action (see
+    :mod:`recommender.propensity_store`).
+
+``waypoint decisions export`` writes the stream as JSON Lines; ``waypoint evaluate
+policy`` reads that file (:mod:`evaluation.policy`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DECISION_LOG_MAXLEN", "LOG_CANDIDATES", "DecisionLog", "pseudonym", "register"]
+
+DECISION_LOG_MAXLEN = 1_000_000
+LOG_CANDIDATES = 50
+
+
+def pseudonym(user_id: str) -> str:
+    return hashlib.blake2s(user_id.encode(), digest_size=8, person=b"wp-dlog").hexdigest()
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _stream_ms(entry_id: str) -> int:
+    return int(entry_id.split("-", 1)[0])
+
+
+class DecisionLog:
+    def __init__(self, redis: Any, *, key: str, maxlen: int = DECISION_LOG_MAXLEN) -> None:
+        self.redis = redis
+        self.key = key
+        self.maxlen = maxlen
+
+    def append(self, pipe: Any, record: dict[str, Any]) -> None:
+        """Queue one record on ``pipe`` (the decision's write pipeline)."""
+        pipe.xadd(
+            self.key,
+            {"d": json.dumps(record, separators=(",", ":"), allow_nan=False)},
+            maxlen=self.maxlen,
+            approximate=True,
+        )
+
+    async def outcome(self, record: dict[str, Any]) -> None:
+        """Append an attributed outcome (an ``OutcomeSink`` for the propensity observer)."""
+        await self.redis.xadd(
+            self.key,
+            {"d": json.dumps(record, separators=(",", ":"), allow_nan=False)},
+            maxlen=self.maxlen,
+            approximate=True,
+        )
+
+    async def entries(
+        self, *, since_ms: int | None = None, batch: int = 1_000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record from ``since_ms`` (epoch milliseconds) on, oldest first."""
+        start = f"{since_ms}-0" if since_ms is not None else "-"
+        while True:
+            rows = await self.redis.xrange(self.key, min=start, max="+", count=batch)
+            if not rows:
+                return
+            for entry_id, fields in rows:
+                eid = _text(entry_id)
+                data = {_text(k): _text(v) for k, v in fields.items()}
+                record: dict[str, Any] = json.loads(data["d"])
+                record["log_id"] = eid
+                yield record
+            last = _text(rows[-1][0])
+            start = "(" + last
+            if len(rows) < batch:
+                return
+
+    async def export(self, out: Any, *, since_ms: int | None = None) -> int:
+        """Write the records as JSON Lines to the text stream ``out``; returns the count."""
+        n = 0
+        async for record in self.entries(since_ms=since_ms):
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            n += 1
+        return n
+
+
+# -- CLI ----------------------------------------------------------------------------------
+def _since(text: str) -> int:
+    """``--since``: epoch seconds, or an ISO 8601 time with a zone."""
+    from datetime import datetime
+
+    try:
+        return int(float(text) * 1000)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            "expected epoch seconds or an ISO time such as 2026-11-25T10:00:00Z"
+        ) from exc
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("the time needs a zone, e.g. 2026-11-25T10:00:00Z")
+    return int(moment.timestamp() * 1000)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from context.keys import GlobalKeys
+    from waypoint.redis_server import connect
+    from waypoint.settings import Settings
+
+    settings = Settings()
+    url = args.redis_url or settings.redis_url
+    if url is None:
+        print(
+            "waypoint decisions export: set WAYPOINT_REDIS_URL (or pass --redis-url)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run(out: Any) -> int:
+        redis = connect(url, cluster=settings.redis_cluster, timeout_s=10.0)
+        log = DecisionLog(redis, key=GlobalKeys(settings.key_prefix).decisions)
+        try:
+            return await log.export(out, since_ms=args.since)
+        finally:
+            await redis.aclose()
+
+    if args.out == "-":
+        n = asyncio.run(run(sys.stdout))
+    else:
+        with Path(args.out).open("w", encoding="utf-8") as fh:
+            n = asyncio.run(run(fh))
+    print(f"exported {n} records to {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``decisions export`` to the ``waypoint`` command's ``subparsers``."""
+    decisions = subparsers.add_parser("decisions", help="the decision log")
+    sub = decisions.add_subparsers(dest="decisions_command", metavar="COMMAND")
+    sub.required = True
+    export = sub.add_parser(
+        "export",
+        help="write the decision log (decisions and attributed outcomes) as JSON Lines",
+        description="Write every record of the decision log stream, oldest first, as JSON "
+        "Lines (one object per line, with its stream id as 'log_id').",
+    )
+    export.add_argument("--out", required=True, metavar="FILE", help="output file ('-': stdout)")
+    export.add_argument(
+        "--since",
+        type=_since,
+        default=None,
+        metavar="TIME",
+        help="only records from this time on (epoch seconds or ISO 8601 with a zone)",
+    )
+    export.add_argument(
+        "--redis-url", default=None, help="Redis to read (default: WAYPOINT_REDIS_URL)"
+    )
+    export.set_defaults(func=_export)
+    parser: argparse.ArgumentParser = decisions
+    return parser

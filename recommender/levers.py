@@ -1,0 +1,81 @@
+"""Business levers: multipliers the business sets on actions, categories and kinds.
+
+A lever is a factor in ``[0, 10]`` in the arbitration product (see
+:mod:`recommender.arbitration`): ``2`` doubles an action's priority, ``0.5`` halves it,
+``0`` switches it off (it is filtered out, and counted as removed by ``lever``).
+
+An action's lever is the product of up to three factors, each 1 when unset:
+
+* its own entry in ``actions``;
+* the entry of its **most specific** category prefix in ``categories`` (so with
+  ``books: 0.5`` and ``books/fiction: 2`` fiction gets 2 and other books 0.5);
+* the entry of its kind in ``kinds``.
+
+Levers live in Redis as one JSON document with a version counter; every worker holds
+them in memory (:class:`recommender.state.LiveState`) and reloads them when the version
+changes (``waypoint.runtime``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from recommender.models import Action, ActionId, ActionKind, category_levels, check_category
+
+__all__ = ["LeverStore", "Levers"]
+
+Factor = Annotated[float, Field(ge=0.0, le=10.0)]
+
+
+class Levers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(default=0, description="Set by the server on every change.")
+    actions: Annotated[dict[ActionId, Factor], Field(max_length=100_000)] = {}
+    categories: Annotated[dict[str, Factor], Field(max_length=10_000)] = {}
+    kinds: dict[ActionKind, Factor] = {}
+
+    @field_validator("categories")
+    @classmethod
+    def _paths(cls, v: dict[str, float]) -> dict[str, float]:
+        for prefix in v:
+            check_category(prefix)
+        return v
+
+    def of(self, action: Action) -> float:
+        """The action's lever: action x most specific category prefix x kind."""
+        factor = self.actions.get(action.id, 1.0)
+        if self.categories:
+            for level in reversed(category_levels(action.category)):
+                if level in self.categories:
+                    factor *= self.categories[level]
+                    break
+        return factor * self.kinds.get(action.kind, 1.0)
+
+
+class LeverStore:
+    """The levers document in one Redis hash (``doc``, ``version``), changed atomically."""
+
+    def __init__(self, redis: Any, *, key: str) -> None:
+        self.redis = redis
+        self.key = key
+
+    async def version(self) -> int:
+        raw = await self.redis.hget(self.key, "version")
+        return int(raw) if raw else 0
+
+    async def get(self) -> Levers:
+        doc, version = await self.redis.hmget(self.key, ["doc", "version"])
+        if doc is None:
+            return Levers()
+        return Levers.model_validate_json(doc).model_copy(update={"version": int(version or 0)})
+
+    async def put(self, levers: Levers) -> Levers:
+        """Replace all levers; returns them with their new version."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, "doc", levers.model_dump_json(exclude={"version"}))
+            pipe.hincrby(self.key, "version", 1)
+            _, version = await pipe.execute()
+        return levers.model_copy(update={"version": int(version)})

@@ -1,0 +1,225 @@
+"""Online propensity learning: counters in Redis, a snapshot model in memory.
+
+What is learned: the success rate (click, accept or purchase) of each action in a
+**context bucket** ``intent=<intent>|channel=<channel>|segment=<segment>``, coarsest
+feature first, so :class:`recommender.propensity.PropensityModel` backs off from a
+sparse cell to ``intent|channel``, then ``intent``, then the action's global rate.
+``intent`` is the resolved intent (``none`` when there is none), ``segment`` the first
+segment of the customer's profile (CRM order; ``none`` when there is none).
+
+* **Impressions** are counted when an answer is served, in the decision's write
+  pipeline: ``HINCRBY <prefix>:propensity:n "<bucket>\\t<action>" 1``. The same write
+  remembers, per user, the latest impression of each shown action (``UserKeys.served``:
+  request id, bucket, time).
+* **Successes** are counted by :class:`PropensityObserver` when a click, accept or
+  purchase event arrives: it atomically claims the user's latest impression of the item
+  (a small Lua script on the user's slot: HGET + HDEL, so one impression earns at most
+  one success however many positive events follow) and, if that impression is at most
+  :data:`ATTRIBUTION_WINDOW_S` old, increments ``<prefix>:propensity:s`` for its bucket.
+  Positive events without a served impression (e.g. organic browsing) do not count:
+  they say nothing about what *showing* the action does.
+* The in-memory model is rebuilt from the counters by the runtime every
+  ``every_s`` seconds (not per request) and swapped into the live state whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from context.keys import UserKeys
+from context.models import Event
+from recommender.propensity import BetaPrior, PropensityModel, bucket_key
+
+log = logging.getLogger("waypoint.propensity")
+
+__all__ = [
+    "ATTRIBUTION_WINDOW_S",
+    "SUCCESS_EVENTS",
+    "Propensities",
+    "PropensityObserver",
+    "PropensityStore",
+    "context_bucket",
+]
+
+SUCCESS_EVENTS = frozenset({"click", "accept", "purchase"})
+ATTRIBUTION_WINDOW_S = 7 * 86_400
+#: the cold-start prior: a 5% success rate worth 20 impressions
+DEFAULT_PRIOR = BetaPrior(1.0, 19.0)
+DEFAULT_BACKOFF = 20.0
+#: past this many impressions the root prior is fitted to the data (empirical Bayes)
+REFIT_AFTER = 1_000
+
+CLAIM_LUA = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v
+"""
+
+
+def _clean(value: str) -> str:
+    return value.replace("|", "/").replace("\t", " ") or "none"
+
+
+def context_bucket(intent: str | None, channel: str, segments: Sequence[str]) -> str:
+    """``intent=..|channel=..|segment=..`` (see the module docstring)."""
+    return bucket_key(
+        [
+            ("intent", _clean(intent or "none")),
+            ("channel", _clean(channel)),
+            ("segment", _clean(segments[0]) if segments else "none"),
+        ]
+    )
+
+
+@dataclass
+class Propensities:
+    """An immutable model snapshot with a per-snapshot cache of posterior means."""
+
+    model: PropensityModel = field(
+        default_factory=lambda: PropensityModel(DEFAULT_PRIOR, backoff_strength=DEFAULT_BACKOFF)
+    )
+    version: str = "empty"
+    _cache: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+
+    def mean(self, bucket: str, action: str) -> float:
+        key = (bucket, action)
+        value = self._cache.get(key)
+        if value is None:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            value = self.model.mean(bucket, action)
+            self._cache[key] = value
+        return value
+
+    def impressions(self, bucket: str, action: str) -> float:
+        """Impressions seen in exactly this cell (the answer's ``confidence`` uses it)."""
+        return self.model.cell(bucket, action)[0]
+
+
+def _field(bucket: str, action: str) -> str:
+    return f"{bucket}\t{action}"
+
+
+class PropensityStore:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        prefix: str,
+        prior: BetaPrior = DEFAULT_PRIOR,
+        backoff_strength: float = DEFAULT_BACKOFF,
+        every_s: float = 10.0,
+    ) -> None:
+        self.redis = redis
+        self.impressions_key = f"{prefix}:propensity:n"
+        self.successes_key = f"{prefix}:propensity:s"
+        self.prior = prior
+        self.backoff_strength = backoff_strength
+        #: how often the runtime rebuilds the in-memory model
+        self.every_s = every_s
+        self._claim = redis.register_script(CLAIM_LUA)
+
+    def record_impressions(
+        self,
+        pipe: Any,
+        keys: UserKeys,
+        request_id: str,
+        bucket: str,
+        shown: Iterable[str],
+        now: float,
+    ) -> None:
+        """Queue the impression counters and the attribution records on ``pipe``."""
+        mapping: dict[str, str] = {}
+        for action in shown:
+            pipe.hincrby(self.impressions_key, _field(bucket, action), 1)
+            mapping[action] = json.dumps({"r": request_id, "b": bucket, "t": now})
+        if mapping:
+            pipe.hset(keys.served, mapping=mapping)
+            pipe.expire(keys.served, ATTRIBUTION_WINDOW_S)
+
+    async def claim(self, keys: UserKeys, action: str, now: float) -> dict[str, Any] | None:
+        """Take the user's latest impression of ``action`` (once), if recent enough."""
+        raw = await self._claim(keys=[keys.served], args=[action])
+        if raw is None:
+            return None
+        served: dict[str, Any] = json.loads(raw)
+        if now - float(served.get("t", 0.0)) > ATTRIBUTION_WINDOW_S:
+            return None
+        return served
+
+    async def add_success(self, bucket: str, action: str) -> None:
+        await self.redis.hincrby(self.successes_key, _field(bucket, action), 1)
+
+    async def load(self) -> Propensities:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.impressions_key)
+            pipe.hgetall(self.successes_key)
+            n_raw, s_raw = await pipe.execute()
+        counts: dict[tuple[str, str], tuple[float, float]] = {}
+        successes = {_text(k): float(v) for k, v in s_raw.items()}
+        total_n = total_s = 0.0
+        for k, v in n_raw.items():
+            name = _text(k)
+            bucket, _, action = name.partition("\t")
+            n = float(v)
+            s = min(successes.get(name, 0.0), n)
+            if n > 0 and math.isfinite(n):
+                counts[(bucket, action)] = (n, s)
+                total_n += n
+                total_s += s
+        model = PropensityModel.from_counts(
+            counts, self.prior, backoff_strength=self.backoff_strength
+        )
+        if total_n >= REFIT_AFTER:
+            model.fit_prior(min_strength=self.prior.strength, max_strength=1_000.0)
+        return Propensities(model=model, version=f"n{int(total_n)}-s{int(total_s)}")
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class OutcomeSink(Protocol):
+    """Where attributed outcomes are also written (the decision log); optional."""
+
+    async def outcome(self, record: dict[str, Any]) -> None: ...
+
+
+class PropensityObserver:
+    """An ``EventObserver``: turns positive events into propensity successes."""
+
+    def __init__(
+        self,
+        store: PropensityStore,
+        *,
+        key_prefix: str,
+        sink: OutcomeSink | None = None,
+    ) -> None:
+        self.store = store
+        self.key_prefix = key_prefix
+        self.sink = sink
+
+    async def on_events(self, accepted: Sequence[Event], now: float) -> None:
+        for e in accepted:
+            if e.type not in SUCCESS_EVENTS or not e.item_id:
+                continue
+            keys = UserKeys(self.key_prefix, e.user_id)
+            served = await self.store.claim(keys, e.item_id, now)
+            if served is None:
+                continue
+            await self.store.add_success(str(served["b"]), e.item_id)
+            if self.sink is not None:
+                await self.sink.outcome(
+                    {
+                        "type": "outcome",
+                        "request_id": served.get("r"),
+                        "action": e.item_id,
+                        "event": e.type,
+                        "ts": e.timestamp(now),
+                    }
+                )

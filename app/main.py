@@ -20,6 +20,7 @@ from app.routes import (
     intents,
     levers,
     policies,
+    ranker,
     recommend,
     users,
 )
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         levers,
         policies,
+        ranker,
     ):
         app.include_router(module.router)
     return app

@@ -103,7 +103,7 @@ class RankingConfig:
     seed: int = 0
     affinity_half_life_days: float = 14.0
     als: dict[str, Any] = field(
-        default_factory=lambda: {"n_factors": 32, "regularization": 0.1, "alpha": 2.0}
+        default_factory=lambda: {"n_factors": 32, "regularization": 10.0, "alpha": 5.0}
     )
     weights: Weights = field(default_factory=Weights)
     cooccurrence: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
@@ -205,6 +205,20 @@ class ModelResult:
     hr: float
     ndcg: float
     seconds: float
+    #: standard errors of the two means over test users
+    hr_se: float = 0.0
+    ndcg_se: float = 0.0
+    #: per test user (same order for every model): hit (0/1) and NDCG gain
+    hits: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    gains: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+def paired_difference(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[float, float]:
+    """Mean of ``a - b`` over the same users and its standard error."""
+    d = a - b
+    if d.size < 2:
+        return float(d.mean()) if d.size else 0.0, 0.0
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
 
 
 @dataclass
@@ -235,12 +249,34 @@ class RankingReport:
                 name: {
                     f"hr@{k}": round(r.hr, 4),
                     f"ndcg@{k}": round(r.ndcg, 4),
+                    f"hr@{k}_se": round(r.hr_se, 4),
+                    f"ndcg@{k}_se": round(r.ndcg_se, 4),
                     "seconds": round(r.seconds, 2),
                 }
                 for name, r in self.results.items()
             },
+            "versus_als": self.versus("als"),
             "seconds": round(self.seconds, 2),
         }
+
+    def versus(self, reference: str) -> dict[str, dict[str, float]]:
+        """Paired differences (model - reference) of HR and NDCG over the same test users."""
+        ref = self.results.get(reference)
+        if ref is None:
+            return {}
+        out: dict[str, dict[str, float]] = {}
+        for name, r in self.results.items():
+            if name == reference:
+                continue
+            hr, hr_se = paired_difference(r.hits, ref.hits)
+            nd, nd_se = paired_difference(r.gains, ref.gains)
+            out[name] = {
+                f"hr@{self.k}_diff": round(hr, 4),
+                f"hr@{self.k}_diff_se": round(hr_se, 4),
+                f"ndcg@{self.k}_diff": round(nd, 4),
+                f"ndcg@{self.k}_diff_se": round(nd_se, 4),
+            }
+        return out
 
 
 def format_report(report: RankingReport) -> str:
@@ -252,10 +288,22 @@ def format_report(report: RankingReport) -> str:
         f"{report.n_train_events} training events, {report.n_test_users} test users "
         "(one held-out item each)",
         "",
-        f"{'model':<14} {'HR@' + str(k):>8} {'NDCG@' + str(k):>9} {'seconds':>8}",
+        f"{'model':<14} {'HR@' + str(k):>8} {'(se)':>8} {'NDCG@' + str(k):>9} {'(se)':>8} "
+        f"{'seconds':>8}",
     ]
     for name, r in report.results.items():
-        lines.append(f"{name:<14} {r.hr:>8.4f} {r.ndcg:>9.4f} {r.seconds:>8.2f}")
+        lines.append(
+            f"{name:<14} {r.hr:>8.4f} {r.hr_se:>8.4f} {r.ndcg:>9.4f} {r.ndcg_se:>8.4f} "
+            f"{r.seconds:>8.2f}"
+        )
+    versus = report.versus("als")
+    if versus:
+        lines += ["", "paired difference to als over the same users (difference +- se):"]
+        for name, d in versus.items():
+            lines.append(
+                f"{name:<14} HR@{k} {d[f'hr@{k}_diff']:+.4f} +- {d[f'hr@{k}_diff_se']:.4f}   "
+                f"NDCG@{k} {d[f'ndcg@{k}_diff']:+.4f} +- {d[f'ndcg@{k}_diff_se']:.4f}"
+            )
     return "\n".join(lines)
 
 
@@ -296,8 +344,9 @@ def evaluate_ranking(
     started = time.perf_counter()
     config = config or RankingConfig()
     interactions = read_interactions(events)
-    return evaluate_interactions(interactions, config, actions=actions, source=str(events),
-                                 started=started)
+    return evaluate_interactions(
+        interactions, config, actions=actions, source=str(events), started=started
+    )
 
 
 def evaluate_interactions(
@@ -316,17 +365,23 @@ def evaluate_interactions(
             "no test users: nobody has a target event on a new item after the time cut "
             "(try a larger --test-fraction or other --target-types)"
         )
-    catalog = CatalogIndex.build(
-        [known.get(i) or placeholder(i) for i in split.items], version=0
-    )
+    catalog = CatalogIndex.build([known.get(i) or placeholder(i) for i in split.items], version=0)
     hist = history_at(split.train, catalog, split.cut, config.affinity_half_life_days)
     results: dict[str, ModelResult] = {}
 
     def record(name: str, ranks: Sequence[float], t0: float) -> None:
+        r = np.asarray(ranks, dtype=np.float64)
+        hits = (r <= config.k).astype(np.float64)
+        gains = np.where(r <= config.k, 1.0 / np.log2(np.minimum(r, 1e9) + 1.0), 0.0)
+        n = max(len(r), 1)
         results[name] = ModelResult(
             hr=hit_rate_at_k(ranks, config.k),
             ndcg=ndcg_at_k(ranks, config.k),
             seconds=time.perf_counter() - t0,
+            hr_se=float(hits.std(ddof=1) / math.sqrt(n)) if len(r) > 1 else 0.0,
+            ndcg_se=float(gains.std(ddof=1) / math.sqrt(n)) if len(r) > 1 else 0.0,
+            hits=hits,
+            gains=gains,
         )
 
     if "popularity" in config.models:
@@ -340,8 +395,9 @@ def evaluate_interactions(
         ranks = []
         for user, target in split.test.items():
             seen = hist.touched.get(user, set())
-            ranks.append(rank_of(target, top_k(pop, (i for i in split.items if i not in seen),
-                                               config.k)))
+            ranks.append(
+                rank_of(target, top_k(pop, (i for i in split.items if i not in seen), config.k))
+            )
         record("popularity", ranks, t0)
 
     als: ImplicitALS | None = None
@@ -357,8 +413,9 @@ def evaluate_interactions(
                 seen = hist.touched.get(user, set())
                 s = als.item_factors_ @ als.user_factors_[row[user]]
                 scores = {cols[j]: float(s[j]) for j in range(len(cols))}
-                ranks.append(rank_of(target, top_k(scores, (i for i in cols if i not in seen),
-                                                   config.k)))
+                ranks.append(
+                    rank_of(target, top_k(scores, (i for i in cols if i not in seen), config.k))
+                )
             record("als", ranks, t0)
 
     if "waypoint" in config.models or "waypoint+als" in config.models:

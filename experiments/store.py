@@ -194,6 +194,9 @@ class ExperimentStore:
         self.audit_maxlen = audit_maxlen
         self.recent_per_user = recent_per_user
         self.window = attribution_window_s
+        # EVALSHA after the first call: the scripts are not re-sent with every decision
+        self._commit = redis.register_script(_COMMIT_LUA)
+        self._expose = redis.register_script(_EXPOSE_LUA)
 
     def user_key(self, user_id: str) -> str:
         return UserKeys(self.prefix, user_id).experiments
@@ -241,17 +244,15 @@ class ExperimentStore:
     ) -> bool:
         """Store ``experiment`` and its audit entry if the configuration is still at
         ``expected_version``; False when someone else changed it first (re-read and retry)."""
-        result = await self.redis.eval(
-            _COMMIT_LUA,
-            3,
-            self.keys.version,
-            self.keys.specs,
-            self.keys.audit(experiment.id),
-            str(expected_version),
-            experiment.id,
-            experiment.model_dump_json(),
-            entry.model_dump_json(),
-            str(self.audit_maxlen),
+        result = await self._commit(
+            keys=[self.keys.version, self.keys.specs, self.keys.audit(experiment.id)],
+            args=[
+                str(expected_version),
+                experiment.id,
+                experiment.model_dump_json(),
+                entry.model_dump_json(),
+                str(self.audit_maxlen),
+            ],
         )
         return int(result) != 0
 
@@ -290,7 +291,7 @@ class ExperimentStore:
             sticky = json.dumps({"experiment_id": r.experiment_id, "arm": r.arm, "ts": r.ts})
             args += [w.namespace, sticky, w.previous, "1" if w.hashed else "0"]
             args += [r.experiment_id, r.arm, r.request_id, repr(r.ts)]
-        result = await self.redis.eval(_EXPOSE_LUA, 1, self.user_key(user_id), *args)
+        result = await self._expose(keys=[self.user_key(user_id)], args=args)
         fresh = [int(x) == 1 for x in result]
         await self.count_exposures([(w.record, new) for w, new in zip(writes, fresh, strict=True)])
         return fresh

@@ -5,21 +5,23 @@ confidence / ambiguity rule on top.
 The estimator follows scikit-learn conventions: ``__init__`` only stores parameters, ``fit``
 learns everything and every learned attribute ends in ``_``.  Choosing the calibration and
 decision parameters (``temperature``, ``oos_bias``, ``oos_weight``, ``threshold``,
-``ambiguity_mass``) is the job of :func:`intent.train.train`, which selects them on held-out data
-and passes them in; ``fit`` itself only learns the linear model.
+``ambiguity_mass``, ``ambiguity_floor``) is the job of :func:`intent.train.train`, which
+selects them on held-out data and passes them in; ``fit`` itself only learns the linear model.
 
 Probabilities.  For an utterance with in-scope SVM scores ``s_1..s_K`` (and, when the training
-data contained out-of-scope examples, the score ``s_oos`` of an extra "oos" SVM), the model
+data contained out-of-scope examples, the score ``s_oos`` of the extra "oos" class), the model
 uses the logits ``T * s_k`` for the in-scope intents and ``T * (oos_bias + oos_weight * s_oos)``
 for a background class that stands for "out of scope".  A softmax over those K + 1 logits
 gives ``P(intent k)`` and ``P(out of scope)``; :meth:`IntentClassifier.predict_proba` returns the
 in-scope part (a row sums to ``1 - P(out of scope)``).
 
-Decision.  Let ``p_1 >= p_2 >= ...`` be the in-scope probabilities.  If ``p_1 >= threshold`` the
-top intent is answered.  Otherwise the candidates are the (at most ``max_ambiguous``) intents with
-``p >= ambiguity_floor * p_1``; if there are at least two and together they carry at least
-``ambiguity_mass`` of the probability, the utterance is *ambiguous* (the service asks which one
-was meant); else it is *out of scope*.  In both cases ``intent`` is ``None``.
+Decision.  Let ``p_1 >= p_2 >= ...`` be the in-scope probabilities.  The *candidates* are the
+(at most ``max_ambiguous``) intents with ``p >= ambiguity_floor * p_1``.  If there are at least
+two candidates and together they carry at least ``ambiguity_mass`` of the probability, the
+utterance is *ambiguous*: the model is torn between a few intents that between them explain it,
+and the service asks which one was meant.  Otherwise, if ``p_1 >= threshold`` the top intent is
+answered, else the utterance is *out of scope*.  Ambiguous and out-of-scope predictions have
+``intent = None``.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class Prediction:
 
     ``intent`` is ``None`` whenever the model does not commit to an intent: either the utterance
     is out of scope (``out_of_scope``) or it is torn between a few intents (``ambiguous``; the
-    candidates are the first entries of ``alternatives``).
+    intents to offer are in ``candidates``).  ``confidence`` is the calibrated probability of the
+    top in-scope intent, which is ``alternatives[0]`` (also when ``intent`` is ``None``).
     """
 
     intent: str | None
@@ -100,7 +103,7 @@ class IntentClassifier:
         oos_weight: float = 1.0,
         threshold: float = 0.5,
         ambiguity_mass: float = 0.8,
-        ambiguity_floor: float = 0.25,
+        ambiguity_floor: float = 0.5,
         max_ambiguous: int = 4,
         top_k: int = TOP_K,
     ) -> None:
@@ -160,20 +163,24 @@ class IntentClassifier:
         in_scope = sorted({str(label) for label in y if label != OUT_OF_SCOPE})
         if len(in_scope) < 2:
             raise ValueError("need examples of at least two in-scope intents")
+        texts = _as_texts(texts)
+        self.__dict__.pop("_cache", None)  # a refit invalidates the fast-path cache
         self.word_vectorizer_ = TfidfVectorizer(
             ngram_range=self.word_ngram_range,
             sublinear_tf=True,
             token_pattern=r"(?u)\b\w+\b",
+            strip_accents="unicode",
             dtype=np.float32,
         )
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb",
+            strip_accents="unicode",
             ngram_range=self.char_ngram_range,
             sublinear_tf=True,
-            min_df=self.char_min_df,
+            # Tiny data sets keep every n-gram (pruning could leave nothing).
+            min_df=self.char_min_df if len(texts) >= 100 else 1,
             dtype=np.float32,
         )
-        texts = list(texts)
         word = self.word_vectorizer_.fit_transform(texts)
         char = self.char_vectorizer_.fit_transform(texts)
         features = sp.hstack([word, char * self.char_weight], format="csr")
@@ -221,7 +228,7 @@ class IntentClassifier:
     def decision_scores(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
         """Raw SVM scores: ``(in-scope scores (n, K), oos scores (n,))`` (zeros if no oos class)."""
         self._check_fitted()
-        x = self._features(list(texts))
+        x = self._features(_as_texts(texts))
         scores = np.asarray((x @ self.coef_).toarray(), dtype=np.float64) + self.intercept_
         if self.oos_coef_ is not None:
             oos = np.asarray((x @ self.oos_coef_).toarray(), dtype=np.float64).ravel()
@@ -296,7 +303,7 @@ class IntentClassifier:
                 blocks.append(
                     (
                         vectorizer.build_analyzer(),
-                        dict(vectorizer.vocabulary_),
+                        vectorizer.vocabulary_,
                         np.asarray(vectorizer.idf_, dtype=np.float64),
                         offset,
                         float(weight),
@@ -362,6 +369,12 @@ class _FastPath:
 ANSWER, AMBIGUOUS, OUT = 0, 1, 2
 
 
+def _as_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a sequence of texts, got a single string (use predict_one)")
+    return [str(t) for t in texts]
+
+
 def _compact(matrix: FloatArray) -> sp.csr_matrix:
     """float32 CSR copy of a weight matrix, dropping exact zeros."""
     return sp.csr_matrix(matrix.astype(np.float32))
@@ -403,10 +416,10 @@ def decide(
     order = part[np.argsort(-proba[part], kind="stable")]
     top = [int(i) for i in order[: max(top_k, 1)]]
     p1 = float(proba[order[0]])
-    if p1 >= threshold:
-        return top, ANSWER, []
     floor = ambiguity_floor * p1
     candidates = [int(i) for i in order[:max_ambiguous] if proba[i] >= floor]
     if len(candidates) >= 2 and float(proba[candidates].sum()) >= ambiguity_mass:
         return top, AMBIGUOUS, candidates
+    if p1 >= threshold:
+        return top, ANSWER, []
     return top, OUT, []

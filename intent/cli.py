@@ -79,10 +79,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"  chosen            {params}")
     print(f"  threshold         {meta.threshold:.4f}")
+    recall = v.get("oos_recall")
+    recall_text = f"{recall:.2%}" if recall is not None else "n/a (no out-of-scope examples)"
     print(
         "  validation        "
-        f"in-scope accuracy {v['in_scope_accuracy']:.2%}, "
-        f"out-of-scope recall {v['oos_recall']:.2%} "
+        f"in-scope accuracy {v.get('in_scope_accuracy', float('nan')):.2%}, "
+        f"out-of-scope recall {recall_text} "
         f"(held-out split, {int(v['n_pseudo_oos_intents'])} intents held out as pseudo-oos)"
     )
     print(f"  elapsed           {elapsed:.1f} s")
@@ -152,7 +154,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intent.cli", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m intent.cli",
+        description="Train and evaluate Waypoint's intent model.",
+        epilog=(
+            "examples:\n"
+            "  python -m intent.cli intent train --data train.jsonl --out models/intent\n"
+            "  python -m intent.cli intent eval --model models/intent --data test.jsonl --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
     try:

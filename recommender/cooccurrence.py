@@ -13,8 +13,9 @@ engaged with positively in the window before it (the sum of the user's event wei
 ``sign(w) * sqrt(|w| * anchor(i))``, added to ``i -> j``: pairs point forward in time
 ("chose i, then chose j"), which predicts the next choice better than symmetric counts on
 the generated log (``docs/ranking.md``). A decline or dismissal of ``j`` by someone who
-liked ``i`` subtracts from ``i -> j``. Every positive event also adds ``w`` to the item's *mass*. All additions decay
-with a half-life (the :mod:`context.decay` trick, so ``HINCRBYFLOAT`` is enough online).
+liked ``i`` subtracts from ``i -> j``. Every positive event also adds ``w`` to the item's
+*mass*. All additions decay with a half-life (the :mod:`context.decay` trick, so
+``HINCRBYFLOAT`` is enough online).
 
 Similarity normalises the count by the two masses, ``c(i, j) / (m(i)**a * m(j)**(1 - a) +
 shrink)``, so that best-sellers do not become everybody's neighbour; only the ``top_k``
@@ -270,7 +271,9 @@ class CooccurrenceObserver:
             prior = history_interactions(user_id, raw, skip)
             for e in sorted(batch[user_id], key=lambda e: e.timestamp(now)):
                 it = Interaction(e.timestamp(now), user_id, str(e.item_id), e.type)
-                updates.extend((u, it.ts) for u in pair_updates(prior, it, self.weights, self.config))
+                updates.extend(
+                    (u, it.ts) for u in pair_updates(prior, it, self.weights, self.config)
+                )
                 w = self.weights.of(it.type)
                 if w > 0:
                     masses.append((it.item_id, w, it.ts))
@@ -282,6 +285,10 @@ class CooccurrenceObserver:
                 pipe.hincrbyfloat(self.keys.pairs(src), dst, self.decay.encode(g, ts))
             for item, w, ts in masses:
                 pipe.hincrbyfloat(self.keys.mass, item, self.decay.encode(w, ts))
+            # every source gets a mass field, so the loader finds its pairs even when the
+            # positive events that made it an anchor predate this observer
+            for src in sorted({src for (src, _, _), _ in updates}):
+                pipe.hincrbyfloat(self.keys.mass, src, 0.0)
             pipe.incr(self.keys.version)
             await pipe.execute()
 

@@ -37,9 +37,7 @@ Array = NDArray[np.float64]
 CHUNK = 4096
 
 
-def _solve_side(
-    R: sp.csr_matrix, Y: Array, regularization: float, alpha: float
-) -> Array:
+def _solve_side(R: sp.csr_matrix, Y: Array, regularization: float, alpha: float) -> Array:
     """Closed-form factors of every row of ``R`` given the other side's factors ``Y``."""
     n, k = R.shape[0], Y.shape[1]
     base = Y.T @ Y + regularization * np.eye(k)
@@ -67,8 +65,8 @@ class ImplicitALS(BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         n_factors: int = 32,
-        regularization: float = 0.1,
-        alpha: float = 2.0,
+        regularization: float = 10.0,
+        alpha: float = 5.0,
         n_iter: int = 15,
         random_state: int | None = 0,
     ) -> None:
@@ -78,9 +76,7 @@ class ImplicitALS(BaseEstimator):  # type: ignore[misc]
         self.n_iter = n_iter
         self.random_state = random_state
 
-    def fit(
-        self, X: Any, y: Any = None, *, item_ids: Sequence[str] | None = None
-    ) -> ImplicitALS:
+    def fit(self, X: Any, y: Any = None, *, item_ids: Sequence[str] | None = None) -> ImplicitALS:
         R = sp.csr_matrix(X, dtype=np.float64)
         if R.nnz and R.data.min() < 0:
             raise ValueError("ImplicitALS needs non-negative preference weights")
@@ -132,8 +128,9 @@ class ImplicitALS(BaseEstimator):  # type: ignore[misc]
         Ys = Y[cols]
         conf = 1.0 + self.alpha * r
         A = Y.T @ Y + (Ys.T * (conf - 1.0)) @ Ys + self.regularization * np.eye(Y.shape[1])
-        per_source = np.linalg.solve(A, Ys.T * conf)  # k x |S|
-        return per_source.sum(axis=1), per_source, cols
+        per_source: Array = np.asarray(np.linalg.solve(A, Ys.T * conf), dtype=np.float64)
+        user: Array = per_source.sum(axis=1)
+        return user, per_source, cols
 
     def scores_for(
         self, item_weights: Mapping[str, float], *, explain_top: int = 200
@@ -152,9 +149,7 @@ class ImplicitALS(BaseEstimator):  # type: ignore[misc]
         contrib = Y[top] @ per_source  # |top| x |S|
         strongest = src[np.argmax(contrib, axis=1)]
         sources = {
-            ids[int(j)]: ids[int(s)]
-            for j, s in zip(top, strongest, strict=True)
-            if scores[j] > 0
+            ids[int(j)]: ids[int(s)] for j, s in zip(top, strongest, strict=True) if scores[j] > 0
         }
         return {ids[j]: float(scores[j]) for j in range(len(ids))}, sources
 

@@ -294,9 +294,7 @@ class Recommender:
             open_intent_categories=open_intents,
             popularity=state.popularity,
             similar=history.scores,
-            similar_sources=titled_sources(
-                history.sources, state.catalog, req.context.language
-            ),
+            similar_sources=titled_sources(history.sources, state.catalog, req.context.language),
         )
 
     @staticmethod

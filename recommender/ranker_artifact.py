@@ -78,7 +78,8 @@ def dumps_ranker(model: ImplicitALS) -> bytes:
     clean = ImplicitALS(**model.get_params())
     clean.__dict__.update(state)
     clean.compact()
-    return sio.dumps(clean, compression=zipfile.ZIP_DEFLATED)
+    data: bytes = sio.dumps(clean, compression=zipfile.ZIP_DEFLATED)
+    return data
 
 
 def loads_ranker(data: bytes) -> ImplicitALS:

@@ -26,8 +26,8 @@ def train_from_log(
     out: Path,
     *,
     n_factors: int = 32,
-    regularization: float = 0.1,
-    alpha: float = 2.0,
+    regularization: float = 10.0,
+    alpha: float = 5.0,
     n_iter: int = 15,
     seed: int = 0,
     validate: bool = True,
@@ -185,8 +185,8 @@ def register(subparsers: Any) -> None:
     train.add_argument("--events", required=True, help="JSON Lines event log")
     train.add_argument("--out", required=True, help="output model directory")
     train.add_argument("--factors", type=int, default=32, help="latent factors (32)")
-    train.add_argument("--regularization", type=float, default=0.1, help="L2 penalty (0.1)")
-    train.add_argument("--alpha", type=float, default=2.0, help="confidence per weight (2.0)")
+    train.add_argument("--regularization", type=float, default=10.0, help="L2 penalty (10)")
+    train.add_argument("--alpha", type=float, default=5.0, help="confidence per weight (5)")
     train.add_argument("--iterations", type=int, default=15, help="ALS sweeps (15)")
     train.add_argument("--seed", type=int, default=0, help="random seed (0)")
     train.add_argument(

@@ -35,8 +35,10 @@ class Weights:
     popularity: float = 0.3
     open_intent: float = 0.6
     fatigue: float = 0.5
-    #: items like the ones in the user's history (co-occurrence / latent factors)
-    similar: float = 1.0
+    #: items chosen after the user's items by others (co-occurrence / latent factors);
+    #: 1.5 is the smallest weight at which the history ranker matched implicit ALS on the
+    #: generated logs (docs/ranking.md)
+    similar: float = 1.5
 
     def replace(self, overrides: Mapping[str, float]) -> Weights:
         unknown = set(overrides) - set(TERMS)

@@ -39,14 +39,14 @@ def test_pair_weight_is_the_geometric_mean_of_event_and_anchor() -> None:
     assert pair_updates(prior, it("u", "B", "purchase", 1), W, CFG) == [("A", "B", 5.0)]
     # a view of C (1) after a click on B (2): sqrt(2), forward in time only
     ups = pair_updates([it("u", "B", "click", 0)], it("u", "C", "view", 0.5), W, CFG)
-    assert ups == [("B", "C", pytest.approx(math.sqrt(2)))]
+    assert len(ups) == 1 and ups[0][:2] == ("B", "C")
+    assert ups[0][2] == pytest.approx(math.sqrt(2))
 
 
 def test_a_decline_counts_against_the_pair() -> None:
     prior = [it("u", "A", "purchase", 0)]
-    assert pair_updates(prior, it("u", "D", "decline", 1), W, CFG) == [
-        ("A", "D", pytest.approx(-math.sqrt(15)))
-    ]
+    [(src, dst, g)] = pair_updates(prior, it("u", "D", "decline", 1), W, CFG)
+    assert (src, dst) == ("A", "D") and g == pytest.approx(-math.sqrt(15))
     assert pair_updates(prior, it("u", "D", "impression", 1), W, CFG) == []
 
 

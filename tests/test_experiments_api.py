@@ -11,12 +11,65 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import pytest_asyncio
 
 from experiments.results import ExposureRecord
 from experiments.service import ExperimentService
+from tests.conftest import TEST_KEY
+from waypoint.redis_server import connect
+from waypoint.settings import Settings
+
+# One app (and one demo world) for the whole module: starting the app is the slow part.
+# Every test uses its own experiment and user ids, and the experiments it started are
+# stopped after it, so tests stay independent.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+#: an explicit intent narrows the candidates, which keeps thousands of decisions fast
+FAST: dict[str, Any] = {"intent": "cancel_contract", "limit": 1}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(redis_url: str, demo_model_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    from app.main import create_app
+
+    redis = connect(redis_url, timeout_s=5.0)
+    await redis.flushdb()
+    await redis.aclose()
+    settings = Settings(
+        redis_url=redis_url,
+        demo=True,
+        demo_key=TEST_KEY,
+        intent_model_dir=demo_model_dir,
+        reload_interval_s=0.2,
+        redis_timeout_s=2.0,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://waypoint.test",
+            headers={"Authorization": f"Bearer {TEST_KEY}"},
+        ) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="module")
+async def _stop_experiments(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    yield
+    svc = service(client)
+    for exp in await svc.list_experiments():
+        if exp.status != "stopped":
+            await svc.set_status(exp.id, "stopped", "test-cleanup")
+    await settle(client)
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -41,10 +94,22 @@ async def create_running(client: httpx.AsyncClient, exp_id: str, **overrides: An
     assert r.status_code == 201, r.text
     r = await client.post(f"/v1/experiments/{exp_id}/start")
     assert r.status_code == 200, r.text
+    await settle(client)
+
+
+async def settle(client: httpx.AsyncClient) -> None:
+    """Wait until the worker serves the stored configuration (it reloads every 0.2 s here)."""
+    runtime = client.app.state.services.runtime  # type: ignore[attr-defined]
+    want = {(e.id, e.version) for e in await service(client).store.active()}
+    for _ in range(100):
+        if {(e.id, e.version) for e in runtime.state.experiments} == want:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the runtime did not load the experiment configuration")
 
 
 async def recommend(client: httpx.AsyncClient, user_id: str, **body: Any) -> dict[str, Any]:
-    r = await client.post("/v1/recommend", json={"user_id": user_id, "limit": 3, **body})
+    r = await client.post("/v1/recommend", json={"user_id": user_id, **(body or FAST)})
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()
     assert not data["degraded"], data["degraded_reasons"]
@@ -52,7 +117,7 @@ async def recommend(client: httpx.AsyncClient, user_id: str, **body: Any) -> dic
 
 
 async def recommend_many(
-    client: httpx.AsyncClient, users: list[str], concurrency: int = 64, **body: Any
+    client: httpx.AsyncClient, users: list[str], concurrency: int = 32, **body: Any
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i in range(0, len(users), concurrency):
@@ -75,6 +140,17 @@ async def results(client: httpx.AsyncClient, exp_id: str, **params: str) -> dict
 
 def by_arm(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {a["arm"]: a for a in res["arms"]}
+
+
+def same(x: Any, y: Any) -> bool:
+    """Equal, up to float rounding (sums are added up in a different order)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(same(a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(x, float) and isinstance(y, float):
+        return x == pytest.approx(y, rel=1e-9, abs=1e-12)
+    return bool(x == y)
 
 
 def service(client: httpx.AsyncClient) -> ExperimentService:
@@ -139,7 +215,9 @@ async def test_create_read_update_list_with_clear_validation(client: httpx.Async
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2 and r.json()["coverage"] == 40.0
     # a stale version is refused: someone else changed it in between
-    r = await client.put("/v1/experiments/checkout", json=spec("checkout"), headers={"If-Match": "1"})
+    r = await client.put(
+        "/v1/experiments/checkout", json=spec("checkout"), headers={"If-Match": "1"}
+    )
     assert r.status_code == 409 and "version 2" in r.json()["detail"]
     r = await client.put("/v1/experiments/checkout", json=spec("other"))
     assert r.status_code == 422 and "id cannot change" in r.json()["detail"]
@@ -147,9 +225,10 @@ async def test_create_read_update_list_with_clear_validation(client: httpx.Async
     r = await client.post("/v1/experiments", json=spec("second"))
     assert r.status_code == 201
     r = await client.get("/v1/experiments")
-    assert [e["id"] for e in r.json()] == ["checkout", "second"]
-    r = await client.get("/v1/experiments", params={"status": "running"})
-    assert r.json() == []
+    assert [e["id"] for e in r.json()][-2:] == ["checkout", "second"]
+    r = await client.get("/v1/experiments", params={"status": "draft"})
+    assert {"checkout", "second"} <= {e["id"] for e in r.json()}
+    assert all(e["status"] == "draft" for e in r.json())
 
     # auth: admin scope needed
     r = await client.get("/v1/experiments", headers={"Authorization": "Bearer wrong"})
@@ -223,12 +302,12 @@ async def test_namespaces_are_exclusive_and_layers_may_not_vary_the_same_knob(
     r = await client.post("/v1/experiments/layer/start")
     assert r.status_code == 409 and "ranking_weights.value" in r.json()["detail"]
 
-    users = [f"ns-{i}" for i in range(200)]
+    users = [f"ns-{i}" for i in range(150)]
     answers = await recommend_many(client, users)
     seen = Counter(a["experiment"]["id"] for a in answers if a["experiment"])
     # coverage 50 + 50: everyone is in exactly one of the two
-    assert sum(seen.values()) == 200 and set(seen) == {"left", "right"}
-    assert 60 < seen["left"] < 140
+    assert sum(seen.values()) == 150 and set(seen) == {"left", "right"}
+    assert 45 < seen["left"] < 105
 
 
 # --------------------------------------------------------------------------- assignment
@@ -236,23 +315,24 @@ async def test_namespaces_are_exclusive_and_layers_may_not_vary_the_same_knob(
 
 async def test_assignment_is_sticky_when_weights_change(client: httpx.AsyncClient) -> None:
     await create_running(client, "sticky")
-    first = [f"st-{i}" for i in range(300)]
+    first = [f"st-{i}" for i in range(200)]
     before = {a["user_id"]: arm_of(a) for a in await recommend_many(client, first)}
     assert set(before.values()) == {"a", "b"}
 
     skewed = spec("sticky", variants=[{"id": "a", "weight": 0.9}, {"id": "b", "weight": 0.1}])
     r = await client.put("/v1/experiments/sticky", json=skewed)
     assert r.status_code == 200, r.text
+    await settle(client)
 
     after = {a["user_id"]: arm_of(a) for a in await recommend_many(client, first)}
     assert after == before  # everyone kept their variant
-    newcomers = [f"st-new-{i}" for i in range(300)]
+    newcomers = [f"st-new-{i}" for i in range(200)]
     fresh = Counter(arm_of(a) for a in await recommend_many(client, newcomers))
-    assert fresh["a"] / 300 > 0.8  # new users follow the new weights
+    assert fresh["a"] / 200 > 0.8  # new users follow the new weights
 
     arms = by_arm(await results(client, "sticky"))
-    assert arms["a"]["users"] + arms["b"]["users"] == 600  # each user counted once
-    assert arms["a"]["exposures"] + arms["b"]["exposures"] == 900  # every decision counted
+    assert arms["a"]["users"] + arms["b"]["users"] == 400  # each user counted once
+    assert arms["a"]["exposures"] + arms["b"]["exposures"] == 600  # every decision counted
     assert arms["b"]["users"] == sum(v == "b" for v in before.values()) + fresh["b"]
 
 
@@ -272,7 +352,7 @@ async def test_variant_params_change_the_ranking(client: httpx.AsyncClient) -> N
             },
         ],
     )
-    answers = await recommend_many(client, [f"vo-{i}" for i in range(40)], limit=5)
+    answers = await recommend_many(client, [f"vo-{i}" for i in range(30)], limit=5)
     b_answers = [a for a in answers if arm_of(a) == "b"]
     a_answers = [a for a in answers if arm_of(a) == "a"]
     assert b_answers and a_answers
@@ -288,16 +368,55 @@ async def test_variant_params_change_the_ranking(client: httpx.AsyncClient) -> N
 async def test_targeting_excludes_non_matching_requests(client: httpx.AsyncClient) -> None:
     await create_running(client, "app-only", targeting={"channels": ["app"]})
     users = [f"tg-{i}" for i in range(40)]
-    web = await recommend_many(client, users, context={"channel": "web"})
+    web = await recommend_many(client, users, context={"channel": "web"}, **FAST)
     assert all(a["experiment"] is None for a in web)
-    app = await recommend_many(client, users, context={"channel": "app"})
+    app = await recommend_many(client, users, context={"channel": "app"}, **FAST)
     assert all(a["experiment"]["id"] == "app-only" for a in app)
     # an enrolled user coming back on the web is served the default, and not logged
-    again = await recommend_many(client, users, context={"channel": "web"})
+    again = await recommend_many(client, users, context={"channel": "web"}, **FAST)
     assert all(a["experiment"] is None for a in again)
     arms = by_arm(await results(client, "app-only"))
     assert arms["a"]["exposures"] + arms["b"]["exposures"] == 40
     assert arms["a"]["users"] + arms["b"]["users"] == 40
+
+
+async def test_holdout_and_pause(client: httpx.AsyncClient) -> None:
+    await create_running(client, "held", holdout=30.0)
+    users = [f"ho-{i}" for i in range(80)]
+    first = {a["user_id"]: arm_of(a) for a in await recommend_many(client, users)}
+    assert set(first.values()) == {"a", "b", "holdout"}
+    res = await results(client, "held")
+    assert [a["arm"] for a in res["arms"]] == ["a", "b", "holdout"]
+    assert by_arm(res)["holdout"]["users"] == sum(v == "holdout" for v in first.values())
+
+    # paused: enrolled users get the default strategy and nothing is logged
+    assert (await client.post("/v1/experiments/held/pause")).status_code == 200
+    await settle(client)
+    paused = await recommend_many(client, users[:20])
+    assert all(a["experiment"] is None for a in paused)
+    assert sum(a["exposures"] for a in (await results(client, "held"))["arms"]) == 80
+    # resumed: everyone is back in their own arm
+    assert (await client.post("/v1/experiments/held/start")).status_code == 200
+    await settle(client)
+    again = {a["user_id"]: arm_of(a) for a in await recommend_many(client, users[:20])}
+    assert again == {u: first[u] for u in users[:20]}
+
+
+async def test_admin_page_is_a_public_shell_with_its_own_files(client: httpx.AsyncClient) -> None:
+    r = await client.get("/admin/experiments", headers={"Authorization": ""})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "/admin/static/admin.js" in r.text and TEST_KEY not in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    js = await client.get("/admin/static/admin.js")
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert "sessionStorage" in js.text and "Bearer" in js.text
+    css = await client.get("/admin/static/admin.css")
+    assert css.headers["content-type"].startswith("text/css")
+    for text in (r.text, js.text, css.text):
+        assert "https://" not in text and "//cdn" not in text and "@import" not in text
+    for name in ("admin.html.bak", "..%2Fadmin.py", "nope.js"):
+        missing = await client.get(f"/admin/static/{name}")
+        assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
 
 
 async def test_srm_is_flagged_for_a_60_40_split_of_a_50_50_design(
@@ -330,16 +449,17 @@ async def test_srm_is_flagged_for_a_60_40_split_of_a_50_50_design(
 
 # --------------------------------------------------------------------------- the whole loop
 
-P_CLICK = {"a": 0.30, "b": 0.36}  # b converts 20 % better
-N_USERS = 4000
+P_CLICK = {"a": 0.50, "b": 0.60}  # b converts 20 % better
+N_USERS = 1600
 
 
 async def test_simulated_traffic_b_wins_and_counters_match_raw_records(
     client: httpx.AsyncClient,
 ) -> None:
-    """~4,000 users through /v1/recommend, then clicks (with request_id) and purchases (with
-    value, without request_id: attributed by user) through /v1/events. With 2,000 users per
-    arm, a 30 % -> 36 % change is detected at alpha 0.05 with ~98 % power."""
+    """1,600 users through /v1/recommend, then clicks (with request_id) and purchases (with
+    value, without request_id: attributed by user) through /v1/events. With ~800 users per
+    arm, a 50 % -> 60 % change (+20 %) is detected at alpha 0.05 with ~98 % power; the seed
+    is fixed, so the run itself is deterministic."""
     await create_running(client, "sim", guardrail_metrics=["purchase", "value"])
     rng = random.Random(20261125)
     users = [f"sim-{i}" for i in range(N_USERS)]
@@ -412,7 +532,7 @@ async def test_simulated_traffic_b_wins_and_counters_match_raw_records(
     for arm in ("a", "b"):
         assert live[arm].approx_equal(rebuilt[arm]), (arm, live[arm], rebuilt[arm])
     raw = await results(client, "sim", source="raw")
-    assert raw["arms"] == res["arms"] and raw["srm"] == res["srm"]
+    assert same(raw["arms"], res["arms"]) and same(raw["srm"], res["srm"])
 
 
 async def test_outcomes_without_exposure_or_outside_the_window_are_not_credited(

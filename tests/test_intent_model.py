@@ -154,6 +154,9 @@ def test_decide_rule() -> None:
     # Unsure, but the probability is not concentrated on a few intents: out of scope.
     top, kind, cands = decide(np.array([0.2, 0.15, 0.1, 0.05]), top_k=4, **kw)
     assert kind == OUT and cands == []
+    # A close runner-up makes a confident-looking top intent ambiguous too.
+    top, kind, cands = decide(np.array([0.62, 0.3, 0.05, 0.03]), top_k=4, **kw)
+    assert kind == AMBIGUOUS and cands == [0, 1]
     # A tiny runner-up does not make an utterance ambiguous (floor relative to the top).
     top, kind, _ = decide(np.array([0.55, 0.12, 0.01, 0.0]), top_k=2, **kw)
     assert kind == OUT and len(top) == 2
@@ -302,3 +305,22 @@ def test_cli_train_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli_main(args) == 0
     assert "in-scope accuracy" in capsys.readouterr().out
     assert cli_main(["intent", "eval", "--model", str(tmp_path), "--data", str(test_file)]) == 2
+
+
+def test_refit_resets_fast_path_and_rejects_single_string() -> None:
+    data = make_dataset(seed=6)
+    model = IntentClassifier().fit([e.text for e in data], [e.intent for e in data])
+    assert model.predict_one("rain forecast").alternatives[0][0] == "weather"
+    relabelled = ["billing" if e.intent == "weather" else e.intent for e in data]
+    model.fit([e.text for e in data], relabelled)
+    assert "weather" not in model.classes_
+    assert model.predict_one("rain forecast").alternatives[0][0] == "billing"
+    with pytest.raises(TypeError, match="single string"):
+        model.predict("rain forecast")  # type: ignore[arg-type]
+
+
+def test_two_intents_without_oos_get_a_sensible_threshold() -> None:
+    data = [e for e in make_dataset(seed=7) if e.intent in ("weather", "billing")]
+    model = train(data).model
+    assert 0.0 < model.threshold_ <= 0.5
+    assert model.predict_one("invoice refund").intent == "billing"

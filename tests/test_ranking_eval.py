@@ -39,18 +39,21 @@ def test_ranking_helpers() -> None:
 
 
 def test_time_split_holds_out_each_users_first_new_choice() -> None:
-    log = [Interaction(float(t), u, i, k) for t, u, i, k in [
-        (1, "u1", "a", "view"),
-        (2, "u1", "b", "purchase"),
-        (3, "u2", "a", "click"),
-        (4, "u3", "c", "decline"),  # no positive training event: not a test user
-        (5, "u1", "a", "purchase"),  # after the cut, but already touched
-        (6, "u1", "c", "add_to_cart"),  # u1's held-out item
-        (7, "u2", "d", "view"),  # a view is not a target
-        (8, "u1", "d", "purchase"),  # only the first new choice counts
-        (9, "u3", "d", "purchase"),
-        (10, "u2", "c", "purchase"),  # u2's held-out item
-    ]]
+    log = [
+        Interaction(float(t), u, i, k)
+        for t, u, i, k in [
+            (1, "u1", "a", "view"),
+            (2, "u1", "b", "purchase"),
+            (3, "u2", "a", "click"),
+            (4, "u3", "c", "decline"),  # no positive training event: not a test user
+            (5, "u1", "a", "purchase"),  # after the cut, but already touched
+            (6, "u1", "c", "add_to_cart"),  # u1's held-out item
+            (7, "u2", "d", "view"),  # a view is not a target
+            (8, "u1", "d", "purchase"),  # only the first new choice counts
+            (9, "u3", "d", "purchase"),
+            (10, "u2", "c", "purchase"),  # u2's held-out item
+        ]
+    ]
     split = time_split(log, RankingConfig(test_fraction=0.6))
     assert split.cut == pytest.approx(4.6)
     assert len(split.train) == 4
@@ -69,7 +72,9 @@ def test_reader_reports_the_bad_line(tmp_path: Path) -> None:
         read_interactions(path)
 
 
-def test_generated_log_runs_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generated_log_runs_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "events.jsonl"
     assert main(["demo", "events", "--users", "150", "--out", str(out), "--seed", "3"]) == 0
     lines = out.read_text().splitlines()
@@ -86,8 +91,23 @@ def test_generated_log_runs_through_the_cli(tmp_path: Path, capsys: pytest.Captu
         assert 0 <= m["ndcg@10"] <= m["hr@10"] <= 1
 
     model_dir = tmp_path / "ranker"
-    assert main(["ranker", "train", "--events", str(out), "--out", str(model_dir),
-                 "--factors", "8", "--iterations", "5"]) == 0
+    assert (
+        main(
+            [
+                "ranker",
+                "train",
+                "--events",
+                str(out),
+                "--out",
+                str(model_dir),
+                "--factors",
+                "8",
+                "--iterations",
+                "5",
+            ]
+        )
+        == 0
+    )
     model, meta = load_ranker(model_dir)
     assert meta.n_factors == 8 and "validation_hr@10" in meta.metrics
     assert meta.n_items == len(model.item_ids_ or [])

@@ -70,10 +70,17 @@ class Runtime:
         #: levers, contact policy and propensity snapshot (recommender.arbiter)
         self.arbitration = arbitration
         self._taxonomy_version = -1
+        self._lock = asyncio.Lock()
         self._experiments_version = -1
         self.last_refresh: float | None = None
 
     async def refresh(self) -> None:
+        """Reload whatever changed version. Serialized: a route's refresh and the background
+        one never interleave (which could write back an older state)."""
+        async with self._lock:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         catalog_version = await self.catalog_store.version()
         taxonomy_version = await self.taxonomy_store.version()
         state = self.state
@@ -130,6 +137,11 @@ class Runtime:
             try:
                 await self.refresh()
             except Exception as exc:  # noqa: BLE001 - a reload must never kill the worker
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # a cancel that arrived inside a Redis call can surface as a timeout
+                    # error (redis-py's socket timeout); stop as asked, don't loop on
+                    raise asyncio.CancelledError() from exc
                 log.warning("state refresh failed, keeping the current state: %r", exc)
 
     @contextlib.asynccontextmanager

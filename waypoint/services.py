@@ -21,11 +21,11 @@ from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from recommender.arbiter import ArbitrationSource, Arbiter
 from recommender.catalog import CatalogStore
+from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
 from recommender.decision_log import DecisionLog
 from recommender.levers import LeverStore
 from recommender.policy import ContactEnforcer, PolicyStore
 from recommender.propensity_store import PropensityObserver, PropensityStore
-from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
 from recommender.pipeline import Recommender
 from recommender.ranker_registry import RankerRegistry
 from waypoint.runtime import Runtime

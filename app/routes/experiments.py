@@ -4,6 +4,11 @@ audit trail. Admin scope; the audit records the API key's id as the actor.
 Status changes are actions (``POST .../start``, ``.../pause``, ``.../stop``) rather than a
 writable field, so each one is an explicit, audited verb: ``start`` runs a draft or resumes a
 paused experiment. Writes accept ``If-Match: <version>`` for optimistic concurrency.
+
+A change takes effect on every worker (this one included) at its next state reload, within
+``reload_interval_s``: the workers pick it up from the configuration version in Redis. The
+routes do not force a reload themselves, because a reload racing the periodic one can leave a
+worker on the older state.
 """
 
 from __future__ import annotations
@@ -88,7 +93,6 @@ async def update_experiment(
     exp = await services.experiments.update(
         experiment_id, body, key.id, expected_version=_version(if_match)
     )
-    await services.runtime.refresh()
     return _etag(response, exp)
 
 
@@ -103,7 +107,6 @@ async def _set_status(
     exp = await services.experiments.set_status(
         experiment_id, target, actor, expected_version=_version(if_match)
     )
-    await services.runtime.refresh()
     return _etag(response, exp)
 
 

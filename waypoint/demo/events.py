@@ -27,7 +27,7 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +159,15 @@ def generate_events(
         pending: list[str] = []
         n = 0
 
-        def emit(kind: str, item: str, at: float, session: str) -> None:
+        def emit(
+            kind: str,
+            item: str,
+            at: float,
+            session: str,
+            user_id: str = user_id,
+            channel: str = channel,
+            language: str = language,
+        ) -> None:
             nonlocal n
             n += 1
             stamp = datetime.fromtimestamp(round(at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -206,7 +214,12 @@ def generate_events(
                 cold = [leaf for leaf, w in zip(leaves, taste, strict=True) if w < 0.01]
                 if cold:
                     other = str(rng.choice(cold))
-                    emit("decline" if rng.random() < 0.5 else "dismiss", world.pick(other, rng, 1)[0], t, session)
+                    emit(
+                        "decline" if rng.random() < 0.5 else "dismiss",
+                        world.pick(other, rng, 1)[0],
+                        t,
+                        session,
+                    )
     events.sort(key=lambda e: (e["ts"], e["event_id"]))
     return events
 
@@ -225,8 +238,10 @@ def _run(args: argparse.Namespace) -> int:
     catalog = Path(args.catalog) if args.catalog else data_dir() / "catalog.jsonl"
     end = datetime.fromisoformat(args.end.replace("Z", "+00:00")) if args.end else DEFAULT_END
     if end.tzinfo is None:
-        print("waypoint demo events: --end needs a timezone, e.g. 2026-11-24T00:00:00Z",
-              file=sys.stderr)
+        print(
+            "waypoint demo events: --end needs a timezone, e.g. 2026-11-24T00:00:00Z",
+            file=sys.stderr,
+        )
         return 2
     events = generate_events(
         load_actions_file(catalog), args.users, seed=args.seed, end=end, weeks=args.weeks

@@ -29,6 +29,7 @@ from recommender.state import LiveState
 from waypoint.redis_server import connect
 
 CHANNELS = ("web", "app", "contact_center")
+LANGS = ("en", "de")
 KINDS = ("product", "offer", "retention", "agent")
 CATEGORIES = ("books/crime", "books/poetry", "deals", "retention/loyalty", "agent/phone")
 
@@ -56,7 +57,9 @@ def _action(i: int, draw: Any) -> Action:
             "id": f"a-{i}",
             "kind": draw(st.sampled_from(KINDS)),
             "category": draw(st.sampled_from(CATEGORIES)),
-            "title": {lang: f"t{i}" for lang in draw(st.sets(st.sampled_from(["en", "de"]), min_size=1))},
+            "title": {
+                lang: f"t{i}" for lang in draw(st.sets(st.sampled_from(["en", "de"]), min_size=1))
+            },
             "channels": sorted(draw(st.sets(st.sampled_from(CHANNELS), max_size=2))),
             "regions": sorted(draw(st.sets(st.sampled_from(["DE", "FR"]), max_size=1))),
             "valid_to": (now - timedelta(days=1)).isoformat() if expired else None,

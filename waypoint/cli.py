@@ -99,9 +99,10 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from evaluation import cli as evaluation_cli
+    from evaluation import policy as evaluation_policy
     from evaluation import ranking_cli
     from intent import cli as intent_cli
-    from recommender import ranker_cli
+    from recommender import decision_log, ranker_cli
     from waypoint import bench, models_cli
     from waypoint.demo import events as demo_events
 
@@ -140,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     intent_cli.register(sub)
     models_cli.register(sub)
-    ranking_cli.register(evaluation_cli.register(sub))
+    evaluate_group = evaluation_cli.register(sub)
+    ranking_cli.register(evaluate_group)
+    evaluation_policy.register(evaluate_group)
+    decision_log.register(sub)
     bench.register(sub)
     ranker_cli.register(sub)
     demo_events.register(sub)

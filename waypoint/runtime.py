@@ -132,17 +132,19 @@ class Runtime:
 
     async def run(self, interval_s: float) -> None:
         """Refresh forever; errors are logged and retried, never fatal."""
+        task = asyncio.current_task()
         while True:
             await asyncio.sleep(interval_s)
             try:
                 await self.refresh()
-            except Exception as exc:  # noqa: BLE001 - a reload must never kill the worker
-                task = asyncio.current_task()
+            except Exception as exc:  # a reload must never kill the worker
                 if task is not None and task.cancelling():
-                    # a cancel that arrived inside a Redis call can surface as a timeout
-                    # error (redis-py's socket timeout); stop as asked, don't loop on
                     raise asyncio.CancelledError() from exc
                 log.warning("state refresh failed, keeping the current state: %r", exc)
+            if task is not None and task.cancelling():
+                # a cancel that arrived inside a Redis call can be swallowed (or surface as
+                # an error) there; stop as asked instead of refreshing forever
+                raise asyncio.CancelledError()
 
     @contextlib.asynccontextmanager
     async def running(self, interval_s: float) -> Any:

@@ -19,14 +19,14 @@ from intent.registry import ModelRegistry
 from intent.resolve import ClarifyPolicy
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
-from recommender.arbiter import ArbitrationSource, Arbiter
+from recommender.arbiter import Arbiter, ArbitrationSource
 from recommender.catalog import CatalogStore
 from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
 from recommender.decision_log import DecisionLog
 from recommender.levers import LeverStore
+from recommender.pipeline import Recommender
 from recommender.policy import ContactEnforcer, PolicyStore
 from recommender.propensity_store import PropensityObserver, PropensityStore
-from recommender.pipeline import Recommender
 from recommender.ranker_registry import RankerRegistry
 from waypoint.runtime import Runtime
 from waypoint.settings import Settings

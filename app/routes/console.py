@@ -9,7 +9,6 @@ the agent's console key. The key identifies the agent: outcomes record the key's
 from __future__ import annotations
 
 import uuid
-from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -17,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import ConsoleKey, ServicesDep
+from app.pages import page, page_file
 from context.live import journey_language, wait_for_change
 from context.models import Event, Location, RequestContext, SessionId, UserId
 from recommender.models import ActionId, Channel, CountryCode, LanguageCode
@@ -31,16 +31,6 @@ STATIC_FILES = {
     "console.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
-#: the page loads only its own files and talks only to this origin
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
 
 Outcome = Literal["accept", "decline", "maybe_later"]
 #: why a customer declined, as the agent picks it from a short list
@@ -48,22 +38,15 @@ DeclineReason = Literal["too_expensive", "not_interested", "already_have_it", "b
 DECLINE_REASONS: tuple[str, ...] = DeclineReason.__args__  # type: ignore[attr-defined]
 
 
-def _static_text(name: str) -> str:
-    return (resources.files("app") / "static" / name).read_text("utf-8")
-
-
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
 async def console_page() -> HTMLResponse:
     """The agent console (sign-in happens in the page; the shell holds no data)."""
-    return HTMLResponse(_static_text("console.html"), headers=PAGE_HEADERS)
+    return page("console.html")
 
 
 @router.get("/console/static/{name}", include_in_schema=False)
 async def console_static(name: str) -> Response:
-    media_type = STATIC_FILES.get(name)
-    if media_type is None:
-        raise NotFound(f"no console file {name!r}")
-    return Response(_static_text(name), media_type=media_type, headers=PAGE_HEADERS)
+    return page_file(name, STATIC_FILES)
 
 
 class AgentOut(BaseModel):

@@ -1,0 +1,42 @@
+"""Serving the browser pages shipped with the package (console, experiments admin).
+
+A page shell and its files are public: a browser navigation cannot send a Bearer header,
+and they hold no data or secret. Each page loads only its own files and talks only to
+this origin; the page sends the user's key on every data call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+
+from fastapi import Response
+from fastapi.responses import HTMLResponse
+
+from waypoint.errors import NotFound
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def static_text(name: str) -> str:
+    return (resources.files("app") / "static" / name).read_text("utf-8")
+
+
+def page(name: str) -> HTMLResponse:
+    return HTMLResponse(static_text(name), headers=PAGE_HEADERS)
+
+
+def page_file(name: str, files: Mapping[str, str]) -> Response:
+    """One of ``files`` (name -> media type); anything else is a 404."""
+    media_type = files.get(name)
+    if media_type is None:
+        raise NotFound(f"no page file {name!r}")
+    return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)

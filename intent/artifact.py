@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,21 +83,28 @@ def dumps_model(model: IntentClassifier) -> bytes:
     return data
 
 
-def loads_model(data: bytes) -> IntentClassifier:
-    """Load a model from :func:`dumps_model` bytes, refusing untrusted content."""
+def load_trusted(data: bytes, trusted: Sequence[str], what: str = "model") -> Any:
+    """Load skops bytes that reference only ``trusted`` types and were saved with this
+    scikit-learn major version (read from the object's ``sklearn_version_``)."""
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # corrupt archive, not a skops file, ...
         raise UntrustedModelError(f"not a readable skops model: {exc}") from exc
-    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    unexpected = sorted(set(untrusted) - set(trusted))
     if unexpected:
-        raise UntrustedModelError(f"model file references untrusted types: {unexpected}")
-    model = sio.loads(data, trusted=list(TRUSTED_TYPES))
-    if not isinstance(model, IntentClassifier):
-        raise UntrustedModelError(f"expected an IntentClassifier, got {type(model).__name__}")
-    saved = getattr(model, "sklearn_version_", None)
+        raise UntrustedModelError(f"{what} file references untrusted types: {unexpected}")
+    obj = sio.loads(data, trusted=list(trusted))
+    saved = getattr(obj, "sklearn_version_", None)
     if isinstance(saved, str):
         check_sklearn_version(saved)
+    return obj
+
+
+def loads_model(data: bytes) -> IntentClassifier:
+    """Load a model from :func:`dumps_model` bytes, refusing untrusted content."""
+    model = load_trusted(data, TRUSTED_TYPES)
+    if not isinstance(model, IntentClassifier):
+        raise UntrustedModelError(f"expected an IntentClassifier, got {type(model).__name__}")
     return model
 
 

@@ -22,7 +22,12 @@ import skops
 import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
-from intent.artifact import ModelCompatibilityError, UntrustedModelError, check_sklearn_version
+from intent.artifact import (
+    ModelCompatibilityError,
+    UntrustedModelError,
+    check_sklearn_version,
+    load_trusted,
+)
 from recommender.factors import ImplicitALS
 
 MODEL_FILE = "model.skops"
@@ -83,19 +88,9 @@ def dumps_ranker(model: ImplicitALS) -> bytes:
 
 
 def loads_ranker(data: bytes) -> ImplicitALS:
-    try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as exc:  # corrupt archive, not a skops file, ...
-        raise UntrustedModelError(f"not a readable skops model: {exc}") from exc
-    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if unexpected:
-        raise UntrustedModelError(f"ranker file references untrusted types: {unexpected}")
-    model = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    model = load_trusted(data, TRUSTED_TYPES, "ranker")
     if not _fitted(model):
         raise UntrustedModelError(f"expected a fitted ImplicitALS, got {type(model).__name__}")
-    saved = getattr(model, "sklearn_version_", None)
-    if isinstance(saved, str):
-        check_sklearn_version(saved)
     assert isinstance(model, ImplicitALS)
     return model
 

@@ -4,7 +4,11 @@ a flushed dedicated database per test, and the app started through its real life
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +102,59 @@ async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncCli
         ) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
+
+
+#: Debian's Chromium; the browser tests never download one
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def serve_in_thread(settings: Settings, start_timeout_s: float = 120.0) -> Iterator[str]:
+    """The app on a free localhost port, through its real lifespan, in a thread.
+
+    Flushes the test database first (the thread's app seeds it again)."""
+    import redis as sync_redis
+    import uvicorn
+
+    from app.main import create_app
+
+    flush = sync_redis.Redis.from_url(settings.redis_url or "")
+    flush.flushdb()
+    flush.close()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        ws="none",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the server did not start (see the log above)")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not start within {start_timeout_s:.0f} s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

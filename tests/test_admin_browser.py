@@ -8,30 +8,15 @@ downloaded browser) and is skipped when it is absent.
 from __future__ import annotations
 
 import random
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TEST_KEY, serve_in_thread
 from waypoint.settings import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,47 +24,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(redis_url: str, demo_model_dir: Path) -> Iterator[str]:
-    import redis as sync_redis
-    import uvicorn
-
-    from app.main import create_app
-
-    flush = sync_redis.Redis.from_url(redis_url)
-    flush.flushdb()
-    flush.close()
-    settings = Settings(
-        redis_url=redis_url,
-        demo=True,
-        demo_key=TEST_KEY,
-        intent_model_dir=demo_model_dir,
-        reload_interval_s=0.2,
-        redis_timeout_s=2.0,
-    )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="waypoint-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=30)
+def server(settings: Settings) -> Iterator[str]:
+    with serve_in_thread(settings) as url:
+        yield url
 
 
 def _traffic(base: str, exp_id: str, users: int = 80) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,24 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as sync_redis
 
-from tests.conftest import REPO, TEST_KEY
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, TEST_KEY, serve_in_thread
 from waypoint.settings import ApiKey, Settings, hash_key
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AGENT_SECRET = "agent-secret"
 CUSTOMER = "felix"  # at risk; searched "Vertrag kündigen" on the web before calling
 
@@ -54,37 +40,9 @@ def _need_browser() -> Any:
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
-    """The app on a free localhost port, through its real lifespan, in a thread."""
-    import uvicorn
-
-    from app.main import create_app
-
-    sync_redis.Redis.from_url(settings.redis_url or "").flushdb()
     keys = [ApiKey(id="agent-7", sha256=hash_key(AGENT_SECRET), scopes=["console"])]
-    app = create_app(settings.model_copy(update={"api_keys": keys}))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the server did not start (see the log above)")
-        if time.monotonic() > deadline:
-            pytest.fail("the server did not start within 120 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with serve_in_thread(settings.model_copy(update={"api_keys": keys})) as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,14 +19,16 @@ from evaluation.obd import CAMPAIGNS
 __all__ = ["main", "register"]
 
 
-def _fraction(text: str) -> float:
+def open_fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
     value = float(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be >= 1")
@@ -108,7 +110,7 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
     )
     bandit.add_argument(
         "--train-fraction",
-        type=_fraction,
+        type=open_fraction,
         default=0.5,
         metavar="F",
         help="earliest fraction of the random log used for training; the rest is the test "
@@ -149,14 +151,14 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
     )
     bandit.add_argument(
         "--n-boot",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         metavar="N",
         help="bootstrap resamples (default: 1000)",
     )
     bandit.add_argument(
         "--max-rows",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="read only the first N rows of each log (quick checks)",

@@ -8,23 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evaluation.cli import open_fraction, positive_int
 from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking, format_report
 from recommender.interactions import LogFormatError
 from recommender.models import Action
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
 
 
 def _names(allowed: tuple[str, ...]) -> Any:
@@ -94,10 +81,10 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="catalog JSON Lines giving categories and values (default: the demo catalog; "
         "'none' to use only the log's items, with unknown categories)",
     )
-    ranking.add_argument("--k", type=_positive_int, default=10, help="cut-off K (10)")
+    ranking.add_argument("--k", type=positive_int, default=10, help="cut-off K (10)")
     ranking.add_argument(
         "--test-fraction",
-        type=_fraction,
+        type=open_fraction,
         default=0.2,
         metavar="F",
         help="share of the log (by time) after the cut (0.2)",
@@ -118,7 +105,7 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     ranking.add_argument(
         "--max-users",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="evaluate a random sample of N test users (quick checks)",

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from recommender.documents import VersionedDocument
 from recommender.models import Action, ActionId, ActionKind, category_levels, check_category
 
 __all__ = ["LeverStore", "Levers"]
@@ -55,27 +56,15 @@ class Levers(BaseModel):
         return factor * self.kinds.get(action.kind, 1.0)
 
 
-class LeverStore:
+class LeverStore(VersionedDocument[Levers]):
     """The levers document in one Redis hash (``doc``, ``version``), changed atomically."""
 
     def __init__(self, redis: Any, *, key: str) -> None:
-        self.redis = redis
-        self.key = key
-
-    async def version(self) -> int:
-        raw = await self.redis.hget(self.key, "version")
-        return int(raw) if raw else 0
-
-    async def get(self) -> Levers:
-        doc, version = await self.redis.hmget(self.key, ["doc", "version"])
-        if doc is None:
-            return Levers()
-        return Levers.model_validate_json(doc).model_copy(update={"version": int(version or 0)})
+        super().__init__(redis, key=key, model=Levers, default=Levers())
 
     async def put(self, levers: Levers) -> Levers:
         """Replace all levers; returns them with their new version."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key, "doc", levers.model_dump_json(exclude={"version"}))
-            pipe.hincrby(self.key, "version", 1)
+            self.queue_write(pipe, levers)
             _, version = await pipe.execute()
-        return levers.model_copy(update={"version": int(version)})
+        return self.with_version(levers, version)

@@ -47,6 +47,7 @@ from redis.exceptions import WatchError
 
 from context.keys import UserKeys
 from recommender.catalog import CatalogIndex
+from recommender.documents import VersionedDocument
 from recommender.models import CHANNELS, Action, Channel
 
 log = logging.getLogger("waypoint.policy")
@@ -191,23 +192,11 @@ def counted(policy: ContactPolicy, action: Action) -> bool:
     return any(_applies(c, action) for p in policy.channels.values() for c in p.caps)
 
 
-class PolicyStore:
+class PolicyStore(VersionedDocument[ContactPolicy]):
     """The contact policy in one Redis hash (``doc``, ``version``), changed atomically."""
 
     def __init__(self, redis: Any, *, key: str) -> None:
-        self.redis = redis
-        self.key = key
-
-    async def version(self) -> int:
-        raw = await self.redis.hget(self.key, "version")
-        return int(raw) if raw else 0
-
-    async def get(self) -> ContactPolicy:
-        doc, version = await self.redis.hmget(self.key, ["doc", "version"])
-        if doc is None:
-            return DEFAULT_POLICY
-        policy = ContactPolicy.model_validate_json(doc)
-        return policy.model_copy(update={"version": int(version or 0)})
+        super().__init__(redis, key=key, model=ContactPolicy, default=DEFAULT_POLICY)
 
     async def put(self, channels: Mapping[Channel, ChannelPolicy]) -> ContactPolicy:
         """Replace the policy of the given channels (others keep theirs).
@@ -219,18 +208,14 @@ class PolicyStore:
             while True:
                 try:
                     await pipe.watch(self.key)
-                    doc = await pipe.hget(self.key, "doc")
-                    current = DEFAULT_POLICY
-                    if doc is not None:
-                        current = ContactPolicy.model_validate_json(doc)
+                    current = self.parse(await pipe.hget(self.key, "doc"))
                     merged = ContactPolicy.model_validate(
                         {"channels": {**current.channels, **channels}}
                     )
                     pipe.multi()
-                    pipe.hset(self.key, "doc", merged.model_dump_json(exclude={"version"}))
-                    pipe.hincrby(self.key, "version", 1)
+                    self.queue_write(pipe, merged)
                     _, version = await pipe.execute()
-                    return merged.model_copy(update={"version": int(version)})
+                    return self.with_version(merged, version)
                 except WatchError:
                     continue
 

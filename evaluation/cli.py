@@ -13,10 +13,20 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from evaluation.bandit import BanditConfig, evaluate_bandit, format_report
+from evaluation.bandit import (
+    CANDIDATES,
+    POLICY_CHOICES,
+    SELECTION_RULE,
+    BanditConfig,
+    evaluate_bandit,
+    format_report,
+)
 from evaluation.obd import CAMPAIGNS
 
 __all__ = ["main", "register"]
+
+_FAMILY = ", ".join(c.name for c in CANDIDATES)
+_RULE = SELECTION_RULE.replace("%", "%%")  # argparse %-formats help strings
 
 
 def open_fraction(text: str) -> float:
@@ -55,6 +65,7 @@ def _run_bandit(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         max_rows=args.max_rows,
         policy=args.policy,
+        validation_fraction=args.validation_fraction,
         user_features=args.user_features,
         backoff_strength=args.backoff_strength,
         train_on=args.train_on,
@@ -95,7 +106,11 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
             "Bandit Dataset's uniform-random log, then estimate the click rate of Waypoint's "
             "policy on the later part with IPW, self-normalised IPW and doubly robust "
             "estimators (percentile bootstrap 95% intervals), next to the click rates the "
-            "random and Bernoulli-Thompson logging policies measured over the same window."
+            "random and Bernoulli-Thompson logging policies measured over the same window. "
+            "By default (--policy auto) the policy is chosen from a fixed family using only "
+            "the training part: the model is fitted on its earlier rounds, every candidate is "
+            "scored by DR on its later rounds (the validation window), and the winner is "
+            "refitted on the whole training part and estimated once on the test part."
         ),
     )
     bandit.add_argument(
@@ -118,10 +133,22 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
     )
     bandit.add_argument(
         "--policy",
-        choices=("greedy", "thompson"),
-        default="greedy",
-        help="greedy: best posterior mean per slot, deterministic (default); thompson: one "
-        "posterior draw per round",
+        choices=POLICY_CHOICES,
+        default="auto",
+        metavar="NAME",
+        help=f"auto (default): select from the family {_FAMILY} by {_RULE}. Or one of "
+        "them, fixed: greedy = best posterior mean per slot; thompson = one posterior "
+        "draw per round; softmax-T = draw items with probability proportional to "
+        "mean**(1/T); epsilon-E = greedy, but a uniformly random item with probability E "
+        "per slot",
+    )
+    bandit.add_argument(
+        "--validation-fraction",
+        type=open_fraction,
+        default=0.5,
+        metavar="F",
+        help="with --policy auto: latest fraction of the training rounds used to score the "
+        "candidates, the earlier rounds fitting the model (default: 0.5)",
     )
     bandit.add_argument(
         "--user-features",
@@ -144,10 +171,11 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
         choices=("random", "both"),
         default="random",
         help="random: train on the early random log only (default); both: also on the bts "
-        "log's rounds before the test window",
+        "log's rounds before the test window (before the validation window when scoring "
+        "candidates)",
     )
     bandit.add_argument(
-        "--seed", type=int, default=0, help="seed of bootstrap and sampling (default: 0)"
+        "--seed", type=int, default=0, help="seed of bootstrap and Monte Carlo slates (default: 0)"
     )
     bandit.add_argument(
         "--n-boot",

@@ -55,6 +55,32 @@ def test_dr_by_hand() -> None:
     assert dr(REWARDS, PSCORE, ACTIONS, Q_HAT, PI) == pytest.approx(0.4875)
 
 
+def test_dr_of_deterministic_policy_by_hand() -> None:
+    # Uniform logging over 4 actions (p = 1/4); the policy always shows action 2, and the
+    # reward model says q(x, .) = [0.1, 0.2, 0.5, 0.3] in every round.
+    #   round  a_i  r_i   matched (w = 4)   DR term = 0.5 + w (r_i - 0.5)
+    #   0      2    0     yes               0.5 + 4 (0 - 0.5) = -1.5
+    #   1      0    1     no                0.5
+    #   2      2    0     yes               -1.5
+    #   3      1    0     no                0.5
+    #   4      3    1     no                0.5
+    # mean = -1.5 / 5 = -0.3 = DM (1 - k w / n) with DM = 0.5, k = 2 matched rounds.
+    a = np.array([2, 0, 2, 1, 3])
+    r = np.array([0.0, 1.0, 0.0, 0.0, 1.0])
+    p = np.full(5, 0.25)
+    q = np.tile([0.1, 0.2, 0.5, 0.3], (5, 1))
+    pi = np.tile([0.0, 0.0, 1.0, 0.0], (5, 1))
+    np.testing.assert_allclose(dr_terms(r, p, a, q, pi), [-1.5, 0.5, -1.5, 0.5, 0.5])
+    assert dr(r, p, a, q, pi) == pytest.approx(-0.3)
+    assert ipw(r, p, pi[np.arange(5), a]) == 0.0
+    # Clicks on rounds where the policy disagrees with the log do not enter ...
+    assert dr(np.zeros(5), p, a, q, pi) == pytest.approx(-0.3)
+    # ... one matched click moves DR by w / n = 0.8: terms 2.5, 0.5, -1.5, 0.5, 0.5.
+    r_hit = np.array([1.0, 1.0, 0.0, 0.0, 1.0])
+    assert dr(r_hit, p, a, q, pi) == pytest.approx(0.5)
+    assert ipw(r_hit, p, pi[np.arange(5), a]) == pytest.approx(0.8)
+
+
 def test_snipw_invariant_to_weight_scale_and_ipw_not() -> None:
     # Halving every propensity doubles every weight: IPW doubles, SNIPW is unchanged.
     assert ipw(REWARDS, PSCORE / 2, PI_LOGGED) == pytest.approx(1.0)

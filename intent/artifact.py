@@ -23,6 +23,7 @@ import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
 from intent.classifier import IntentClassifier
+from intent.embeddings import EmbeddingMismatchError, EmbeddingUnavailableError
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -105,7 +106,10 @@ def loads_model(data: bytes) -> IntentClassifier:
     model = load_trusted(data, TRUSTED_TYPES)
     if not isinstance(model, IntentClassifier):
         raise UntrustedModelError(f"expected an IntentClassifier, got {type(model).__name__}")
-    return model
+    try:
+        return model.prepare()  # loads (and checks) its embedding table now, not mid-request
+    except (EmbeddingUnavailableError, EmbeddingMismatchError) as exc:
+        raise ModelCompatibilityError(str(exc)) from exc
 
 
 def make_version(created_at: datetime, model_sha256: str) -> str:

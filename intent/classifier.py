@@ -1,6 +1,7 @@
-"""Intent classifier: sparse word + character n-gram features, a linear multi-class SVM,
-temperature-scaled probabilities with an explicit "none of these" (background) class, and a
-confidence / ambiguity rule on top.
+"""Intent classifier: sparse word + character n-gram features (plus, when the embedding
+package is installed, a mean-pooled static sentence embedding: :mod:`intent.embeddings`), a
+linear multi-class SVM, temperature-scaled probabilities with an explicit "none of these"
+(background) class, and a confidence / ambiguity rule on top.
 
 The estimator follows scikit-learn conventions: ``__init__`` only stores parameters, ``fit``
 learns everything and every learned attribute ends in ``_``.  Choosing the calibration and
@@ -19,9 +20,12 @@ Decision.  Let ``p_1 >= p_2 >= ...`` be the in-scope probabilities.  The *candid
 (at most ``max_ambiguous``) intents with ``p >= ambiguity_floor * p_1``.  If there are at least
 two candidates and together they carry at least ``ambiguity_mass`` of the probability, the
 utterance is *ambiguous*: the model is torn between a few intents that between them explain it,
-and the service asks which one was meant.  Otherwise, if ``p_1 >= threshold`` the top intent is
-answered, else the utterance is *out of scope*.  Ambiguous and out-of-scope predictions have
-``intent = None``.
+and the service asks which one was meant (a dialogue decision taken on top of the
+classification, see :class:`intent.resolve.ClarifyPolicy`).  Independently of that, the
+classification is the top intent if ``p_1 >= threshold`` and *out of scope* otherwise: an
+out-of-scope prediction has ``intent = None``; an ambiguous one keeps its top guess in
+``intent`` (``None`` if below the threshold) so that benchmarks measure the classifier, not the
+dialogue policy.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from intent.embeddings import StaticEmbedder, get_embedder
 from intent.taxonomy import OUT_OF_SCOPE
 
 FloatArray = NDArray[np.float64]
@@ -49,10 +54,12 @@ TOP_K = 4
 class Prediction:
     """The model's answer for one utterance.
 
-    ``intent`` is ``None`` whenever the model does not commit to an intent: either the utterance
-    is out of scope (``out_of_scope``) or it is torn between a few intents (``ambiguous``; the
-    intents to offer are in ``candidates``).  ``confidence`` is the calibrated probability of the
-    top in-scope intent, which is ``alternatives[0]`` (also when ``intent`` is ``None``).
+    ``intent`` is the top intent when its probability reaches the model's threshold and
+    ``None`` otherwise.  ``out_of_scope`` marks an utterance the model rejects outright.
+    ``ambiguous`` marks one torn between a few intents (offered in ``candidates``): the service
+    asks which was meant rather than acting on ``intent``, which is then only the top guess (or
+    ``None`` below the threshold).  ``confidence`` is the calibrated probability of the top
+    in-scope intent, which is ``alternatives[0]`` (also when ``intent`` is ``None``).
     """
 
     intent: str | None
@@ -79,6 +86,11 @@ class IntentClassifier:
         Minimum document frequency of a character n-gram.
     char_weight:
         Multiplier of the character block relative to the word block.
+    embedding:
+        Name of a static sentence embedding (:mod:`intent.embeddings`) appended as a dense
+        block, or ``None`` for n-grams only.
+    embedding_weight:
+        Multiplier of the (unit-length) embedding block.
     temperature, oos_bias, oos_weight:
         Calibration of the softmax over in-scope scores plus the background logit.
     threshold:
@@ -98,6 +110,8 @@ class IntentClassifier:
         char_ngram_range: tuple[int, int] = (2, 5),
         char_min_df: int = 2,
         char_weight: float = 1.0,
+        embedding: str | None = None,
+        embedding_weight: float = 1.0,
         temperature: float = 8.0,
         oos_bias: float = -0.5,
         oos_weight: float = 1.0,
@@ -113,6 +127,8 @@ class IntentClassifier:
         self.char_ngram_range = char_ngram_range
         self.char_min_df = char_min_df
         self.char_weight = char_weight
+        self.embedding = embedding
+        self.embedding_weight = embedding_weight
         self.temperature = temperature
         self.oos_bias = oos_bias
         self.oos_weight = oos_weight
@@ -130,6 +146,8 @@ class IntentClassifier:
         "char_ngram_range",
         "char_min_df",
         "char_weight",
+        "embedding",
+        "embedding_weight",
         "temperature",
         "oos_bias",
         "oos_weight",
@@ -165,6 +183,9 @@ class IntentClassifier:
             raise ValueError("need examples of at least two in-scope intents")
         texts = _as_texts(texts)
         self.__dict__.pop("_cache", None)  # a refit invalidates the fast-path cache
+        self.embedding_fingerprint_: str | None = None
+        if self.embedding is not None:
+            self.embedding_fingerprint_ = get_embedder(self.embedding).fingerprint
         self.word_vectorizer_ = TfidfVectorizer(
             ngram_range=self.word_ngram_range,
             sublinear_tf=True,
@@ -183,9 +204,15 @@ class IntentClassifier:
         )
         word = self.word_vectorizer_.fit_transform(texts)
         char = self.char_vectorizer_.fit_transform(texts)
-        features = sp.hstack([word, char * self.char_weight], format="csr")
+        blocks = [word, char * self.char_weight]
+        if self.embedding is not None:
+            blocks.append(self._embedding_block(texts))
+        features = sp.hstack(blocks, format="csr")
 
-        svm = LinearSVC(C=self.C, multi_class=self.multi_class, tol=1e-3, max_iter=2000)
+        # Fixed random_state: liblinear shuffles the data; the same input gives the same model.
+        svm = LinearSVC(
+            C=self.C, multi_class=self.multi_class, tol=1e-3, max_iter=2000, random_state=0
+        )
         svm.fit(features, y.astype(str))
         svm_classes = [str(c) for c in svm.classes_]
         coef = np.asarray(svm.coef_, dtype=np.float64)
@@ -218,12 +245,35 @@ class IntentClassifier:
         return self
 
     # ------------------------------------------------------------------ scoring
+    def _embedder(self) -> StaticEmbedder | None:
+        """The embedder this model was trained with (checked against its fingerprint)."""
+        name: str | None = getattr(self, "embedding", None)  # absent in older model files
+        fingerprint: str | None = getattr(self, "embedding_fingerprint_", None)
+        if name is None or fingerprint is None:
+            return None
+        return get_embedder(name, fingerprint)
+
+    def _embedding_block(self, texts: Sequence[str]) -> sp.csr_matrix:
+        embedder = self._embedder()
+        assert embedder is not None
+        return sp.csr_matrix(embedder.embed(texts) * np.float32(self.embedding_weight))
+
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
         word = self.word_vectorizer_.transform(texts)
         char = self.char_vectorizer_.transform(texts)
         if self.char_weight != 1.0:
             char = char * self.char_weight
-        return sp.hstack([word, char], format="csr")
+        blocks = [word, char]
+        if self._embedder() is not None:
+            blocks.append(self._embedding_block(texts))
+        return sp.hstack(blocks, format="csr")
+
+    def prepare(self) -> IntentClassifier:
+        """Load what predictions need (the embedding table, the fast-path cache) now rather
+        than on the first request; raises if the installed embedding does not match."""
+        self._check_fitted()
+        self._fast_path()
+        return self
 
     def decision_scores(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
         """Raw SVM scores: ``(in-scope scores (n, K), oos scores (n,))`` (zeros if no oos class)."""
@@ -281,14 +331,21 @@ class IntentClassifier:
             vals *= weight / np.sqrt(float(vals @ vals))
             indices.extend((cols + offset).tolist())
             values.extend(vals.tolist())
-        if not indices:
-            return self.intercept_.copy(), self.oos_intercept_
-        idx = np.asarray(indices, dtype=np.int64)
-        val = np.asarray(values, dtype=np.float64)
-        scores = val @ cache.coef[idx] + self.intercept_
+        scores = self.intercept_.copy()
         oos = self.oos_intercept_
-        if cache.oos_coef is not None:
-            oos += float(val @ cache.oos_coef[idx])
+        if indices:
+            idx = np.asarray(indices, dtype=np.int64)
+            val = np.asarray(values, dtype=np.float64)
+            scores += val @ cache.coef[idx]
+            if cache.oos_coef is not None:
+                oos += float(val @ cache.oos_coef[idx])
+        if cache.embedder is not None:
+            vector = cache.embedder.embed_one(text).astype(np.float64) * self.embedding_weight
+            start = cache.embedding_offset
+            rows = slice(start, start + cache.embedder.dim)
+            scores += vector @ cache.coef[rows]
+            if cache.oos_coef is not None:
+                oos += float(vector @ cache.oos_coef[rows])
         return scores, oos
 
     def _fast_path(self) -> _FastPath:
@@ -315,6 +372,8 @@ class IntentClassifier:
                 oos_coef = np.asarray(self.oos_coef_.toarray(), dtype=np.float64).ravel()
             cache = _FastPath(
                 blocks=blocks,
+                embedder=self._embedder(),
+                embedding_offset=offset,
                 coef=np.ascontiguousarray(self.coef_.toarray(), dtype=np.float32),
                 oos_coef=oos_coef,
             )
@@ -342,8 +401,9 @@ class IntentClassifier:
         classes = self.classes_
         alternatives = tuple((str(classes[i]), round(float(proba[i]), 6)) for i in top)
         confidence = float(proba[top[0]])
+        answered = kind == ANSWER or (kind == AMBIGUOUS and confidence >= self.threshold_)
         return Prediction(
-            intent=str(classes[top[0]]) if kind == ANSWER else None,
+            intent=str(classes[top[0]]) if answered else None,
             confidence=confidence,
             alternatives=alternatives,
             ambiguous=kind == AMBIGUOUS,
@@ -362,6 +422,8 @@ class _FastPath:
     """Per-process cache for :meth:`IntentClassifier.predict_one` (not persisted)."""
 
     blocks: list[tuple[Any, dict[str, int], FloatArray, int, float]]
+    embedder: StaticEmbedder | None
+    embedding_offset: int  # first column of the embedding block
     coef: NDArray[np.float32]
     oos_coef: FloatArray | None
 

@@ -39,11 +39,11 @@ _EVAL_ROWS = (
 
 
 def run_train(
-    data: str | Path, out: str | Path, *, seed: int = 0
+    data: str | Path, out: str | Path, *, seed: int = 0, embedding: str | None = "auto"
 ) -> tuple[TrainResult, ModelMetadata]:
     """Train on a JSON Lines file and save the model directory; returns result and metadata."""
     examples = load_jsonl(data)
-    result = train(examples, seed=seed)
+    result = train(examples, seed=seed, embedding=embedding)
     meta = save_model(
         result.model,
         out,
@@ -54,6 +54,7 @@ def run_train(
             "n_train": result.n_train,
             "training_seconds": round(result.seconds, 3),
             "seed": seed,
+            "embedding_fingerprint": result.model.embedding_fingerprint_,
         },
     )
     return result, meta
@@ -69,7 +70,8 @@ def run_eval(model_dir: str | Path, data: str | Path) -> dict[str, Any]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    result, meta = run_train(args.data, args.out, seed=args.seed)
+    embedding = None if args.no_embedding else "auto"
+    result, meta = run_train(args.data, args.out, seed=args.seed, embedding=embedding)
     elapsed = time.perf_counter() - started
     v = result.validation
     print(f"model {meta.version} -> {args.out}")
@@ -126,13 +128,20 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             "Train an intent model on a JSON Lines file of {text, intent, language?} records "
             "(intent 'oos' = out-of-scope example). Hyper-parameters and the rejection threshold "
             "are chosen on a held-out split of this file; the model is then refitted on all of "
-            "it and written to DIR as model.skops + metadata.json."
+            "it and written to DIR as model.skops + metadata.json. Features: word and character "
+            "n-grams plus, when the 'wordllama' package is installed (a default dependency), a "
+            "static sentence embedding."
         ),
     )
     p_train.add_argument("--data", required=True, metavar="FILE", help="training JSON Lines file")
     p_train.add_argument("--out", required=True, metavar="DIR", help="output model directory")
     p_train.add_argument(
         "--seed", type=int, default=0, metavar="N", help="random seed of the splits (default: 0)"
+    )
+    p_train.add_argument(
+        "--no-embedding",
+        action="store_true",
+        help="n-gram features only (no static sentence embedding)",
     )
     p_train.set_defaults(func=_cmd_train)
 

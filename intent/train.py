@@ -38,6 +38,7 @@ from intent.classifier import (
     scores_to_proba,
 )
 from intent.data import LabelledText
+from intent.embeddings import DEFAULT_EMBEDDING, embedding_available
 from intent.taxonomy import OUT_OF_SCOPE
 
 FloatArray = NDArray[np.float64]
@@ -49,7 +50,7 @@ OOS_WEIGHT = 0.1
 #: Share of out-of-scope traffic assumed when fitting the calibration.
 OOS_PRIOR = 0.2
 #: The rejection threshold may cost at most this much held-out in-scope accuracy ...
-MAX_ACCURACY_LOSS = 0.01
+MAX_ACCURACY_LOSS = 0.005
 #: ... and never exceeds this (an intent with a probability above it is always answered).
 MAX_THRESHOLD = 0.5
 #: Temperatures are kept within [0.5, 50] (perfectly separable data would push them up).
@@ -181,9 +182,14 @@ class _Fold:
 
 
 def _score_fold(
-    C: float, texts: list[str], labels: list[str], fit_idx: IntArray, eval_idx: IntArray
+    C: float,
+    embedding: str | None,
+    texts: list[str],
+    labels: list[str],
+    fit_idx: IntArray,
+    eval_idx: IntArray,
 ) -> _Fold:
-    model = IntentClassifier(C=C)
+    model = IntentClassifier(C=C, embedding=embedding)
     model.fit([texts[i] for i in fit_idx], [labels[i] for i in fit_idx])
     eval_labels = [labels[i] for i in eval_idx]
     scores, oos_scores = model.decision_scores([texts[i] for i in eval_idx])
@@ -369,9 +375,17 @@ def train(
     seed: int = 0,
     validation_fraction: float = 0.15,
     n_jobs: int = 2,
+    embedding: str | None = "auto",
 ) -> TrainResult:
-    """Select hyper-parameters on a held-out split of ``examples``, then refit on all of them."""
+    """Select hyper-parameters on a held-out split of ``examples``, then refit on all of them.
+
+    ``embedding``: the static sentence embedding to add to the n-gram features (see
+    :mod:`intent.embeddings`); ``"auto"`` uses the default one when its package is installed,
+    ``None`` trains on n-grams only.
+    """
     started = time.perf_counter()
+    if embedding == "auto":
+        embedding = DEFAULT_EMBEDDING if embedding_available() else None
     texts = [e.text for e in examples]
     labels = [e.intent for e in examples]
     intents = sorted({label for label in labels if label != OUT_OF_SCOPE})
@@ -405,9 +419,13 @@ def train(
         final_fit = None
         if not search:
             # C is fixed: fit the final model while the selection models are evaluated.
-            final_fit = pool.submit(IntentClassifier(C=DEFAULT_C).fit, texts, labels)
+            final_fit = pool.submit(
+                IntentClassifier(C=DEFAULT_C, embedding=embedding).fit, texts, labels
+            )
         scored = list(
-            pool.map(lambda job: _score_fold(job[0], texts, labels, *splits[job[1]]), jobs)
+            pool.map(
+                lambda job: _score_fold(job[0], embedding, texts, labels, *splits[job[1]]), jobs
+            )
         )
         candidates = [
             _evaluate_candidate(
@@ -422,6 +440,7 @@ def train(
         temperature, oos_bias, oos_weight = chosen.calibration
         params: dict[str, Any] = {
             "C": chosen.params["C"],
+            "embedding": embedding,
             "temperature": temperature,
             "oos_bias": oos_bias,
             "oos_weight": oos_weight,

@@ -22,6 +22,7 @@ from intent.artifact import (
 from intent.classifier import AMBIGUOUS, ANSWER, OUT, IntentClassifier, Prediction, decide
 from intent.cli import main as cli_main
 from intent.data import LabelledText, dump_jsonl, load_jsonl
+from intent.embeddings import DEFAULT_EMBEDDING, embedding_available, get_embedder
 from intent.evaluate import (
     evaluate,
     expected_calibration_error,
@@ -168,7 +169,9 @@ def test_ambiguous_prediction() -> None:
         temperature=4.0, oos_bias=-2.0, threshold=0.8, ambiguity_mass=0.6, ambiguity_floor=0.3
     ).fit([e.text for e in data], [e.intent for e in data])
     pred = model.predict_one("refund the charge on my invoice for the parcel tracking courier")
-    assert pred.ambiguous and pred.intent is None and not pred.out_of_scope
+    assert pred.ambiguous and not pred.out_of_scope
+    # The classification is kept (top guess, or None below the threshold); the service asks.
+    assert pred.intent == (pred.alternatives[0][0] if pred.confidence >= 0.8 else None)
     assert set(pred.candidates) >= {"billing", "delivery"}
     assert 2 <= len(pred.candidates) <= 4
 
@@ -324,3 +327,72 @@ def test_two_intents_without_oos_get_a_sensible_threshold() -> None:
     model = train(data).model
     assert 0.0 < model.threshold_ <= 0.5
     assert model.predict_one("invoice refund").intent == "billing"
+
+
+# ---------------------------------------------------------------------------- embeddings
+needs_embedding = pytest.mark.skipif(
+    not embedding_available(), reason="the embedding package (wordllama) is not installed"
+)
+
+
+@needs_embedding
+def test_trained_model_uses_the_embedding_and_fast_path_matches_batch(
+    trained: IntentClassifier,
+) -> None:
+    assert trained.embedding == DEFAULT_EMBEDDING
+    assert trained.embedding_fingerprint_ == get_embedder(DEFAULT_EMBEDDING).fingerprint
+    texts = ["my parcel has not arrived yet", "I was overcharged", "volcano poetry"]
+    scores, oos = trained.decision_scores(texts)
+    for row, text in enumerate(texts):
+        one, one_oos = trained._scores_one(text)
+        np.testing.assert_allclose(one, scores[row], rtol=1e-4, atol=1e-5)
+        assert one_oos == pytest.approx(oos[row], rel=1e-4, abs=1e-5)
+
+
+@needs_embedding
+def test_embedding_carries_meaning_beyond_training_words() -> None:
+    embedder = get_embedder(DEFAULT_EMBEDDING)
+    cash, money, dino = embedder.embed(["withdraw cash", "take out money", "dinosaur bones"])
+    assert float(cash @ money) > float(cash @ dino)
+    assert float(np.linalg.norm(cash)) == pytest.approx(1.0, abs=1e-5)
+    assert not embedder.embed_one("").any()  # nothing to pool: a zero vector, no error
+
+
+@needs_embedding
+def test_model_trained_on_other_vectors_is_refused(trained: IntentClassifier) -> None:
+    model = loads_model(dumps_model(trained))
+    model.embedding_fingerprint_ = f"{DEFAULT_EMBEDDING}:0000000000000000"
+    with pytest.raises(ModelCompatibilityError, match="retrain"):
+        loads_model(dumps_model(model))
+    model.embedding = "no-such-embedding"
+    with pytest.raises(ModelCompatibilityError, match="unknown embedding"):
+        loads_model(dumps_model(model))
+
+
+def test_ngram_only_model_needs_no_embedding(tmp_path: Path) -> None:
+    data = make_dataset(seed=8)
+    model = train(data, embedding=None).model
+    assert model.embedding is None and model.embedding_fingerprint_ is None
+    loaded = loads_model(dumps_model(model))
+    assert loaded.predict_one("invoice refund").intent == "billing"
+    train_file = tmp_path / "train.jsonl"
+    dump_jsonl(data, train_file)
+    args = ["intent", "train", "--data", str(train_file), "--out", str(tmp_path / "m")]
+    assert cli_main([*args, "--no-embedding"]) == 0
+    assert json.loads((tmp_path / "m" / "metadata.json").read_text())["params"]["embedding"] is None
+
+
+def test_clarify_is_reported_apart_from_the_classification() -> None:
+    examples = [LabelledText("x", "a"), LabelledText("y", "b"), LabelledText("z", "a")]
+    predictions = [
+        # ambiguous between a and b, top guess a is above the threshold: classified "a"
+        Prediction("a", 0.5, (("a", 0.5), ("b", 0.4)), True, False, ("a", "b")),
+        Prediction("b", 0.9, (("b", 0.9),), False, False),
+        # ambiguous below the threshold: a rejection, and the question misses the true intent
+        Prediction(None, 0.3, (("b", 0.3), ("c", 0.3)), True, False, ("b", "c")),
+    ]
+    m = metrics_from_predictions(examples, predictions)
+    assert m["in_scope_accuracy"] == pytest.approx(2 / 3)
+    assert m["in_scope_accuracy_clarify_as_miss"] == pytest.approx(1 / 3)
+    assert m["ambiguous_rate"] == pytest.approx(2 / 3)
+    assert m["clarify_offers_true_intent"] == pytest.approx(0.5)

@@ -255,7 +255,8 @@ class IntentClassifier:
 
     def _embedding_block(self, texts: Sequence[str]) -> sp.csr_matrix:
         embedder = self._embedder()
-        assert embedder is not None
+        if embedder is None:
+            raise RuntimeError("this model has no embedding block")
         return sp.csr_matrix(embedder.embed(texts) * np.float32(self.embedding_weight))
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:

@@ -11,7 +11,8 @@ from waypoint.services import Services
 from waypoint.settings import ApiKey
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, on every request
     services: Services = request.app.state.services
     return services
 

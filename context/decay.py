@@ -32,7 +32,9 @@ class Decay:
     def factor(self, now: float) -> float:
         return math.pow(2.0, -(now - EPOCH) / self.half_life_s)
 
-    def decode_all(self, stored: Mapping[bytes | str, bytes | str], now: float) -> dict[str, float]:
+    def decode_all(
+        self, stored: Mapping[str, str] | Mapping[bytes | str, bytes | str], now: float
+    ) -> dict[str, float]:
         """Decayed scores from a Redis hash reply, dropping those that have faded away."""
         f = self.factor(now)
         out: dict[str, float] = {}

@@ -1,4 +1,10 @@
-"""Per-user state in Redis: one pipelined read per request, one atomic write per event."""
+"""Per-user state in Redis: one script reads a user, one script applies an event or a
+decision's changes.
+
+Every script touches only the keys of one user (one hash slot on Redis Cluster). A script
+rather than a pipeline of single commands: the client's cost is per command (packing,
+parsing, a read timeout each), and a decision would otherwise send about thirty.
+"""
 
 from __future__ import annotations
 
@@ -33,13 +39,9 @@ KEY_ORDER: tuple[str, ...] = (
 )
 _INDEX = {name: i + 1 for i, name in enumerate(KEY_ORDER)}
 
-# Marks the event id as seen (NX) and, only if it was new, applies the planned operations.
-# ARGV: event_id, now, forget-before, then operations as (op, key index, a, b) quadruples.
-APPLY_EVENT_LUA = """
-if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-for i = 4, #ARGV, 4 do
-  local op, key, a, b = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+# One planned operation on KEYS[key]; returns an error reply for an unknown op.
+_APPLY_OP = """
+local function apply(op, key, a, b)
   if op == 'hincrbyfloat' then redis.call('HINCRBYFLOAT', key, a, b)
   elseif op == 'hset' then redis.call('HSET', key, a, b)
   elseif op == 'hdel' then redis.call('HDEL', key, a)
@@ -50,7 +52,64 @@ for i = 4, #ARGV, 4 do
   elseif op == 'expire' then redis.call('EXPIRE', key, tonumber(a))
   else return redis.error_reply('unknown op ' .. op) end
 end
+"""
+
+# Marks the event id as seen (NX) and, only if it was new, applies the planned operations.
+# ARGV: event_id, now, forget-before, then operations as (op, key index, a, b) quadruples.
+APPLY_EVENT_LUA = (
+    _APPLY_OP
+    + """
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+for i = 4, #ARGV, 4 do
+  local err = apply(ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3])
+  if err then return err end
+end
 return 1
+"""
+)
+
+# A decision's side effects (no idempotency: every decision is new).
+# ARGV[1]: JSON list of [op, key index, a, b] (one argument to encode, not four per op).
+APPLY_OPS_LUA = (
+    _APPLY_OP
+    + """
+for _, o in ipairs(cjson.decode(ARGV[1])) do
+  local err = apply(o[1], KEYS[o[2]], o[3], o[4])
+  if err then return err end
+end
+return 1
+"""
+)
+
+#: The keys the read script takes, in this order.
+READ_KEYS: tuple[str, ...] = (
+    "profile",
+    "category_affinity",
+    "item_affinity",
+    "owned",
+    "impressions",
+    "journey",
+    "steps",
+    "open_intents",
+    "experiments",
+)
+
+# Everything a decision needs about one user, as ONE JSON document (one reply to parse).
+# ARGV[1]: how many journey steps (newest first). Hashes come back as flat
+# [field, value, ...] lists; cjson writes an empty table as {}.
+READ_USER_LUA = """
+return cjson.encode({
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('HGETALL', KEYS[3]),
+  redis.call('SMEMBERS', KEYS[4]),
+  redis.call('HGETALL', KEYS[5]),
+  redis.call('HGETALL', KEYS[6]),
+  redis.call('LRANGE', KEYS[7], 0, tonumber(ARGV[1]) - 1),
+  redis.call('HGETALL', KEYS[8]),
+  redis.call('HGETALL', KEYS[9]),
+})
 """
 
 
@@ -73,14 +132,12 @@ class UserSnapshot:
         return not self.category_affinity and not self.item_affinity and not self.owned
 
 
-def _s(raw: bytes | str | None) -> str | None:
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
-def _decode_hash(raw: dict[Any, Any]) -> dict[str, str]:
-    return {str(_s(k)): str(_s(v)) for k, v in raw.items()}
+def _pairs(flat: list[str] | dict[str, Any]) -> dict[str, str]:
+    """A hash from the read script's flat ``[field, value, ...]`` list."""
+    if not flat:  # an empty hash (cjson encodes the empty table as {})
+        return {}
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
 
 
 def parse_profile(raw: dict[str, str]) -> Profile:
@@ -118,35 +175,6 @@ def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
     )
 
 
-def coalesce_hsets(ops: Sequence[Op]) -> list[Op]:
-    """Merge runs of HSETs on one key into a single command (fewer commands per decision)."""
-    out: list[Op] = []
-    run: dict[str, str] = {}
-    run_key = ""
-
-    def flush() -> None:
-        if len(run) == 1:
-            ((field_, value),) = run.items()
-            out.append(("hset", run_key, field_, value))
-        elif run:
-            out.append(("hset_many", run_key, json.dumps(run), ""))
-        run.clear()
-
-    for op in ops:
-        if op[0] == "hset" and (not run or op[1] == run_key):
-            run_key = op[1]
-            run[op[2]] = op[3]
-            continue
-        flush()
-        if op[0] == "hset":
-            run_key = op[1]
-            run[op[2]] = op[3]
-        else:
-            out.append(op)
-    flush()
-    return out
-
-
 class UserStore:
     def __init__(
         self,
@@ -162,6 +190,7 @@ class UserStore:
         self.affinity = affinity
         self.fatigue = fatigue
         self.dedup_ttl_s = dedup_ttl_s
+        self._read = redis.register_script(READ_USER_LUA)
 
     def keys(self, user_id: str) -> UserKeys:
         return UserKeys(self.prefix, user_id)
@@ -172,40 +201,23 @@ class UserStore:
 
     async def read(self, user_id: str, now: float, *, steps: int = 20) -> UserSnapshot:
         k = self.keys(user_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(k.profile)
-            pipe.hgetall(k.category_affinity)
-            pipe.hgetall(k.item_affinity)
-            pipe.smembers(k.owned)
-            pipe.hgetall(k.impressions)
-            pipe.hgetall(k.journey)
-            pipe.lrange(k.steps, 0, steps - 1)
-            pipe.hgetall(k.open_intents)
-            pipe.hgetall(k.experiments)
-            (
-                profile,
-                cat,
-                item,
-                owned,
-                imp,
-                journey,
-                step_list,
-                open_raw,
-                exp_raw,
-            ) = await pipe.execute()
+        raw = await self._read(keys=[getattr(k, name) for name in READ_KEYS], args=[steps])
+        profile, cat, item, owned, imp, journey, step_list, open_raw, exp_raw = (
+            json.loads(raw) if raw else [[]] * len(READ_KEYS)
+        )
         return UserSnapshot(
             user_id=user_id,
-            profile=parse_profile(_decode_hash(profile)),
-            category_affinity=self.affinity.decode_all(cat, now),
-            item_affinity=self.affinity.decode_all(item, now),
-            owned={str(_s(m)) for m in owned},
-            impressions=self.fatigue.decode_all(imp, now),
-            journey=parse_journey(_decode_hash(journey), step_list),
+            profile=parse_profile(_pairs(profile)),
+            category_affinity=self.affinity.decode_all(_pairs(cat), now),
+            item_affinity=self.affinity.decode_all(_pairs(item), now),
+            owned=set(owned or ()),
+            impressions=self.fatigue.decode_all(_pairs(imp), now),
+            journey=parse_journey(_pairs(journey), step_list or []),
             open_intents=sorted(
-                (OpenIntent.model_validate_json(v) for v in _decode_hash(open_raw).values()),
+                (OpenIntent.model_validate_json(v) for v in _pairs(open_raw).values()),
                 key=lambda o: -o.last_seen,
             ),
-            experiments=_decode_hash(exp_raw),
+            experiments=_pairs(exp_raw),
         )
 
     async def apply_events(
@@ -230,31 +242,19 @@ class UserStore:
     ) -> None:
         """Apply operations without idempotency (decision side effects), one round trip.
 
-        ``also`` may queue more commands on the same pipeline (e.g. the decision log).
+        The operations run as one script on the user's slot; ``also`` may queue more
+        commands on the same pipeline (e.g. the decision log, which is on another slot).
         """
         k = self.keys(user_id)
+        names = list(dict.fromkeys(key for _, key, _, _ in ops))
+        index = {name: i for i, name in enumerate(names, start=1)}
+        planned = json.dumps([(op, index[key], a, b) for op, key, a, b in ops], ensure_ascii=False)
         async with self.redis.pipeline(transaction=False) as pipe:
             if also is not None:
                 also(pipe)
-            for op, key, a, b in coalesce_hsets(ops):
-                name = getattr(k, key)
-                if op == "hincrbyfloat":
-                    pipe.hincrbyfloat(name, a, float(b))
-                elif op == "hset_many":
-                    pipe.hset(name, mapping=json.loads(a))
-                elif op == "hset":
-                    pipe.hset(name, a, b)
-                elif op == "hdel":
-                    pipe.hdel(name, a)
-                elif op == "sadd":
-                    pipe.sadd(name, a)
-                elif op == "lpush_trim":
-                    pipe.lpush(name, a)
-                    pipe.ltrim(name, 0, int(b) - 1)
-                elif op == "expire":
-                    pipe.expire(name, int(a))
-                else:
-                    raise ValueError(f"unknown op {op}")
+            if ops:
+                keys = [getattr(k, name) for name in names]
+                pipe.eval(APPLY_OPS_LUA, len(keys), *keys, planned)
             await pipe.execute()
 
     async def set_profile(self, user_id: str, profile: Profile) -> None:

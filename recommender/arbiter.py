@@ -1,7 +1,7 @@
 """From scored candidates to the shown list: arbitration, contact policy, exploration.
 
-The pipeline (:mod:`recommender.pipeline`) calls :meth:`Arbiter.choose` after scoring
-and :meth:`Picked.record` inside the decision's write pipeline:
+The pipeline (:mod:`recommender.pipeline`) calls :meth:`Arbiter.choose` after scoring,
+and adds :meth:`Picked.user_ops` and :meth:`Picked.record` to the decision's write:
 
 1. **levers** -- a lever of 0 removes the action (``debug.removed["lever"]``);
 2. **arbitration** -- priority = propensity x context weight x value x lever
@@ -12,8 +12,9 @@ and :meth:`Picked.record` inside the decision's write pipeline:
    candidates in that order until the answer is full, and, when this answer explores,
    replaces the last slot with a uniform pick among the eligible actions
    (:mod:`recommender.policy`, :mod:`recommender.explore`);
-5. **record** -- propensity impressions, the attribution record and the decision log
-   entry are queued on the decision's write pipeline.
+5. **record** -- the attribution records join the decision's write on the user's slot;
+   the propensity impression counters and the decision log entry (global keys) are
+   queued on the same pipeline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from context.events import Op
 from context.keys import UserKeys
 from context.store import STORE_ERRORS, UserSnapshot
 from intent.resolve import IntentDecision
@@ -67,26 +69,28 @@ class Picked:
     shown: list[Shown]
     bucket: str
     request_id: str
-    user_keys: UserKeys
     now: float
     log_record: dict[str, Any] | None = None
     degraded: list[str] = field(default_factory=list)
     _arbiter: Arbiter | None = None
 
+    def user_ops(self) -> list[Op]:
+        """The attribution records, for the decision's write on the user's slot."""
+        arb = self._arbiter
+        if arb is None or arb.propensity is None:
+            return []
+        return arb.propensity.attribution_ops(
+            self.request_id, self.bucket, [s.item.id for s in self.shown], self.now
+        )
+
     def record(self, pipe: Any) -> None:
-        """Queue impressions, attribution and the decision log entry on ``pipe``."""
+        """Queue the impression counters and the decision log entry (global keys) on
+        ``pipe``, the decision's write pipeline."""
         arb = self._arbiter
         if arb is None:
             return
         if arb.propensity is not None and self.shown:
-            arb.propensity.record_impressions(
-                pipe,
-                self.user_keys,
-                self.request_id,
-                self.bucket,
-                [s.item.id for s in self.shown],
-                self.now,
-            )
+            arb.propensity.count_impressions(pipe, self.bucket, [s.item.id for s in self.shown])
         if arb.decision_log is not None and self.log_record is not None:
             arb.decision_log.append(pipe, self.log_record)
 
@@ -144,13 +148,13 @@ class Arbiter:
         intent = decision.intent.name if decision.intent is not None else None
         bucket = context_bucket(intent, req.context.channel, user.profile.segments)
         levers = state.levers
+        lever_of: dict[str, float] = {}
         kept: list[Scored] = []
-        off = 0
         for s in scored:
-            if levers.of(s.action) > 0:
+            lever = lever_of[s.action.id] = levers.of(s.action)
+            if lever > 0:
                 kept.append(s)
-            else:
-                off += 1
+        off = len(scored) - len(kept)
         debug.removed["lever"] = debug.removed.get("lever", 0) + off
         debug.kept -= off
 
@@ -158,7 +162,7 @@ class Arbiter:
         ranked = arbitrate(
             kept,
             propensity=lambda action_id: props.mean(bucket, action_id),
-            lever=lambda s: levers.of(s.action),
+            lever=lambda s: lever_of[s.action.id],
         )
         by_id = {a.id: a for a in ranked}
         top = diversify([a.scored for a in ranked], req.limit, strategy.diversity)
@@ -196,15 +200,14 @@ class Arbiter:
             shown=shown,
             bucket=bucket,
             request_id=request_id,
-            user_keys=user_keys,
             now=now,
             degraded=degraded,
             _arbiter=self,
         )
         if self.decision_log is not None:
             picked.log_record = self._log_record(
-                req, state, strategy, user, decision, bucket, rate, order, admission, shown,
-                request_id, experiment, now,
+                req, state, strategy, user, decision, bucket, rate, ranked, order, admission,
+                shown, request_id, experiment, now,
             )  # fmt: skip
         return picked
 
@@ -252,6 +255,7 @@ class Arbiter:
         decision: IntentDecision,
         bucket: str,
         rate: float,
+        ranked: list[Arbitrated],
         order: list[Arbitrated],
         admission: Admission,
         shown: list[Shown],
@@ -259,13 +263,18 @@ class Arbiter:
         experiment: ExperimentOut | None,
         now: float,
     ) -> dict[str, Any]:
+        """``ranked``: the candidates by priority (ties by id); ``order``: the same ones in
+        the order offered to the contact policy (``admission`` indexes into it)."""
         refused = set(admission.refused)
-        by_priority = sorted(range(len(order)), key=lambda i: (-order[i].priority, order[i].id))
-        rank = {i: r for r, i in enumerate(by_priority)}
-        logged = set(by_priority[:LOG_CANDIDATES]) | set(admission.shown)
+        # the top LOG_CANDIDATES by priority plus every shown one, in priority order
+        rank = {a.id: r for r, a in enumerate(ranked)}
+        logged = set(range(min(LOG_CANDIDATES, len(ranked))))
+        logged.update(rank[order[i].id] for i in admission.shown)
+        index = {a.id: i for i, a in enumerate(order)}
         candidates = []
-        for i in sorted(logged, key=lambda i: rank[i]):
-            a = order[i]
+        for r in sorted(logged):
+            a = ranked[r]
+            i = index[a.id]
             action = a.scored.action
             candidates.append(
                 {
@@ -273,7 +282,7 @@ class Arbiter:
                     "kind": action.kind,
                     "category": action.category,
                     "value": action.value,
-                    "rank": rank[i],
+                    "rank": r,
                     "terms": {k: round(v, 6) for k, v in a.scored.terms.items()},
                     "score": a.scored.score,
                     "value_contribution": a.scored.contributions.get("value", 0.0),

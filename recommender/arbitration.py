@@ -61,7 +61,10 @@ def priority_of(terms: dict[str, float]) -> float:
 
 
 def _exp(x: float) -> float:
-    return math.exp(max(-_MAX_EXP, min(_MAX_EXP, x)))
+    # max(-_MAX_EXP, min(_MAX_EXP, x)) spelled with comparisons (same result, NaN
+    # included), which costs a third of the two builtin calls
+    x = x if x < _MAX_EXP else _MAX_EXP
+    return math.exp(x if x > -_MAX_EXP else -_MAX_EXP)
 
 
 def arbitrate(
@@ -72,14 +75,15 @@ def arbitrate(
 ) -> list[Arbitrated]:
     """Terms and priority of every candidate, sorted by priority (ties by id)."""
     out: list[Arbitrated] = []
+    append = out.append
     for s in scored:
         value_contribution = s.contributions.get("value", 0.0)
-        terms = {
-            "propensity": propensity(s.action.id),
-            "context_weight": _exp(s.score - value_contribution),
-            "value": _exp(value_contribution),
-            "lever": lever(s),
-        }
-        out.append(Arbitrated(scored=s, terms=terms, priority=priority_of(terms)))
-    out.sort(key=lambda a: (-a.priority, a.id))
+        p = propensity(s.action.id)
+        weight = _exp(s.score - value_contribution)
+        value = _exp(value_contribution)
+        factor = lever(s)
+        terms = {"propensity": p, "context_weight": weight, "value": value, "lever": factor}
+        # the product in TERMS order, exactly as priority_of(terms) computes it
+        append(Arbitrated(scored=s, terms=terms, priority=p * weight * value * factor))
+    out.sort(key=lambda a: (-a.priority, a.scored.action.id))
     return out

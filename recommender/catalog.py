@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ class CatalogIndex:
     by_top: dict[str, tuple[Action, ...]] = field(default_factory=dict)
     tokens: dict[str, frozenset[str]] = field(default_factory=dict)
     max_value: float = 1.0
+    #: the ``value`` score term of every action, log1p(value) / log1p(max_value)
+    value_terms: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, actions: Iterable[Action], version: int) -> CatalogIndex:
@@ -32,13 +35,14 @@ class CatalogIndex:
         groups: dict[str, list[Action]] = defaultdict(list)
         for a in by_id.values():
             groups[a.top_category].append(a)
-        max_value = max((a.value for a in by_id.values()), default=0.0)
+        max_value = max(max((a.value for a in by_id.values()), default=0.0), 1.0)
         return cls(
             version=version,
             actions=by_id,
             by_top={k: tuple(v) for k, v in groups.items()},
             tokens={a.id: action_tokens(a) for a in by_id.values()},
-            max_value=max(max_value, 1.0),
+            max_value=max_value,
+            value_terms={a.id: math.log1p(a.value) / math.log1p(max_value) for a in by_id.values()},
         )
 
     def __len__(self) -> int:

@@ -33,7 +33,7 @@ from recommender.schemas import (
     RecommendRequest,
     RecommendResponse,
 )
-from recommender.scoring import Scored, ScoringContext, Weights, diversify, score_action
+from recommender.scoring import Scored, ScoringContext, Weights, diversify, score_actions
 from recommender.state import LiveState
 from recommender.text import tokens
 
@@ -154,19 +154,20 @@ class Recommender:
             if decision.intent is not None
             else None
         )
+        ops = self.planner.decision_ops(
+            ts=now,
+            context=req.context,
+            session_id=req.session_id,
+            query=req.query,
+            intent=intent_tuple,
+            shown=[a.id for a in actions],
+            clarify_options=[i.name for i in decision.clarify_options],
+        )
+        if picked is not None:
+            ops.extend(picked.user_ops())
         try:
             await self.store.write(
-                req.user_id,
-                self.planner.decision_ops(
-                    ts=now,
-                    context=req.context,
-                    session_id=req.session_id,
-                    query=req.query,
-                    intent=intent_tuple,
-                    shown=[a.id for a in actions],
-                    clarify_options=[i.name for i in decision.clarify_options],
-                ),
-                also=picked.record if picked is not None else None,
+                req.user_id, ops, also=picked.record if picked is not None else None
             )
             await self._learn_from_clarify(req, user)
         except STORE_ERRORS as exc:
@@ -251,7 +252,7 @@ class Recommender:
                 excluded=frozenset(req.exclude),
             ),
         )
-        scored = [score_action(a, ctx, state.catalog, strategy.weights) for a in result.kept]
+        scored = score_actions(result.kept, ctx, state.catalog, strategy.weights)
         scored.sort(key=lambda s: (-s.score, s.action.id))
         debug = DebugOut(candidates=len(candidates), removed=result.removed, kept=len(result.kept))
         return scored, debug

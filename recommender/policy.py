@@ -71,6 +71,9 @@ MAX_WINDOW_S = 366 * DAY
 SESSION_HORIZON_S = DAY
 #: most candidates handed to the admission script per decision
 MAX_CANDIDATES = 400
+#: without exploration the script is first given only the top ``want + BACKFILL_MARGIN``
+#: candidates (room for that many refusals); the whole list only if those cannot fill it
+BACKFILL_MARGIN = 10
 
 
 class ContactCap(BaseModel):
@@ -222,11 +225,14 @@ class PolicyStore(VersionedDocument[ContactPolicy]):
 
 # KEYS[1] = contact (sorted set of impressions), KEYS[2] = feedback (hash).
 # ARGV: now, prune-before, feedback-forget-before, channel, session, request_id,
-#       config JSON, want, exploration mode (0 none, 1 count, 2 explore), ttl_s, n,
-#       then n x (id, kind, category, record 0/1),
-#       then exploration pool as 1-based candidate indices in random order.
+#       config JSON, want, exploration mode (0 none, 1 count, 2 explore), ttl_s,
+#       prefix (1: the candidates are the head of a longer ranked list),
+#       candidates JSON [[id, kind, category, record 0/1], ...],
+#       exploration pool JSON: 1-based candidate indices in random order.
 # Returns {explored index or 0, eligible pool size, denied by cap, suppressed, snoozed,
-#          number admitted, admitted candidate indices in order..., refused indices...}.
+#          number admitted, admitted candidate indices in order..., refused indices...},
+# or {-1} (having reserved nothing) when a prefix could not fill the answer: the caller
+# then runs the script again with the whole list.
 ADMIT_LUA = """
 local function split(s)
   local out, start = {}, 1
@@ -244,7 +250,9 @@ local now = tonumber(ARGV[1])
 local channel, session, request_id = ARGV[4], ARGV[5], ARGV[6]
 local cfg = cjson.decode(ARGV[7])
 local want, mode, ttl = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
-local n = tonumber(ARGV[11])
+local prefix = ARGV[11] == '1'
+local cands = cjson.decode(ARGV[12])
+local n = #cands
 local rules = cfg.rules
 
 local function group(r, id, kind, cat)
@@ -312,11 +320,6 @@ if cfg.supp then
   end
 end
 
-local cands = {}
-for i = 1, n do
-  local b = 11 + (i - 1) * 4
-  cands[i] = {ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]}
-end
 local function check(c)
   if suppressed[c[1]] then return 'suppressed' end
   if snoozed[c[1]] then return 'snoozed' end
@@ -347,6 +350,7 @@ for i = 1, n do
     count(cands[i], 1)
   end
 end
+if prefix and #admitted < want then return {-1} end
 
 -- mode '1': only count what exploration could pick (for the logged probabilities);
 -- mode '2': explore, i.e. replace the last slot with the first eligible pool entry
@@ -354,8 +358,7 @@ local explored, eligible = 0, 0
 if mode ~= '0' and #admitted > 0 then
   local last = admitted[#admitted]
   count(cands[last], -1)
-  for j = 12 + n * 4, #ARGV do
-    local i = tonumber(ARGV[j])
+  for _, i in ipairs(cjson.decode(ARGV[13])) do
     if not taken[i] and not check(cands[i]) then
       eligible = eligible + 1
       if explored == 0 then explored = i end
@@ -372,7 +375,7 @@ end
 
 for pos, i in ipairs(admitted) do
   local c = cands[i]
-  if c[4] == '1' then
+  if c[4] == 1 then
     local member = table.concat({ARGV[1], request_id, pos, channel, session, c[2], c[3], c[1]}, '|')
     redis.call('ZADD', KEYS[1], now, member)
   end
@@ -442,6 +445,18 @@ def _rules(policy: ChannelPolicy, candidates: Sequence[Candidate]) -> list[dict[
     return rules
 
 
+@dataclass(frozen=True)
+class _ChannelRules:
+    """What one channel's admission needs from the policy (derived once per policy)."""
+
+    policy: ChannelPolicy
+    #: seconds back that any rule looks (impressions older are pruned)
+    horizon_s: int
+    #: seconds back that declines and snoozes matter
+    feedback_horizon_s: int
+    suppression: dict[str, int] | bool
+
+
 class ContactEnforcer:
     """Runs the admission script for one decision."""
 
@@ -449,6 +464,29 @@ class ContactEnforcer:
         self.redis = redis
         self._script = redis.register_script(ADMIT_LUA)
         self._horizon: tuple[int, int] = (-1, 0)
+        #: per-channel rules of the policy object last seen (the live state swaps it whole)
+        self._rules: tuple[ContactPolicy | None, dict[str, _ChannelRules]] = (None, {})
+
+    def _channel_rules(self, policy: ContactPolicy, channel: str) -> _ChannelRules:
+        cached_policy, by_channel = self._rules
+        if cached_policy is not policy:
+            by_channel = {}
+            self._rules = (policy, by_channel)
+        rules = by_channel.get(channel)
+        if rules is None:
+            chan = policy.of(channel)
+            supp = chan.suppression
+            rules = by_channel[channel] = _ChannelRules(
+                policy=chan,
+                horizon_s=policy.horizon_s(),
+                feedback_horizon_s=policy.feedback_horizon_s(),
+                suppression=(
+                    {"after": supp.after, "within": supp.within_s, "cooldown": supp.cooldown_s}
+                    if supp is not None
+                    else False
+                ),
+            )
+        return rules
 
     def catalog_horizon(self, catalog: CatalogIndex) -> int:
         """Longest ``Action.cap`` window in the catalog (cached per catalog version)."""
@@ -486,38 +524,72 @@ class ContactEnforcer:
         among the eligible ones.
         """
         candidates = list(candidates)[:MAX_CANDIDATES]
-        chan = policy.of(channel)
-        supp = chan.suppression
-        horizon = max(policy.horizon_s(), catalog_horizon_s)
+        run = _Run(
+            keys=keys,
+            policy=policy,
+            channel=channel,
+            session_id=session_id,
+            request_id=request_id,
+            want=want,
+            now=now,
+            catalog_horizon_s=catalog_horizon_s,
+        )
+        if explore_order is None and len(candidates) > want + BACKFILL_MARGIN:
+            # Without exploration the script stops as soon as the answer is full, so the
+            # head of the list nearly always suffices; if it does not, the script has
+            # reserved nothing and the whole list is walked again (atomically, afresh).
+            head = await self._run(run, candidates[: want + BACKFILL_MARGIN], None, "0", True)
+            if head is not None:
+                return head
+        mode = "0" if explore_order is None else ("2" if explore else "1")
+        admission = await self._run(run, candidates, explore_order, mode, False)
+        assert admission is not None  # only a prefix run can ask for more
+        return admission
+
+    async def _run(
+        self,
+        run: _Run,
+        candidates: Sequence[Candidate],
+        explore_order: Sequence[int] | None,
+        mode: str,
+        prefix: bool,
+    ) -> Admission | None:
+        policy, now = run.policy, run.now
+        chan = self._channel_rules(policy, run.channel)
+        horizon = max(chan.horizon_s, run.catalog_horizon_s)
         config = {
-            "rules": _rules(chan, candidates),
-            "supp": (
-                {"after": supp.after, "within": supp.within_s, "cooldown": supp.cooldown_s}
-                if supp is not None
-                else False
-            ),
-            "snooze": chan.snooze_s,
+            "rules": _rules(chan.policy, candidates),
+            "supp": chan.suppression,
+            "snooze": chan.policy.snooze_s,
         }
         args: list[str | int | float] = [
             repr(now),
             repr(now - horizon),
-            repr(now - policy.feedback_horizon_s()),
-            channel,
-            session_id or "",
-            request_id,
+            repr(now - chan.feedback_horizon_s),
+            run.channel,
+            run.session_id or "",
+            run.request_id,
             json.dumps(config, separators=(",", ":")),
-            want,
-            "0" if explore_order is None else ("2" if explore else "1"),
+            run.want,
+            mode,
             horizon + 60,
-            len(candidates),
+            "1" if prefix else "0",
+            json.dumps(
+                [
+                    (c.action.id, c.action.kind, c.action.category, int(counted(policy, c.action)))
+                    for c in candidates
+                ],
+                separators=(",", ":"),
+            ),
+            json.dumps(
+                [i + 1 for i in explore_order or () if 0 <= i < len(candidates)],
+                separators=(",", ":"),
+            ),
         ]
-        for c in candidates:
-            a = c.action
-            args.extend((a.id, a.kind, a.category, "1" if counted(policy, a) else "0"))
-        if explore_order is not None:
-            args.extend(i + 1 for i in explore_order if 0 <= i < len(candidates))
-        raw = await self._script(keys=[keys.contact, keys.feedback], args=args)
+        raw = await self._script(keys=[run.keys.contact, run.keys.feedback], args=args)
         values = [int(v) for v in raw]
+        if values[0] == -1:
+            return None
         explored = values[0] - 1 if values[0] else None
         k = values[5]
         return Admission(
@@ -527,6 +599,20 @@ class ContactEnforcer:
             denied={"cap": values[2], "suppressed": values[3], "snoozed": values[4]},
             refused=[v - 1 for v in values[6 + k :]],
         )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The parts of one admission that do not depend on the candidate list."""
+
+    keys: UserKeys
+    policy: ContactPolicy
+    channel: str
+    session_id: str | None
+    request_id: str
+    want: int
+    now: float
+    catalog_horizon_s: int
 
 
 def unenforced(policy: ContactPolicy, candidates: Sequence[Candidate], want: int) -> Admission:

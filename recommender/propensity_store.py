@@ -8,9 +8,9 @@ sparse cell to ``intent|channel``, then ``intent``, then the action's global rat
 segment of the customer's profile (CRM order; ``none`` when there is none).
 
 * **Impressions** are counted when an answer is served, in the decision's write
-  pipeline: ``HINCRBY <prefix>:propensity:n "<bucket>\\t<action>" 1``. The same write
-  remembers, per user, the latest impression of each shown action (``UserKeys.served``:
-  request id, bucket, time).
+  pipeline: ``HINCRBY <prefix>:propensity:n "<bucket>\\t<action>" 1`` for each shown
+  action (in one small script on that hash). The same write remembers, per user, the
+  latest impression of each shown action (``UserKeys.served``: request id, bucket, time).
 * **Successes** are counted by :class:`PropensityObserver` when a click, accept or
   purchase event arrives: it atomically claims the user's latest impression of the item
   (a small Lua script on the user's slot: HGET + HDEL, so one impression earns at most
@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from context.events import Op
 from context.keys import UserKeys
 from context.models import Event
 from recommender.propensity import BetaPrior, PropensityModel, bucket_key
@@ -53,6 +54,13 @@ DEFAULT_PRIOR = BetaPrior(1.0, 19.0)
 DEFAULT_BACKOFF = 20.0
 #: past this many impressions the root prior is fitted to the data (empirical Bayes)
 REFIT_AFTER = 1_000
+
+# One HINCRBY by 1 per field of the one hash KEYS[1] (a single round of parsing instead of
+# one command per shown action).
+INCR_FIELDS_LUA = """
+for i = 1, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+return #ARGV
+"""
 
 CLAIM_LUA = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -124,23 +132,21 @@ class PropensityStore:
         self.every_s = every_s
         self._claim = redis.register_script(CLAIM_LUA)
 
-    def record_impressions(
-        self,
-        pipe: Any,
-        keys: UserKeys,
-        request_id: str,
-        bucket: str,
-        shown: Iterable[str],
-        now: float,
-    ) -> None:
-        """Queue the impression counters and the attribution records on ``pipe``."""
-        mapping: dict[str, str] = {}
-        for action in shown:
-            pipe.hincrby(self.impressions_key, _field(bucket, action), 1)
-            mapping[action] = json.dumps({"r": request_id, "b": bucket, "t": now})
-        if mapping:
-            pipe.hset(keys.served, mapping=mapping)
-            pipe.expire(keys.served, ATTRIBUTION_WINDOW_S)
+    def count_impressions(self, pipe: Any, bucket: str, shown: Sequence[str]) -> None:
+        """Queue the impression counters (one command on the global counters hash)."""
+        if shown:
+            fields = [_field(bucket, action) for action in shown]
+            pipe.eval(INCR_FIELDS_LUA, 1, self.impressions_key, *fields)
+
+    @staticmethod
+    def attribution_ops(request_id: str, bucket: str, shown: Iterable[str], now: float) -> list[Op]:
+        """The user's attribution records of ``shown``, as operations of the decision's
+        write on the user's slot (``UserKeys.served``: latest impression per action)."""
+        record = json.dumps({"r": request_id, "b": bucket, "t": now})
+        ops: list[Op] = [("hset", "served", action, record) for action in shown]
+        if ops:
+            ops.append(("expire", "served", str(ATTRIBUTION_WINDOW_S), ""))
+        return ops
 
     async def claim(self, keys: UserKeys, action: str, now: float) -> dict[str, Any] | None:
         """Take the user's latest impression of ``action`` (once), if recent enough."""

@@ -6,8 +6,9 @@ reasons are written from the terms that actually contributed most to the rank.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from recommender.catalog import CatalogIndex
@@ -77,18 +78,26 @@ class Scored:
     details: dict[str, str] = field(default_factory=dict)
 
 
+_NO_TOKENS: frozenset[str] = frozenset()
+
+
 def _under(category: str, prefix: str) -> bool:
     return category == prefix or category.startswith(prefix + "/")
 
 
-def _category_affinity(category: str, aff: Mapping[str, float]) -> float:
-    # the leaf says more about taste than its parents: 0.5 leaf, 0.3 parent, 0.2, then 0.1
+@functools.lru_cache(maxsize=16_384)
+def _affinity_levels(category: str) -> tuple[tuple[str, float], ...]:
+    """``(level, weight)`` from the leaf up: the leaf says more about taste than its
+    parents (0.5 leaf, 0.3 parent, 0.2, then 0.1)."""
     weights = (0.5, 0.3, 0.2)
-    levels = list(reversed(category_levels(category)))
-    return sum(
-        aff.get(level, 0.0) * (weights[i] if i < len(weights) else 0.1)
-        for i, level in enumerate(levels)
-    )
+    levels = reversed(category_levels(category))
+    return tuple((level, weights[i] if i < len(weights) else 0.1) for i, level in enumerate(levels))
+
+
+def _category_affinity(category: str, aff: Mapping[str, float]) -> float:
+    if not aff:
+        return 0.0
+    return sum(aff.get(level, 0.0) * weight for level, weight in _affinity_levels(category))
 
 
 def _page_similarity(category: str, page_category: str | None) -> float:
@@ -103,63 +112,123 @@ def _page_similarity(category: str, page_category: str | None) -> float:
     return shared / max(len(a), len(b))
 
 
+#: (category affinity, page similarity, intent term, open intent name or None)
+_CategoryTerms = tuple[float, float, float, str | None]
+
+
+def _category_terms(category: str, ctx: ScoringContext) -> _CategoryTerms:
+    """The terms that depend only on the action's category (computed once per category)."""
+    intent = 0.0
+    if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
+        # a deeper category prefix is a more specific fit
+        depth = max(p.count("/") + 1 for p in ctx.intent_categories if _under(category, p))
+        intent = min(1.0, 0.6 + 0.2 * depth)
+    open_intent = None
+    for name, prefixes in ctx.open_intent_categories.items():
+        if any(_under(category, p) for p in prefixes):
+            open_intent = name
+            break
+    return (
+        _category_affinity(category, ctx.category_affinity),
+        _page_similarity(category, ctx.page_category),
+        intent,
+        open_intent,
+    )
+
+
+def score_actions(
+    actions: Iterable[Action], ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
+) -> list[Scored]:
+    """Score every action; the category terms are computed once per distinct category."""
+    by_category: dict[str, _CategoryTerms] = {}
+    w = (
+        weights.affinity,
+        weights.context,
+        weights.intent,
+        weights.value,
+        weights.popularity,
+        weights.open_intent,
+        weights.fatigue,
+        weights.similar,
+    )
+    query_tokens = ctx.query_tokens
+    item_tokens = catalog.tokens
+    value_terms = catalog.value_terms
+    catalog_actions = catalog.actions
+    out: list[Scored] = []
+    for action in actions:
+        aid = action.id
+        cat = by_category.get(action.category)
+        if cat is None:
+            cat = by_category[action.category] = _category_terms(action.category, ctx)
+        category_affinity, page_sim, intent, open_intent_name = cat
+        details: dict[str, str] = {}
+        item_aff = ctx.item_affinity.get(aid, 0.0)
+        affinity = math.tanh((category_affinity + 0.5 * item_aff) / 4.0)
+        if item_aff > 0.5:
+            details["affinity"] = "item"
+
+        query_match = match(query_tokens, item_tokens.get(aid, _NO_TOKENS))
+        made_for_channel = 1.0 if action.channels and ctx.channel in action.channels else 0.0
+        context = min(1.0, 0.6 * query_match + 0.4 * page_sim + 0.2 * made_for_channel)
+        best = max(
+            (0.6 * query_match, "query"),
+            (0.4 * page_sim, "page"),
+            (0.2 * made_for_channel, "channel"),
+        )
+        details["context"] = best[1]
+
+        open_intent = 0.0
+        if open_intent_name is not None:
+            open_intent = 1.0
+            details["open_intent"] = open_intent_name
+
+        if catalog_actions.get(aid) is action:
+            value = value_terms[aid]
+        else:  # an action object from elsewhere: compute its term
+            value = math.log1p(action.value) / math.log1p(catalog.max_value)
+        popularity = ctx.popularity.get(aid, 0.0)
+        fatigue = -min(1.0, ctx.impressions.get(aid, 0.0) / 3.0)
+        similar = ctx.similar.get(aid, 0.0)
+        if similar > 0 and aid in ctx.similar_sources:
+            details["similar"] = ctx.similar_sources[aid]
+
+        terms = {
+            "affinity": affinity,
+            "context": context,
+            "intent": intent,
+            "value": value,
+            "popularity": popularity,
+            "open_intent": open_intent,
+            "fatigue": fatigue,
+            "similar": similar,
+        }
+        contributions = {
+            "affinity": w[0] * affinity,
+            "context": w[1] * context,
+            "intent": w[2] * intent,
+            "value": w[3] * value,
+            "popularity": w[4] * popularity,
+            "open_intent": w[5] * open_intent,
+            "fatigue": w[6] * fatigue,
+            "similar": w[7] * similar,
+        }
+        out.append(
+            Scored(
+                action=action,
+                terms=terms,
+                contributions=contributions,
+                score=sum(contributions.values()),
+                details=details,
+            )
+        )
+    return out
+
+
 def score_action(
     action: Action, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
 ) -> Scored:
-    details: dict[str, str] = {}
-    cat_aff = _category_affinity(action.category, ctx.category_affinity)
-    item_aff = ctx.item_affinity.get(action.id, 0.0)
-    affinity = math.tanh((cat_aff + 0.5 * item_aff) / 4.0)
-    if item_aff > 0.5:
-        details["affinity"] = "item"
-
-    query_match = match(ctx.query_tokens, catalog.tokens.get(action.id, frozenset()))
-    page_sim = _page_similarity(action.category, ctx.page_category)
-    made_for_channel = 1.0 if action.channels and ctx.channel in action.channels else 0.0
-    context = min(1.0, 0.6 * query_match + 0.4 * page_sim + 0.2 * made_for_channel)
-    best = max(
-        (0.6 * query_match, "query"), (0.4 * page_sim, "page"), (0.2 * made_for_channel, "channel")
-    )
-    details["context"] = best[1]
-
-    intent = 0.0
-    if ctx.intent_categories and any(_under(action.category, p) for p in ctx.intent_categories):
-        # a deeper category prefix is a more specific fit
-        depth = max(p.count("/") + 1 for p in ctx.intent_categories if _under(action.category, p))
-        intent = min(1.0, 0.6 + 0.2 * depth)
-
-    open_intent = 0.0
-    for name, prefixes in ctx.open_intent_categories.items():
-        if any(_under(action.category, p) for p in prefixes):
-            open_intent = 1.0
-            details["open_intent"] = name
-            break
-
-    value = math.log1p(action.value) / math.log1p(catalog.max_value)
-    popularity = ctx.popularity.get(action.id, 0.0)
-    fatigue = -min(1.0, ctx.impressions.get(action.id, 0.0) / 3.0)
-    similar = ctx.similar.get(action.id, 0.0)
-    if similar > 0 and action.id in ctx.similar_sources:
-        details["similar"] = ctx.similar_sources[action.id]
-
-    terms = {
-        "affinity": affinity,
-        "context": context,
-        "intent": intent,
-        "value": value,
-        "popularity": popularity,
-        "open_intent": open_intent,
-        "fatigue": fatigue,
-        "similar": similar,
-    }
-    contributions = {name: getattr(weights, name) * t for name, t in terms.items()}
-    return Scored(
-        action=action,
-        terms=terms,
-        contributions=contributions,
-        score=sum(contributions.values()),
-        details=details,
-    )
+    return score_actions((action,), ctx, catalog, weights)[0]
 
 
 def diversify(ranked: list[Scored], limit: int, max_share: float) -> list[Scored]:

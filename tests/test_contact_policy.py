@@ -130,6 +130,53 @@ async def test_per_action_cap_under_concurrency_counts_each_action(
     assert all(len(ans["actions"]) == 4 for ans in answers[:10])
 
 
+async def test_a_head_that_cannot_fill_the_answer_reserves_nothing(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script first sees only the top of the list; when that cannot fill the answer it
+    reserves nothing, and the whole list is walked: the same answer as walking it at once."""
+    from recommender import policy as policy_module
+
+    await put_policy(client, "web", {"caps": [{"scope": "category", "max": 1, "window_s": 3600}]})
+    state = services(client).runtime.state
+    enforcer = services(client).recommender.arbiter.enforcer
+    # ranked so that the head holds only two leaf categories: at most 2 of 5 from it
+    books = sorted(
+        (a for a in state.catalog.actions.values() if a.category.startswith("books/")),
+        key=lambda a: (a.category not in ("books/fiction/crime", "books/fiction/romance"), a.id),
+    )
+    candidates = [Candidate(a) for a in books]
+    assert len(candidates) > 5 + policy_module.BACKFILL_MARGIN
+    assert len({a.category for a in books[: 5 + policy_module.BACKFILL_MARGIN]}) == 2
+
+    async def admit(user: str) -> Any:
+        return await enforcer.admit(
+            UserKeys(services(client).settings.key_prefix, user),
+            policy=state.contact_policy,
+            channel="web",
+            session_id=None,
+            request_id="r1",
+            candidates=candidates,
+            want=5,
+            explore_order=None,
+            now=1_800_000_000.0,
+        )
+
+    headfirst = await admit("head-first")
+    monkeypatch.setattr(policy_module, "BACKFILL_MARGIN", 10_000)
+    whole = await admit("whole-list")
+    assert len(headfirst.shown) == 5
+    assert (headfirst.shown, headfirst.refused, headfirst.denied) == (
+        whole.shown,
+        whole.refused,
+        whole.denied,
+    )
+    redis = services(client).redis
+    for user in ("head-first", "whole-list"):
+        keys = UserKeys(services(client).settings.key_prefix, user)
+        assert await redis.zcard(keys.contact) == 5  # nothing reserved twice
+
+
 async def test_at_most_one_agent_offer_per_call(client: httpx.AsyncClient) -> None:
     await client.put(
         "/v1/users/caller-9/profile", json={"segments": ["contract_customer"], "tenure_months": 30}

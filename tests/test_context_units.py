@@ -160,22 +160,3 @@ def test_purchase_plan_owns_item_and_closes_open_intents() -> None:
 def test_event_validation_messages(payload: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Event.model_validate({"event_id": "e", "user_id": "u", **payload})
-
-
-def test_coalesce_hsets_keeps_order_and_last_value() -> None:
-    from context.store import coalesce_hsets
-
-    ops = [
-        ("hset", "journey", "a", "1"),
-        ("hset", "journey", "b", "2"),
-        ("hset", "journey", "a", "3"),
-        ("expire", "journey", "10", ""),
-        ("hset", "journey", "c", "4"),
-        ("hset", "open_intents", "x", "y"),
-    ]
-    assert coalesce_hsets(ops) == [
-        ("hset_many", "journey", json.dumps({"a": "3", "b": "2"}), ""),
-        ("expire", "journey", "10", ""),
-        ("hset", "journey", "c", "4"),
-        ("hset", "open_intents", "x", "y"),
-    ]

@@ -6,13 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from waypoint.settings import Settings
 
 log = logging.getLogger("waypoint")
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -42,6 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
             f"API docs: http://{args.host}:{args.port}/docs",
             flush=True,
         )
+    # uvicorn handles SIGTERM with a graceful shutdown, then re-raises it once the server has
+    # stopped; turning that re-raised signal into SystemExit lets the ``finally`` below stop
+    # the embedded Redis server instead of the process dying with it still running.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             "app.main:create_app",

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +76,22 @@ def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def settings(redis_url: str, demo_model_dir: Path) -> Settings:
+def demo_settings(redis_url: str, model_dir: Path) -> Settings:
+    """Settings of a demo app on ``redis_url`` with the pre-trained demo model."""
     return Settings(
         redis_url=redis_url,
         demo=True,
         demo_key=TEST_KEY,
-        intent_model_dir=demo_model_dir,
+        intent_model_dir=model_dir,
         reload_interval_s=0.2,
         redis_timeout_s=2.0,
     )
 
 
-@pytest_asyncio.fixture
-async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process app (lifespan run) and a client signed in with ``TEST_KEY``;
+    ``client.app`` is the app."""
     from app.main import create_app
 
     app = create_app(settings)
@@ -102,6 +104,17 @@ async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncCli
         ) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
+
+
+@pytest.fixture
+def settings(redis_url: str, demo_model_dir: Path) -> Settings:
+    return demo_settings(redis_url, demo_model_dir)
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings) as c:
+        yield c
 
 
 #: Debian's Chromium; the browser tests never download one

@@ -21,9 +21,8 @@ import pytest_asyncio
 
 from experiments.results import ExposureRecord
 from experiments.service import ExperimentService
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, app_client, demo_settings
 from waypoint.redis_server import connect
-from waypoint.settings import Settings
 
 # One app (and one demo world) for the whole module: starting the app is the slow part.
 # Every test uses its own experiment and user ids, and the experiments it started are
@@ -36,29 +35,11 @@ FAST: dict[str, Any] = {"intent": "cancel_contract", "limit": 1}
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(redis_url: str, demo_model_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    from app.main import create_app
-
     redis = connect(redis_url, timeout_s=5.0)
     await redis.flushdb()
     await redis.aclose()
-    settings = Settings(
-        redis_url=redis_url,
-        demo=True,
-        demo_key=TEST_KEY,
-        intent_model_dir=demo_model_dir,
-        reload_interval_s=0.2,
-        redis_timeout_s=2.0,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://waypoint.test",
-            headers={"Authorization": f"Bearer {TEST_KEY}"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with app_client(demo_settings(redis_url, demo_model_dir)) as c:
+        yield c
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="module")

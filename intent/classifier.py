@@ -183,9 +183,8 @@ class IntentClassifier:
             raise ValueError("need examples of at least two in-scope intents")
         texts = _as_texts(texts)
         self.__dict__.pop("_cache", None)  # a refit invalidates the fast-path cache
-        self.embedding_fingerprint_: str | None = None
-        if self.embedding is not None:
-            self.embedding_fingerprint_ = get_embedder(self.embedding).fingerprint
+        embedder = get_embedder(self.embedding) if self.embedding is not None else None
+        self.embedding_fingerprint_ = embedder.fingerprint if embedder is not None else None
         self.word_vectorizer_ = TfidfVectorizer(
             ngram_range=self.word_ngram_range,
             sublinear_tf=True,
@@ -205,8 +204,8 @@ class IntentClassifier:
         word = self.word_vectorizer_.fit_transform(texts)
         char = self.char_vectorizer_.fit_transform(texts)
         blocks = [word, char * self.char_weight]
-        if self.embedding is not None:
-            blocks.append(self._embedding_block(texts))
+        if embedder is not None:
+            blocks.append(self._embedding_block(embedder, texts))
         features = sp.hstack(blocks, format="csr")
 
         # Fixed random_state: liblinear shuffles the data; the same input gives the same model.
@@ -253,10 +252,7 @@ class IntentClassifier:
             return None
         return get_embedder(name, fingerprint)
 
-    def _embedding_block(self, texts: Sequence[str]) -> sp.csr_matrix:
-        embedder = self._embedder()
-        if embedder is None:
-            raise RuntimeError("this model has no embedding block")
+    def _embedding_block(self, embedder: StaticEmbedder, texts: Sequence[str]) -> sp.csr_matrix:
         return sp.csr_matrix(embedder.embed(texts) * np.float32(self.embedding_weight))
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -265,8 +261,9 @@ class IntentClassifier:
         if self.char_weight != 1.0:
             char = char * self.char_weight
         blocks = [word, char]
-        if self._embedder() is not None:
-            blocks.append(self._embedding_block(texts))
+        embedder = self._embedder()
+        if embedder is not None:
+            blocks.append(self._embedding_block(embedder, texts))
         return sp.hstack(blocks, format="csr")
 
     def prepare(self) -> IntentClassifier:

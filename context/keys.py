@@ -120,12 +120,26 @@ class GlobalKeys:
     prefix: str
 
     @property
+    def catalog_tag(self) -> str:
+        """The hash tag every catalog key shares, so one transaction (or script) can touch
+        the items, the version and the change log together, also on Redis Cluster."""
+        return f"{{{self.prefix}:catalog}}"
+
+    @property
     def catalog_items(self) -> str:
-        return f"{self.prefix}:catalog:items"
+        """Hash: action id -> action JSON."""
+        return f"{self.catalog_tag}:items"
 
     @property
     def catalog_version(self) -> str:
-        return f"{self.prefix}:catalog:version"
+        """String: the catalog version, bumped by every change."""
+        return f"{self.catalog_tag}:version"
+
+    @property
+    def catalog_changes(self) -> str:
+        """Stream: one entry per catalog version (the ids it changed), so workers apply
+        deltas instead of re-reading the whole catalog."""
+        return f"{self.catalog_tag}:changes"
 
     @property
     def taxonomy(self) -> str:

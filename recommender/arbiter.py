@@ -25,16 +25,20 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from context.events import Op
 from context.keys import UserKeys
 from context.store import STORE_ERRORS, UserSnapshot
 from intent.resolve import IntentDecision
-from recommender.arbitration import TERMS, Arbitrated, arbitrate
+from recommender.arbitration import TERMS, Arbitrated
 from recommender.decision_log import LOG_CANDIDATES, DecisionLog, pseudonym
 from recommender.explore import EXPLORE_REASON, explore_order, shown_probabilities
 from recommender.levers import LeverStore
 from recommender.policy import Admission, Candidate, ContactEnforcer, PolicyStore, unenforced
 from recommender.propensity_store import PropensityStore, context_bucket
+from recommender.ranking.arbitrate import arbitrate_rows, diversify_rows, lever_factors
+from recommender.ranking.score import ScoreTable
 from recommender.schemas import (
     ActionOut,
     ArbitrationOut,
@@ -42,7 +46,6 @@ from recommender.schemas import (
     ExperimentOut,
     RecommendRequest,
 )
-from recommender.scoring import Scored, diversify
 from recommender.state import LiveState
 
 log = logging.getLogger("waypoint.arbiter")
@@ -138,7 +141,7 @@ class Arbiter:
         strategy: Any,
         user: UserSnapshot,
         decision: IntentDecision,
-        scored: list[Scored],
+        table: ScoreTable,
         debug: DebugOut,
         user_keys: UserKeys,
         request_id: str,
@@ -147,29 +150,35 @@ class Arbiter:
     ) -> Picked:
         intent = decision.intent.name if decision.intent is not None else None
         bucket = context_bucket(intent, req.context.channel, user.profile.segments)
-        levers = state.levers
-        lever_of: dict[str, float] = {}
-        kept: list[Scored] = []
-        for s in scored:
-            lever = lever_of[s.action.id] = levers.of(s.action)
-            if lever > 0:
-                kept.append(s)
-        off = len(scored) - len(kept)
+        catalog = table.catalog
+        lever = lever_factors(state.levers, catalog, table.positions)
+        rows = np.flatnonzero(lever > 0)
+        off = len(table) - len(rows)
         debug.removed["lever"] = debug.removed.get("lever", 0) + off
         debug.kept -= off
 
         props = state.propensity
-        ranked = arbitrate(
-            kept,
-            propensity=lambda action_id: props.mean(bucket, action_id),
-            lever=lambda s: lever_of[s.action.id],
+        ids = catalog.ids
+        positions = table.positions[rows]
+        propensity = np.fromiter(
+            (props.mean(bucket, ids[p]) for p in positions.tolist()), np.float64, len(rows)
         )
-        by_id = {a.id: a for a in ranked}
-        top = diversify([a.scored for a in ranked], req.limit, strategy.diversity)
-        top_ids = [s.action.id for s in top]
-        head = set(top_ids)
-        order = [by_id[i] for i in top_ids] + [a for a in ranked if a.id not in head]
-        candidates = [Candidate(a.scored.action) for a in order]
+        arb = arbitrate_rows(table, rows, propensity, lever[rows])
+        # by priority, ties by id (positions are in id order)
+        ranked = rows[np.lexsort((positions, -arb.priority))]
+        at = {int(r): j for j, r in enumerate(rows.tolist())}
+        leaf = catalog.category_of[table.positions]
+        head = diversify_rows(ranked, leaf, req.limit, strategy.diversity)
+        in_head = set(head)
+        order = head + [int(r) for r in ranked.tolist() if int(r) not in in_head]
+        items = catalog.items
+        candidates = [Candidate(items[int(table.positions[r])]) for r in order]
+
+        def arbitrated(row: int) -> Arbitrated:
+            j = at[row]
+            return Arbitrated(
+                scored=table.scored(row), terms=arb.terms(j), priority=float(arb.priority[j])
+            )
 
         rate = _clamp_rate(getattr(strategy, "exploration_rate", 0.0))
         pool, go = explore_order(candidates, rate, self.rng)
@@ -183,9 +192,11 @@ class Arbiter:
             debug.kept -= n
 
         probs = shown_probabilities(admission, rate if admission.enforced else 0.0)
+        made: dict[int, Arbitrated] = {}
         shown: list[Shown] = []
         for pos, (i, p) in enumerate(zip(admission.shown, probs, strict=True)):
-            item = order[i]
+            row = order[i]
+            item = made[row] = arbitrated(row)
             n_cell = props.impressions(bucket, item.id)
             shown.append(
                 Shown(
@@ -205,8 +216,17 @@ class Arbiter:
             _arbiter=self,
         )
         if self.decision_log is not None:
+            rank_of = {int(r): k for k, r in enumerate(ranked.tolist())}
+            logged = set(range(min(LOG_CANDIDATES, len(ranked))))
+            logged.update(rank_of[order[i]] for i in admission.shown)
+            refused = {order[i] for i in admission.refused}
+            entries = []
+            for r in sorted(logged):
+                row = int(ranked[r])
+                a = made.get(row) or arbitrated(row)
+                entries.append((r, a, row in refused))
             picked.log_record = self._log_record(
-                req, state, strategy, user, decision, bucket, rate, ranked, order, admission,
+                req, state, strategy, user, decision, bucket, rate, entries, admission,
                 shown, request_id, experiment, now,
             )  # fmt: skip
         return picked
@@ -255,26 +275,17 @@ class Arbiter:
         decision: IntentDecision,
         bucket: str,
         rate: float,
-        ranked: list[Arbitrated],
-        order: list[Arbitrated],
+        entries: list[tuple[int, Arbitrated, bool]],
         admission: Admission,
         shown: list[Shown],
         request_id: str,
         experiment: ExperimentOut | None,
         now: float,
     ) -> dict[str, Any]:
-        """``ranked``: the candidates by priority (ties by id); ``order``: the same ones in
-        the order offered to the contact policy (``admission`` indexes into it)."""
-        refused = set(admission.refused)
-        # the top LOG_CANDIDATES by priority plus every shown one, in priority order
-        rank = {a.id: r for r, a in enumerate(ranked)}
-        logged = set(range(min(LOG_CANDIDATES, len(ranked))))
-        logged.update(rank[order[i].id] for i in admission.shown)
-        index = {a.id: i for i, a in enumerate(order)}
+        """``entries``: ``(rank by priority, candidate, refused by the contact policy)`` of
+        the top :data:`LOG_CANDIDATES` by priority plus every shown one, in rank order."""
         candidates = []
-        for r in sorted(logged):
-            a = ranked[r]
-            i = index[a.id]
+        for r, a, refused in entries:
             action = a.scored.action
             candidates.append(
                 {
@@ -290,7 +301,7 @@ class Arbiter:
                     "lever": a.terms["lever"],
                     "priority": a.priority,
                     "explore": action.explore,
-                    "refused": i in refused,
+                    "refused": refused,
                 }
             )
         weights = getattr(strategy, "weights", None)

@@ -6,11 +6,11 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
+
 from context.events import EventPlanner
-from context.filter import FilterContext, apply_filter
 from context.store import STORE_ERRORS, UserSnapshot, UserStore
 from intent.learned import LearnedExample, LearnedExamples
 from intent.resolve import (
@@ -23,6 +23,10 @@ from intent.resolve import (
 from recommender.arbiter import Arbiter, Picked
 from recommender.explain import reasons
 from recommender.history import similar_items, titled_sources
+from recommender.ranking.arbitrate import diversify_rows
+from recommender.ranking.filter import ContextFilter, FilterContext
+from recommender.ranking.score import ScoreTable, score_positions
+from recommender.retrieval import Limits, RetrievalQuery, retrieve
 from recommender.schemas import (
     ActionOut,
     Clarify,
@@ -33,11 +37,13 @@ from recommender.schemas import (
     RecommendRequest,
     RecommendResponse,
 )
-from recommender.scoring import Scored, ScoringContext, Weights, diversify, score_actions
+from recommender.scoring import Scored, ScoringContext, Weights
 from recommender.state import LiveState
 from recommender.text import tokens
 
 log = logging.getLogger("waypoint.recommender")
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,27 @@ class Treatment:
     experiment: ExperimentOut | None = None
     #: opaque to the pipeline; handed back to ``TreatmentPolicy.exposed``
     detail: Any = None
+
+
+@dataclass
+class Ranked:
+    """One request's candidates, retrieved, filtered and scored (before arbitration)."""
+
+    now: float
+    user: UserSnapshot
+    treatment: Treatment
+    decision: IntentDecision
+    ctx: ScoringContext
+    table: ScoreTable
+    debug: DebugOut
+    degraded: list[str]
+
+    def top(self, limit: int, diversity: float) -> list[Scored]:
+        """The first ``limit`` by score (ties by id) under the diversity rule."""
+        table = self.table
+        order = np.lexsort((table.positions, -table.score))
+        leaf = table.catalog.category_of[table.positions]
+        return [table.scored(r) for r in diversify_rows(order, leaf, limit, diversity)]
 
 
 class TreatmentPolicy(Protocol):
@@ -84,6 +111,7 @@ class Recommender:
         learned: LearnedExamples | None = None,
         clarify: ClarifyPolicy | None = None,
         arbiter: Arbiter | None = None,
+        retrieval: Limits | None = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         #: arbitration, contact policy, exploration and decision log (None: score order)
@@ -93,14 +121,14 @@ class Recommender:
         self.policy = policy
         self.learned = learned
         self.clarify = clarify or ClarifyPolicy()
+        #: per-source candidate limits; None ranks the whole catalog (the reference scan)
+        self.limits = retrieval
 
-    async def recommend(
-        self,
-        req: RecommendRequest,
-        state: LiveState,
-        *,
-        now: float | None = None,
-    ) -> RecommendResponse:
+    async def rank(
+        self, req: RecommendRequest, state: LiveState, *, now: float | None = None
+    ) -> Ranked:
+        """Read the user, resolve the intent, retrieve, filter and score: everything a
+        decision does before arbitration, with no writes."""
         now = time.time() if now is None else now
         degraded: list[str] = []
         try:
@@ -111,7 +139,6 @@ class Recommender:
             degraded.append("profile unavailable: answered from catalog and context only")
 
         treatment = self.policy.treatment(req, user, state) if self.policy else Treatment()
-        strategy = treatment.strategy
         decision = resolve_intent(
             explicit=req.intent,
             query=req.query,
@@ -122,7 +149,20 @@ class Recommender:
             clarify=self.clarify,
         )
         ctx = self._scoring_context(req, state, user, decision, now)
-        scored, debug = self._rank(req, state, strategy, user, decision, ctx, now)
+        table, debug = self._rank(req, state, treatment.strategy, user, decision, ctx, now)
+        return Ranked(now, user, treatment, decision, ctx, table, debug, degraded)
+
+    async def recommend(
+        self,
+        req: RecommendRequest,
+        state: LiveState,
+        *,
+        now: float | None = None,
+    ) -> RecommendResponse:
+        ranked = await self.rank(req, state, now=now)
+        now, user, treatment, decision = ranked.now, ranked.user, ranked.treatment, ranked.decision
+        ctx, table, debug, degraded = ranked.ctx, ranked.table, ranked.debug, ranked.degraded
+        strategy = treatment.strategy
         labels = {i.name: i.label_in(req.context.language) for i in state.taxonomy.intents}
         request_id = uuid.uuid4().hex
         picked: Picked | None = None
@@ -133,7 +173,7 @@ class Recommender:
                 strategy=strategy,
                 user=user,
                 decision=decision,
-                scored=scored,
+                table=table,
                 debug=debug,
                 user_keys=self.store.keys(req.user_id),
                 request_id=request_id,
@@ -146,7 +186,7 @@ class Recommender:
                 for p in picked.shown
             ]
         else:
-            chosen = diversify(scored, req.limit, strategy.diversity)
+            chosen = ranked.top(req.limit, strategy.diversity)
             actions = [self._out(s, req, ctx, labels) for s in chosen]
 
         intent_tuple = (
@@ -220,10 +260,11 @@ class Recommender:
         decision: IntentDecision,
         ctx: ScoringContext,
         now: float,
-    ) -> tuple[list[Scored], DebugOut]:
+    ) -> tuple[ScoreTable, DebugOut]:
+        """Retrieve a bounded candidate set, filter it, score it (all as arrays)."""
+        catalog = state.catalog
         allowed = decision.allowed
-        prefixes = sorted({p for i in allowed for p in i.allowed_categories}) if allowed else None
-        candidates = state.catalog.under(prefixes)
+        prefixes = tuple(sorted({p for i in allowed for p in i.allowed_categories}))
         profile = user.profile
         country = self._country(req, user)
         facts: dict[str, Any] = {
@@ -239,23 +280,58 @@ class Recommender:
                 "device": req.context.device,
             },
         }
-        result = apply_filter(
-            candidates,
+        rules = ContextFilter(
+            catalog,
             FilterContext(
                 channel=req.context.channel,
                 language=req.context.language,
                 country=country,
-                now=datetime.fromtimestamp(now, UTC),
+                now=now,
                 owned=frozenset(user.owned),
                 intents=allowed,
                 facts=facts,
                 excluded=frozenset(req.exclude),
             ),
         )
-        scored = score_actions(result.kept, ctx, state.catalog, strategy.weights)
-        scored.sort(key=lambda s: (-s.score, s.action.id))
-        debug = DebugOut(candidates=len(candidates), removed=result.removed, kept=len(result.kept))
-        return scored, debug
+        sources: dict[str, int] = {}
+        if self.limits is None:  # the exhaustive reference scan
+            positions = np.arange(len(catalog), dtype=np.int32)
+        else:
+            levers = state.levers
+            got = retrieve(
+                catalog,
+                RetrievalQuery(
+                    query_tokens=ctx.query_tokens,
+                    allowed_prefixes=prefixes,
+                    allowed_categories=catalog.category_mask(prefixes) if prefixes else None,
+                    category_affinity=user.category_affinity,
+                    item_ids=[i for i, w in user.item_affinity.items() if w > 0],
+                    page_item=self._page_item(req, user),
+                    open_intent_prefixes=tuple(
+                        p for ps in ctx.open_intent_categories.values() for p in ps
+                    ),
+                    boosted_ids=[i for i, f in levers.actions.items() if f > 1],
+                    boosted_prefixes=tuple(c for c, f in levers.categories.items() if f > 1),
+                    popular_ids=state.popular_ids,
+                ),
+                self.limits,
+                rules.available,
+                history=ctx.similar,
+            )
+            positions, sources = got.positions, got.sources
+        filtered = rules.apply(positions)
+        table = score_positions(catalog, filtered.kept, ctx, strategy.weights)
+        debug = DebugOut(
+            candidates=len(positions),
+            removed=filtered.removed,
+            kept=len(filtered.kept),
+            sources=sources,
+        )
+        return table, debug
+
+    @staticmethod
+    def _page_item(req: RecommendRequest, user: UserSnapshot) -> str | None:
+        return req.context.page.item_id if req.context.page else user.journey.page_item
 
     @staticmethod
     def _country(req: RecommendRequest, user: UserSnapshot) -> str | None:
@@ -272,7 +348,7 @@ class Recommender:
         decision: IntentDecision,
         now: float,
     ) -> ScoringContext:
-        page_item = req.context.page.item_id if req.context.page else user.journey.page_item
+        page_item = self._page_item(req, user)
         page_action = state.catalog.get(page_item) if page_item else None
         earlier = now - self.journey_ttl_s
         open_intents: dict[str, tuple[str, ...]] = {}

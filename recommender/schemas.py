@@ -92,9 +92,12 @@ class ExperimentOut(BaseModel):
 
 
 class DebugOut(BaseModel):
-    candidates: int
-    removed: dict[str, int]
+    candidates: int = Field(description="Actions retrieved for ranking (deduplicated).")
+    removed: dict[str, int] = Field(description="How many candidates each filter rule removed.")
     kept: int
+    sources: dict[str, int] = Field(
+        default={}, description="Candidates each retrieval source proposed (before dedup)."
+    )
 
 
 class RecommendResponse(BaseModel):

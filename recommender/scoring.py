@@ -113,10 +113,10 @@ def _page_similarity(category: str, page_category: str | None) -> float:
 
 
 #: (category affinity, page similarity, intent term, open intent name or None)
-_CategoryTerms = tuple[float, float, float, str | None]
+CategoryTerms = tuple[float, float, float, str | None]
 
 
-def _category_terms(category: str, ctx: ScoringContext) -> _CategoryTerms:
+def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
     """The terms that depend only on the action's category (computed once per category)."""
     intent = 0.0
     if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
@@ -140,7 +140,7 @@ def score_actions(
     actions: Iterable[Action], ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
 ) -> list[Scored]:
     """Score every action; the category terms are computed once per distinct category."""
-    by_category: dict[str, _CategoryTerms] = {}
+    by_category: dict[str, CategoryTerms] = {}
     w = (
         weights.affinity,
         weights.context,
@@ -160,7 +160,7 @@ def score_actions(
         aid = action.id
         cat = by_category.get(action.category)
         if cat is None:
-            cat = by_category[action.category] = _category_terms(action.category, ctx)
+            cat = by_category[action.category] = category_terms(action.category, ctx)
         category_affinity, page_sim, intent, open_intent_name = cat
         details: dict[str, str] = {}
         item_aff = ctx.item_affinity.get(aid, 0.0)

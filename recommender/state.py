@@ -27,6 +27,8 @@ class LiveState:
     model: Predictor | None = None
     model_version: str | None = None
     popularity: Mapping[str, float] = field(default_factory=dict)
+    #: the most popular action ids, best first (a retrieval source)
+    popular_ids: tuple[str, ...] = ()
     #: running/paused experiments (``experiments.models.Experiment``), kept opaque here
     experiments: tuple[Any, ...] = ()
     #: business levers and the contact policy (admin API), reloaded on version change

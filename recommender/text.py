@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 
 from recommender.models import Action
@@ -106,13 +108,16 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
+    """One word case- and accent-folded with a crude plural strip (cached: the same few
+    thousand words make up most of any catalog, and the result is shared)."""
     word = unicodedata.normalize("NFKD", word.lower())
     word = "".join(ch for ch in word if not unicodedata.combining(ch))
     for suffix in ("ies", "es", "s", "en", "e"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+            return sys.intern(word[: -len(suffix)])
+    return sys.intern(word)
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -121,13 +126,11 @@ def tokens(text: str) -> frozenset[str]:
 
 
 def action_tokens(action: Action) -> frozenset[str]:
-    words: set[str] = set()
-    for title in action.title.values():
-        words |= tokens(title)
-    for tag in action.tags:
-        words |= tokens(tag.replace("_", " "))
-    words |= tokens(action.category.replace("/", " ").replace("_", " "))
-    return frozenset(words)
+    """The content words of an action's titles (every language), tags and category."""
+    text = " ".join(
+        (*action.title.values(), *action.tags, action.category.replace("/", " "))
+    ).replace("_", " ")
+    return tokens(text)
 
 
 def match(query_tokens: frozenset[str], item_tokens: frozenset[str]) -> float:

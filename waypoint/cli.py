@@ -94,7 +94,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
         redis = connect(settings.redis_url or "", cluster=settings.redis_cluster, timeout_s=5.0)
         keys = GlobalKeys(settings.key_prefix)
-        store = CatalogStore(redis, items_key=keys.catalog_items, version_key=keys.catalog_version)
+        store = CatalogStore(redis, keys)
         try:
             if args.replace:
                 return await store.replace_all(actions)

@@ -16,9 +16,13 @@ from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from recommender.arbiter import ArbitrationSource
 from recommender.catalog import CatalogIndex, CatalogStore
+from recommender.catalog.sync import CatalogSync
 from recommender.state import LiveState
 
 log = logging.getLogger("waypoint.runtime")
+
+#: how many of the most popular actions the live state keeps as a retrieval source
+POPULAR = 100
 
 
 class ModelSource(Protocol):
@@ -60,6 +64,8 @@ class Runtime:
         self.redis = redis
         self.keys = keys
         self.catalog_store = catalog
+        #: applies catalog changes by deltas and builds each new index off the event loop
+        self.catalog_sync = CatalogSync(catalog)
         self.taxonomy_store = taxonomy
         self.models = models
         self.popularity_decay = popularity_decay
@@ -71,6 +77,7 @@ class Runtime:
         self.arbitration = arbitration
         self._taxonomy_version = -1
         self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
         self._experiments_version = -1
         self.last_refresh: float | None = None
 
@@ -81,14 +88,12 @@ class Runtime:
             await self._refresh()
 
     async def _refresh(self) -> None:
-        catalog_version = await self.catalog_store.version()
+        catalog = await self.catalog_sync.refresh()
+        if catalog is not None:
+            # the build ran off the event loop; requests kept the previous index meanwhile
+            self.state = replace(self.state, catalog=catalog)
         taxonomy_version = await self.taxonomy_store.version()
         state = self.state
-        if catalog_version != state.catalog.version or not state.catalog.actions:
-            catalog = await self.catalog_store.load()
-            if catalog.version != state.catalog.version or len(catalog) != len(state.catalog):
-                log.info("catalog version %d loaded (%d actions)", catalog.version, len(catalog))
-                state = replace(state, catalog=catalog)
         if taxonomy_version != self._taxonomy_version:
             taxonomy, version = await self.taxonomy_store.get()
             if taxonomy is not None:
@@ -118,7 +123,12 @@ class Runtime:
                 log.info("ranker %s activated", ranker)
         if self.arbitration is not None:
             state = await self.arbitration.refresh(state, time.time())
-        state = replace(state, popularity=await self._popularity())
+        popularity = await self._popularity()
+        state = replace(
+            state,
+            popularity=popularity,
+            popular_ids=tuple(sorted(popularity, key=lambda k: (-popularity[k], k))[:POPULAR]),
+        )
         self.state = state
         self.last_refresh = time.time()
 
@@ -130,11 +140,17 @@ class Runtime:
             return {}
         return {k: max(0.0, v / top) for k, v in scores.items()}
 
+    def wake(self) -> None:
+        """Ask the background refresh to run now instead of at its next interval."""
+        self._wake.set()
+
     async def run(self, interval_s: float) -> None:
         """Refresh forever; errors are logged and retried, never fatal."""
         task = asyncio.current_task()
         while True:
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval_s)
+            self._wake.clear()
             try:
                 await self.refresh()
             except Exception as exc:  # a reload must never kill the worker

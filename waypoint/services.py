@@ -28,6 +28,7 @@ from recommender.pipeline import Recommender
 from recommender.policy import ContactEnforcer, PolicyStore
 from recommender.propensity_store import PropensityObserver, PropensityStore
 from recommender.ranker_registry import RankerRegistry
+from recommender.retrieval import Limits
 from waypoint.runtime import Runtime
 from waypoint.settings import Settings
 
@@ -69,7 +70,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
         dedup_ttl_s=settings.event_dedup_ttl_s,
     )
     planner = EventPlanner(affinity=affinity, fatigue=fatigue, journey_ttl_s=settings.journey_ttl_s)
-    catalog = CatalogStore(redis, items_key=keys.catalog_items, version_key=keys.catalog_version)
+    catalog = CatalogStore(redis, keys)
     taxonomy = TaxonomyStore(redis, key=keys.taxonomy, version_key=keys.taxonomy_version)
     models = ModelRegistry(
         redis,
@@ -122,6 +123,11 @@ def build_services(settings: Settings, redis: Any) -> Services:
                 below=settings.clarify_below, runner_up=settings.clarify_runner_up
             ),
             arbiter=arbiter,
+            retrieval=Limits(
+                query=settings.retrieval_query,
+                category=settings.retrieval_category,
+                history=settings.retrieval_history,
+            ),
         ),
         learned=learned,
         ingestor=EventIngestor(

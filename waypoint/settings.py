@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         "and a runner-up holds at least clarify_runner_up.",
     )
     clarify_runner_up: float = Field(default=0.1, ge=0, le=1)
+    retrieval_query: int = Field(
+        default=200, ge=1, le=10_000, description="Candidates retrieved by the query's words."
+    )
+    retrieval_category: int = Field(
+        default=300,
+        ge=1,
+        le=10_000,
+        description="Candidates retrieved from the allowed categories, best prior first.",
+    )
+    retrieval_history: int = Field(
+        default=200, ge=0, le=10_000, description="Candidates from the customer's history."
+    )
     intent_model_dir: Path | None = Field(
         default=None, description="Load this model at start-up if none is active in Redis."
     )

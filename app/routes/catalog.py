@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import AdminKey, ServicesDep
@@ -24,18 +24,39 @@ class CatalogChange(BaseModel):
     version: int
     upserted: int = 0
     deleted: int = 0
+    applied: bool = Field(
+        description="This worker already serves the new version (always true with wait=true)."
+    )
+
+
+WaitQuery = Query(
+    default=False,
+    description="Answer only once this worker serves the new version. Without it the "
+    "change is applied in the background within moments, by every worker.",
+)
+
+
+async def _applied(services: ServicesDep, version: int, wait: bool) -> bool:
+    if wait:
+        await services.runtime.refresh()
+    else:
+        services.runtime.wake()
+    return services.runtime.state.catalog.version >= version
 
 
 @router.put("/items", response_model=CatalogChange)
-async def upsert_items(body: ItemsIn, services: ServicesDep, _key: AdminKey) -> CatalogChange:
-    """Insert or replace actions (bulk); every worker reloads the new version."""
+async def upsert_items(
+    body: ItemsIn, services: ServicesDep, _key: AdminKey, wait: bool = WaitQuery
+) -> CatalogChange:
+    """Insert or replace actions (bulk). Every worker applies the change as a delta and
+    swaps in the rebuilt index when it is complete; requests never wait for it."""
     ids = [a.id for a in body.items]
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise Invalid(f"duplicate ids in the batch: {', '.join(dupes[:10])}")
     version = await services.catalog.upsert(body.items)
-    await services.runtime.refresh()
-    return CatalogChange(version=version, upserted=len(body.items))
+    applied = await _applied(services, version, wait)
+    return CatalogChange(version=version, upserted=len(body.items), applied=applied)
 
 
 @router.get("/items/{item_id}", response_model=Action)
@@ -45,8 +66,8 @@ async def get_item(services: ServicesDep, _key: AdminKey, item_id: str = ItemPat
 
 @router.delete("/items/{item_id}", response_model=CatalogChange)
 async def delete_item(
-    services: ServicesDep, _key: AdminKey, item_id: str = ItemPath
+    services: ServicesDep, _key: AdminKey, item_id: str = ItemPath, wait: bool = WaitQuery
 ) -> CatalogChange:
     version = await services.catalog.delete(item_id)
-    await services.runtime.refresh()
-    return CatalogChange(version=version, deleted=1)
+    applied = await _applied(services, version, wait)
+    return CatalogChange(version=version, deleted=1, applied=applied)

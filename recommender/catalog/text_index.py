@@ -1,0 +1,110 @@
+"""The catalog's lexical index: which content words every action mentions.
+
+Two views of one sparse item x token matrix, as plain numpy arrays:
+
+* **by item** (CSR): the token ids of each action, to compute how much of a query an
+  action matches, for any candidate, whatever source retrieved it;
+* **by token**: the actions that mention each token, ordered by a BM25 weight (rare
+  words and short entries weigh most). Retrieval reads only the head of each list, so
+  its cost is bounded by the list cut, not by the catalog size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: BM25 term-frequency saturation and length normalisation
+K1 = 1.2
+B = 0.75
+
+IntArray = NDArray[np.int32]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    #: token -> id (shared and append-only: ids at or past ``n_tokens`` are newer than
+    #: this index and match nothing in it)
+    vocabulary: Mapping[str, int]
+    n_tokens: int
+    #: item -> token ids: ``item_tokens[item_ptr[i]:item_ptr[i + 1]]`` (sorted)
+    item_ptr: NDArray[np.int64]
+    item_tokens: IntArray
+    #: token -> item ids, heaviest first: ``post_items[post_ptr[t]:post_ptr[t + 1]]``
+    post_ptr: NDArray[np.int64]
+    post_items: IntArray
+    post_weights: NDArray[np.float32]
+
+    @classmethod
+    def build(cls, token_ids: Sequence[IntArray], vocabulary: Mapping[str, int]) -> TextIndex:
+        """The index of items whose content words are ``token_ids[i]`` (ids in
+        ``vocabulary``)."""
+        n_tokens = len(vocabulary)
+        lengths = np.fromiter((len(t) for t in token_ids), np.int64, len(token_ids))
+        item_tokens = (
+            np.concatenate(token_ids).astype(np.int32) if len(token_ids) else np.empty(0, np.int32)
+        )
+        item_ptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=item_ptr[1:])
+        items = np.repeat(np.arange(len(token_ids), dtype=np.int32), lengths)
+        n_items = max(len(token_ids), 1)
+        counts = np.bincount(item_tokens, minlength=n_tokens)
+        df = counts.astype(np.float64)
+        idf = np.log1p((n_items - df + 0.5) / (df + 0.5))
+        avg = float(lengths.mean()) if len(lengths) else 1.0
+        norm = 1.0 + K1 * (1.0 - B + B * lengths / max(avg, 1e-9))
+        weights = idf[item_tokens] * (K1 + 1.0) / np.repeat(norm, lengths)
+        # group by token, heaviest first inside each token (ties: lower item id first)
+        order = np.lexsort((items, -weights, item_tokens))
+        post_ptr = np.zeros(n_tokens + 1, dtype=np.int64)
+        np.cumsum(counts, out=post_ptr[1:])
+        return cls(
+            vocabulary=vocabulary,
+            n_tokens=n_tokens,
+            item_ptr=item_ptr,
+            item_tokens=item_tokens,
+            post_ptr=post_ptr,
+            post_items=items[order],
+            post_weights=weights[order].astype(np.float32),
+        )
+
+    def token_ids(self, tokens: Sequence[str] | frozenset[str]) -> IntArray:
+        vocab, n = self.vocabulary, self.n_tokens
+        ids = {vocab[t] for t in tokens if t in vocab}
+        return np.asarray(sorted(i for i in ids if i < n), dtype=np.int32)
+
+    def search(self, token_ids: IntArray, per_token: int) -> tuple[IntArray, FloatArray]:
+        """Items mentioning any of ``token_ids`` with their summed BM25 weight, reading at
+        most ``per_token`` postings of each token."""
+        if len(token_ids) == 0:
+            return np.empty(0, np.int32), np.empty(0, np.float64)
+        parts_i = []
+        parts_w = []
+        for t in token_ids:
+            lo = int(self.post_ptr[t])
+            hi = min(int(self.post_ptr[t + 1]), lo + per_token)
+            parts_i.append(self.post_items[lo:hi])
+            parts_w.append(self.post_weights[lo:hi])
+        items = np.concatenate(parts_i)
+        weights = np.concatenate(parts_w)
+        unique, inverse = np.unique(items, return_inverse=True)
+        summed = np.bincount(inverse, weights=weights.astype(np.float64))
+        return unique.astype(np.int32), summed.astype(np.float64)
+
+    def matched(self, items: IntArray, token_ids: IntArray) -> NDArray[np.int64]:
+        """How many of ``token_ids`` each of ``items`` mentions."""
+        if len(token_ids) == 0 or len(items) == 0:
+            return np.zeros(len(items), dtype=np.int64)
+        starts = self.item_ptr[items]
+        lengths = self.item_ptr[items + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(len(items), dtype=np.int64)
+        row = np.repeat(np.arange(len(items)), lengths)
+        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        hits = np.isin(self.item_tokens[np.repeat(starts, lengths) + offsets], token_ids)
+        return np.bincount(row[hits], minlength=len(items))

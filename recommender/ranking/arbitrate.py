@@ -1,0 +1,118 @@
+"""Arbitration over a scored candidate set, as arrays.
+
+The priority is the product of :mod:`recommender.arbitration`'s four terms
+(``propensity x context_weight x value x lever``), computed for every candidate at once;
+only the candidates an answer shows or the decision log keeps become
+:class:`~recommender.arbitration.Arbitrated` objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.catalog import CatalogIndex
+from recommender.levers import Levers
+from recommender.models import ACTION_KINDS, category_levels
+from recommender.ranking.score import ScoreTable
+from recommender.scoring import TERMS as SCORE_TERMS
+
+IntArray = NDArray[np.int32]
+#: row numbers of a ScoreTable (any integer dtype)
+Rows = NDArray[np.integer[Any]]
+FloatArray = NDArray[np.float64]
+
+#: the column of the ``value`` score term in :class:`ScoreTable` (scoring's TERMS)
+_VALUE = SCORE_TERMS.index("value")
+#: keeps exp() finite whatever weights an experiment sets (as the scalar arbitration)
+MAX_EXP = 50.0
+
+
+def lever_factors(levers: Levers, catalog: CatalogIndex, positions: IntArray) -> FloatArray:
+    """:meth:`Levers.of` of every candidate: action x most specific category x kind."""
+    n = len(positions)
+    if not (levers.actions or levers.categories or levers.kinds):
+        return np.ones(n)
+    factor = np.ones(n)
+    if levers.actions:
+        ids = catalog.ids
+        get = levers.actions.get
+        factor *= np.fromiter((get(ids[p], 1.0) for p in positions.tolist()), np.float64, n)
+    if levers.categories:
+        cats, inverse = np.unique(catalog.category_of[positions], return_inverse=True)
+        per = np.ones(len(cats))
+        for j, c in enumerate(cats.tolist()):
+            for level in reversed(category_levels(catalog.categories[c])):
+                if level in levers.categories:
+                    per[j] = levers.categories[level]
+                    break
+        factor *= per[inverse]
+    if levers.kinds:
+        per_kind = np.asarray([levers.kinds.get(k, 1.0) for k in ACTION_KINDS])  # type: ignore[call-overload]
+        factor *= per_kind[catalog.kind_of[positions]]
+    return factor
+
+
+@dataclass
+class Arbitration:
+    propensity: FloatArray
+    context_weight: FloatArray
+    value: FloatArray
+    lever: FloatArray
+    priority: FloatArray
+
+    def terms(self, j: int) -> dict[str, float]:
+        return {
+            "propensity": float(self.propensity[j]),
+            "context_weight": float(self.context_weight[j]),
+            "value": float(self.value[j]),
+            "lever": float(self.lever[j]),
+        }
+
+
+def _exp(x: FloatArray) -> FloatArray:
+    return np.exp(np.clip(x, -MAX_EXP, MAX_EXP))
+
+
+def arbitrate_rows(
+    table: ScoreTable, rows: Rows, propensity: FloatArray, lever: FloatArray
+) -> Arbitration:
+    """The arbitration terms of ``table``'s ``rows``."""
+    value_contribution = table.contributions[rows, _VALUE]
+    weight = _exp(table.score[rows] - value_contribution)
+    value = _exp(value_contribution)
+    return Arbitration(
+        propensity=propensity,
+        context_weight=weight,
+        value=value,
+        lever=lever,
+        priority=propensity * weight * value * lever,
+    )
+
+
+def diversify_rows(ranked: Rows, leaf: IntArray, limit: int, max_share: float) -> list[int]:
+    """The first ``limit`` of ``ranked`` with at most ``max_share`` of the slots from one
+    leaf category (``leaf[row]``); falls back to the next best when the cap leaves slots
+    empty. The array form of :func:`recommender.scoring.diversify`."""
+    per_leaf = max(1, math.ceil(limit * max_share))
+    chosen: list[int] = []
+    held_back: list[int] = []
+    counts: dict[int, int] = {}
+    for row in ranked.tolist():
+        if len(chosen) == limit:
+            break
+        c = int(leaf[row])
+        if counts.get(c, 0) < per_leaf:
+            chosen.append(row)
+            counts[c] = counts.get(c, 0) + 1
+        else:
+            held_back.append(row)
+    for row in held_back:
+        if len(chosen) == limit:
+            break
+        chosen.append(row)
+    return chosen

@@ -1,0 +1,128 @@
+"""The score terms of a candidate set, as arrays (one row per candidate).
+
+The terms and their weights are those of :mod:`recommender.scoring` (which documents
+them and keeps the scalar version for offline use); here every term is one array
+operation over the candidates' catalog positions, and the per-category terms are
+computed once per distinct category. The score is summed in the same term order as the
+scalar version, so both give the same numbers.
+
+Only the actions that end up in an answer or in the decision log are turned into
+:class:`~recommender.scoring.Scored` objects (:meth:`ScoreTable.scored`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.catalog import CatalogIndex
+from recommender.scoring import TERMS, Scored, ScoringContext, Weights, category_terms
+
+IntArray = NDArray[np.int32]
+FloatArray = NDArray[np.float64]
+
+_CONTEXT_KINDS = ("query", "page", "channel")
+
+
+def _lookup(ids: tuple[str, ...], positions: IntArray, table: Mapping[str, float]) -> FloatArray:
+    """``table[id]`` for every position (0 when absent)."""
+    if not table:
+        return np.zeros(len(positions))
+    get = table.get
+    return np.fromiter((get(ids[i], 0.0) for i in positions.tolist()), np.float64, len(positions))
+
+
+@dataclass
+class ScoreTable:
+    catalog: CatalogIndex
+    ctx: ScoringContext
+    positions: IntArray
+    #: (candidates x len(TERMS)), in TERMS order
+    terms: FloatArray
+    contributions: FloatArray
+    score: FloatArray
+    item_affinity: FloatArray
+    context_kind: NDArray[np.intp]
+    #: per candidate, the open intent whose categories it is under (or None)
+    open_intent: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def scored(self, row: int) -> Scored:
+        """The candidate of ``row`` as a :class:`Scored` (terms, contributions, details)."""
+        action = self.catalog.items[int(self.positions[row])]
+        terms = dict(zip(TERMS, self.terms[row].tolist(), strict=True))
+        contributions = dict(zip(TERMS, self.contributions[row].tolist(), strict=True))
+        details = {"context": _CONTEXT_KINDS[int(self.context_kind[row])]}
+        if self.item_affinity[row] > 0.5:
+            details["affinity"] = "item"
+        name = self.open_intent[row]
+        if name is not None:
+            details["open_intent"] = name
+        if terms["similar"] > 0 and action.id in self.ctx.similar_sources:
+            details["similar"] = self.ctx.similar_sources[action.id]
+        return Scored(
+            action=action,
+            terms=terms,
+            contributions=contributions,
+            score=float(self.score[row]),
+            details=details,
+        )
+
+
+def score_positions(
+    catalog: CatalogIndex, positions: IntArray, ctx: ScoringContext, weights: Weights
+) -> ScoreTable:
+    n = len(positions)
+    ids = catalog.ids
+    cats, inverse = np.unique(catalog.category_of[positions], return_inverse=True)
+    per_category = [category_terms(catalog.categories[int(c)], ctx) for c in cats]
+    cat_affinity = np.asarray([t[0] for t in per_category], np.float64)[inverse]
+    page_sim = np.asarray([t[1] for t in per_category], np.float64)[inverse]
+    intent = np.asarray([t[2] for t in per_category], np.float64)[inverse]
+    open_names = [t[3] for t in per_category]
+    open_intent_name = [open_names[i] for i in inverse.tolist()]
+    open_intent = np.asarray([name is not None for name in open_intent_name], np.float64)
+
+    item_aff = _lookup(ids, positions, ctx.item_affinity)
+    affinity = np.tanh((cat_affinity + 0.5 * item_aff) / 4.0)
+
+    if ctx.query_tokens:
+        token_ids = catalog.text.token_ids(ctx.query_tokens)
+        query_match = catalog.text.matched(positions, token_ids) / len(ctx.query_tokens)
+    else:
+        query_match = np.zeros(n)
+    bit = catalog.channel_bit(ctx.channel)
+    made = ((catalog.channels[positions] & bit) != 0).astype(np.float64)
+    parts = np.stack([0.6 * query_match, 0.4 * page_sim, 0.2 * made], axis=1)
+    context = np.minimum(1.0, 0.6 * query_match + 0.4 * page_sim + 0.2 * made)
+    context_kind = np.argmax(parts, axis=1) if n else np.zeros(0, np.intp)
+
+    value = catalog.value_term[positions]
+    popularity = _lookup(ids, positions, ctx.popularity)
+    fatigue = -np.minimum(1.0, _lookup(ids, positions, ctx.impressions) / 3.0)
+    similar = _lookup(ids, positions, ctx.similar)
+
+    terms = np.stack(
+        [affinity, context, intent, value, popularity, open_intent, fatigue, similar], axis=1
+    )
+    w = np.asarray([getattr(weights, name) for name in TERMS], np.float64)
+    contributions = terms * w
+    score = np.zeros(n)
+    for k in range(len(TERMS)):  # summed in TERMS order, as the scalar version does
+        score = score + contributions[:, k]
+    return ScoreTable(
+        catalog=catalog,
+        ctx=ctx,
+        positions=positions,
+        terms=terms,
+        contributions=contributions,
+        score=score,
+        item_affinity=item_aff,
+        context_kind=context_kind,
+        open_intent=open_intent_name,
+    )

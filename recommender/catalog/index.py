@@ -21,13 +21,15 @@ import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.catalog.rows import CHANNEL_BITS, ItemRow, Vocabulary
+from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies
 from recommender.catalog.text_index import TextIndex
-from recommender.models import ACTION_KINDS, Action, category_levels
+from recommender.models import Action, Rule, category_levels
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
@@ -47,7 +49,10 @@ class CatalogIndex:
     category_of: IntArray
     kind_of: NDArray[np.int8]
     channels: NDArray[np.uint8]
-    languages: Mapping[str, BoolArray]
+    #: language -> bit number in ``languages``
+    language_ids: Mapping[str, int]
+    #: per action, bit ``1 << language id`` set for each title language
+    languages: NDArray[np.int64]
     region_free: BoolArray
     regions: Mapping[str, BoolArray]
     valid_from: FloatArray
@@ -56,7 +61,10 @@ class CatalogIndex:
     #: the ``value`` score term, log1p(value) / log1p(max_value)
     value_term: FloatArray
     explore: BoolArray
-    has_rules: BoolArray
+    #: per action, its eligibility rule set (0: none; k: ``rule_sets[k - 1]``); actions
+    #: with the same rules share one set, so a request checks each set once
+    rule_set_of: IntArray
+    rule_sets: tuple[tuple[Rule, ...], ...]
     text: TextIndex
     #: category prefix -> ids of the categories under it
     prefix_categories: Mapping[str, IntArray]
@@ -72,69 +80,75 @@ class CatalogIndex:
     @classmethod
     def build(cls, actions: Iterable[Action], version: int) -> CatalogIndex:
         by_id = {a.id: a for a in actions}
-        vocabulary = Vocabulary()
-        rows = [ItemRow.of(by_id[k], vocabulary) for k in sorted(by_id)]
-        return cls.from_rows(rows, version, vocabulary)
+        vocab = Vocabularies()
+        rows = [ItemRow.of(by_id[k], vocab) for k in sorted(by_id)]
+        return cls.from_rows(rows, version, vocab)
 
     @classmethod
-    def from_rows(
-        cls, rows: Sequence[ItemRow], version: int, vocabulary: Vocabulary
-    ) -> CatalogIndex:
-        """``rows`` sorted by action id, one per action, their tokens in ``vocabulary``."""
+    def from_rows(cls, rows: Sequence[ItemRow], version: int, vocab: Vocabularies) -> CatalogIndex:
+        """``rows`` sorted by action id, one per action, numbered in ``vocab``."""
         n = len(rows)
-        items = tuple(r.action for r in rows)
+
+        def column(name: str, dtype: type) -> NDArray[Any]:
+            return np.fromiter(map(attrgetter(name), rows), dtype, n)
+
+        items = tuple(map(attrgetter("action"), rows))
         ids = tuple(a.id for a in items)
-        categories = tuple(sorted({a.category for a in items}))
-        category_id = {c: i for i, c in enumerate(categories)}
-        kind_id = {k: i for i, k in enumerate(ACTION_KINDS)}
-        category_of = np.fromiter((category_id[a.category] for a in items), np.int32, n)
-        value = np.fromiter((a.value for a in items), np.float64, n)
+        categories = tuple(vocab.categories.names)
+        category_of = column("category", np.int32)
+        value = column("value", np.float64)
         max_value = max(float(value.max()) if n else 0.0, 1.0)
         value_term = np.log1p(value) / math.log1p(max_value)
-        languages: dict[str, BoolArray] = {}
         regions: dict[str, BoolArray] = {}
-        for i, a in enumerate(items):
-            for lang in a.title:
-                column = languages.get(lang)
-                if column is None:
-                    column = languages[lang] = np.zeros(n, np.bool_)
-                column[i] = True
-            for country in a.regions:
-                column = regions.get(country)
-                if column is None:
-                    column = regions[country] = np.zeros(n, np.bool_)
-                column[i] = True
+        rule_set_id: dict[tuple[str, ...], int] = {}
+        rule_sets: list[tuple[Rule, ...]] = []
+        rule_set_of = np.zeros(n, np.int32)
+        for i, r in enumerate(rows):
+            if r.regions:
+                for country in r.regions:
+                    col = regions.get(country)
+                    if col is None:
+                        col = regions[country] = np.zeros(n, np.bool_)
+                    col[i] = True
+            if r.rule_key:
+                k = rule_set_id.get(r.rule_key)
+                if k is None:
+                    rule_sets.append(tuple(r.action.eligibility))
+                    k = rule_set_id[r.rule_key] = len(rule_sets)
+                rule_set_of[i] = k
         prefix_categories: dict[str, list[int]] = {}
         for c, path in enumerate(categories):
             for level in category_levels(path):
                 prefix_categories.setdefault(level, []).append(c)
-        index = cls(
+        cap_s = column("cap_s", np.int64)
+        return cls(
             version=version,
             items=items,
             ids=ids,
             position=dict(zip(ids, range(n), strict=True)),
             categories=categories,
             category_of=category_of,
-            kind_of=np.fromiter((kind_id[a.kind] for a in items), np.int8, n),
-            channels=np.fromiter((r.channels for r in rows), np.uint8, n),
-            languages=languages,
-            region_free=np.fromiter((not a.regions for a in items), np.bool_, n),
+            kind_of=column("kind", np.int8),
+            channels=column("channels", np.uint8),
+            language_ids=dict(vocab.languages.ids),
+            languages=column("languages", np.int64),
+            region_free=np.fromiter((not r.regions for r in rows), np.bool_, n),
             regions=regions,
-            valid_from=np.fromiter((r.valid_from for r in rows), np.float64, n),
-            valid_to=np.fromiter((r.valid_to for r in rows), np.float64, n),
+            valid_from=column("valid_from", np.float64),
+            valid_to=column("valid_to", np.float64),
             value=value,
             value_term=value_term,
-            explore=np.fromiter((a.explore for a in items), np.bool_, n),
-            has_rules=np.fromiter((bool(a.eligibility) for a in items), np.bool_, n),
-            text=TextIndex.build([r.token_ids for r in rows], vocabulary.ids),
+            explore=column("explore", np.bool_),
+            rule_set_of=rule_set_of,
+            rule_sets=tuple(rule_sets),
+            text=TextIndex.build([r.token_ids for r in rows], vocab.words.ids),
             prefix_categories={
                 p: np.asarray(cs, dtype=np.int32) for p, cs in prefix_categories.items()
             },
             by_prefix=_prefix_lists(category_of, len(categories), value_term, prefix_categories),
             max_value=max_value,
-            max_cap_s=max((r.cap_s for r in rows), default=0),
+            max_cap_s=int(cap_s.max()) if n else 0,
         )
-        return index
 
     # -- lookups --------------------------------------------------------------------
 
@@ -182,6 +196,14 @@ class CatalogIndex:
 
     def channel_bit(self, channel: str) -> int:
         return CHANNEL_BITS.get(channel, 0)
+
+    def in_language(self, language: str, positions: IntArray) -> BoolArray:
+        """Which ``positions`` have a title in ``language``."""
+        bit = self.language_ids.get(language)
+        if bit is None or bit >= MAX_LANGUAGES:
+            return np.zeros(len(positions), np.bool_)
+        ok: BoolArray = (self.languages[positions] & (1 << bit)) != 0
+        return ok
 
     # -- the scalar reference path (offline evaluation, tests) ----------------------
 

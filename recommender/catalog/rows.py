@@ -1,68 +1,99 @@
 """One catalog entry flattened into the plain values the columnar index is built from.
 
-A row is computed once per version of an action and kept by the catalog builder, so a
-catalog change re-derives only the rows of the actions it touched.
+A row is computed once per version of an action and kept by the catalog builder
+(:mod:`recommender.catalog.sync`), so a catalog change re-derives only the rows of the
+actions it touched, and assembling the columns is a pass of C-level iteration per column.
+Words, categories and languages are numbered in vocabularies that only grow, shared by
+every build of one worker's catalog, so a row's numbers stay valid from version to version.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.models import CHANNELS, Action
+from recommender.models import ACTION_KINDS, CHANNELS, Action
 from recommender.text import action_tokens
 
 #: bit of each channel in :attr:`ItemRow.channels` (0 means "every channel")
 CHANNEL_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(CHANNELS)}
+KIND_IDS: dict[str, int] = {kind: i for i, kind in enumerate(ACTION_KINDS)}
+#: languages beyond this many (per worker) are not indexed as title languages
+MAX_LANGUAGES = 63
 
 
 class Vocabulary:
-    """Token -> id, append-only, shared by every build of one worker's catalog, so an
-    action's token ids stay valid from one version to the next."""
+    """Name -> id, append-only."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
-        self.words: list[str] = []
+        self.names: list[str] = []
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.names)
 
-    def encode(self, tokens: frozenset[str]) -> NDArray[np.int32]:
-        ids = self.ids
-        out = []
-        for token in tokens:
-            i = ids.get(token)
-            if i is None:
-                i = ids[token] = len(self.words)
-                self.words.append(token)
-            out.append(i)
-        out.sort()
-        return np.asarray(out, dtype=np.int32)
+    def id(self, name: str) -> int:
+        i = self.ids.get(name)
+        if i is None:
+            i = self.ids[name] = len(self.names)
+            self.names.append(name)
+        return i
+
+    def encode(self, names: frozenset[str]) -> NDArray[np.int32]:
+        return np.asarray(sorted(self.id(n) for n in names), dtype=np.int32)
+
+
+@dataclass
+class Vocabularies:
+    words: Vocabulary = field(default_factory=Vocabulary)
+    categories: Vocabulary = field(default_factory=Vocabulary)
+    languages: Vocabulary = field(default_factory=Vocabulary)
 
 
 @dataclass(frozen=True, slots=True)
 class ItemRow:
     action: Action
+    category: int
+    kind: int
     channels: int
+    #: bit ``1 << language id`` for every title language
+    languages: int
+    regions: tuple[str, ...]
     valid_from: float
     valid_to: float
+    value: float
+    explore: bool
     cap_s: int
-    #: the action's content words, as sorted ids in the worker's :class:`Vocabulary`
+    #: the eligibility rules as JSON (actions with equal keys share one rule set)
+    rule_key: tuple[str, ...]
+    #: the action's content words, as sorted word ids
     token_ids: NDArray[np.int32]
 
     @classmethod
-    def of(cls, action: Action, vocabulary: Vocabulary) -> ItemRow:
-        mask = 0
+    def of(cls, action: Action, vocab: Vocabularies) -> ItemRow:
+        channels = 0
         for channel in action.channels:
-            mask |= CHANNEL_BITS[channel]
+            channels |= CHANNEL_BITS[channel]
+        languages = 0
+        for lang in action.title:
+            bit = vocab.languages.id(lang)
+            if bit < MAX_LANGUAGES:
+                languages |= 1 << bit
         return cls(
             action=action,
-            channels=mask,
+            category=vocab.categories.id(action.category),
+            kind=KIND_IDS[action.kind],
+            channels=channels,
+            languages=languages,
+            regions=tuple(action.regions),
             valid_from=action.valid_from.timestamp() if action.valid_from else -math.inf,
             valid_to=action.valid_to.timestamp() if action.valid_to else math.inf,
+            value=action.value,
+            explore=action.explore,
             cap_s=action.cap.per_seconds if action.cap is not None else 0,
-            token_ids=vocabulary.encode(action_tokens(action)),
+            rule_key=tuple(r.model_dump_json() for r in action.eligibility),
+            token_ids=vocab.words.encode(action_tokens(action)),
         )

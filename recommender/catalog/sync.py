@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from recommender.catalog.index import CatalogIndex
-from recommender.catalog.rows import ItemRow, Vocabulary
+from recommender.catalog.rows import ItemRow, Vocabularies
 from recommender.catalog.store import CatalogStore
 from recommender.models import Action
 
@@ -40,7 +40,7 @@ class CatalogSync:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
         self.rows: dict[str, ItemRow] = {}
-        self.vocabulary = Vocabulary()
+        self.vocabulary = Vocabularies()
         self.index = CatalogIndex.build([], 0)
         self.version = -1
         self.stats = SyncStats()
@@ -58,7 +58,7 @@ class CatalogSync:
             version = snapshot.version
             fresh = {a.id: a for a in snapshot.actions}
             self.stats.full_reloads += 1
-            self.vocabulary = Vocabulary()
+            self.vocabulary = Vocabularies()
             rows = await asyncio.to_thread(_rows_from, fresh, {}, self.vocabulary)
         else:
             ids = sorted({i for c in changes for i in c.ids})
@@ -84,7 +84,7 @@ class CatalogSync:
 
 
 def _rows_from(
-    changed: Mapping[str, Action | None], base: dict[str, ItemRow], vocabulary: Vocabulary
+    changed: Mapping[str, Action | None], base: dict[str, ItemRow], vocabulary: Vocabularies
 ) -> dict[str, ItemRow]:
     """``base`` with the changed actions' rows replaced (None: removed)."""
     rows = dict(base)
@@ -98,5 +98,5 @@ def _rows_from(
     return rows
 
 
-def _build(rows: dict[str, ItemRow], version: int, vocabulary: Vocabulary) -> CatalogIndex:
+def _build(rows: dict[str, ItemRow], version: int, vocabulary: Vocabularies) -> CatalogIndex:
     return CatalogIndex.from_rows([rows[k] for k in sorted(rows)], version, vocabulary)

@@ -80,13 +80,15 @@ class ContextFilter:
         self.ctx = ctx
         self._bit = catalog.channel_bit(ctx.channel)
         empty = catalog.nowhere
-        self._language = catalog.languages.get(ctx.language, empty)
         self._country = catalog.regions.get(ctx.country, empty) if ctx.country else empty
 
     def _channel(self, p: IntArray) -> BoolArray:
         ch = self.catalog.channels[p]
         ok: BoolArray = (ch == 0) | ((ch & self._bit) != 0)
         return ok
+
+    def _language(self, p: IntArray) -> BoolArray:
+        return self.catalog.in_language(self.ctx.language, p)
 
     def _region(self, p: IntArray) -> BoolArray:
         return self.catalog.region_free[p] | self._country[p]
@@ -98,7 +100,7 @@ class ContextFilter:
     def available(self, p: IntArray) -> BoolArray:
         """The cheap, request-independent-of-user part: channel, language, region,
         validity (used by retrieval to skip what could never be shown)."""
-        ok: BoolArray = self._channel(p) & self._language[p] & self._region(p) & self._validity(p)
+        ok: BoolArray = self._channel(p) & self._language(p) & self._region(p) & self._validity(p)
         return ok
 
     def _ids_in(self, p: IntArray, ids: frozenset[str]) -> BoolArray:
@@ -107,11 +109,16 @@ class ContextFilter:
         return np.isin(p, self.catalog.positions(ids))
 
     def _eligibility(self, p: IntArray) -> BoolArray:
-        ok = np.ones(len(p), np.bool_)
+        sets = self.catalog.rule_set_of[p]
+        used = np.unique(sets)
+        if len(used) == 1 and used[0] == 0:
+            return np.ones(len(p), np.bool_)
         facts = self.ctx.facts
-        for j in np.flatnonzero(self.catalog.has_rules[p]):
-            action = self.catalog.items[int(p[j])]
-            ok[j] = all(holds(rule, facts) for rule in action.eligibility)
+        holds_for = np.ones(len(self.catalog.rule_sets) + 1, np.bool_)
+        for k in used.tolist():
+            if k:
+                holds_for[k] = all(holds(r, facts) for r in self.catalog.rule_sets[k - 1])
+        ok: BoolArray = holds_for[sets]
         return ok
 
     def apply(self, positions: IntArray) -> Filtered:
@@ -126,7 +133,7 @@ class ContextFilter:
             elif name == "channel":
                 keep = self._channel(p)
             elif name == "language":
-                keep = self._language[p]
+                keep = self._language(p)
             elif name == "region":
                 keep = self._region(p)
             elif name == "validity":

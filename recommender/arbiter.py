@@ -35,7 +35,14 @@ from recommender.arbitration import TERMS, Arbitrated
 from recommender.decision_log import LOG_CANDIDATES, DecisionLog, pseudonym
 from recommender.explore import EXPLORE_REASON, explore_order, shown_probabilities
 from recommender.levers import LeverStore
-from recommender.policy import Admission, Candidate, ContactEnforcer, PolicyStore, unenforced
+from recommender.policy import (
+    MAX_CANDIDATES,
+    Admission,
+    Candidate,
+    ContactEnforcer,
+    PolicyStore,
+    unenforced,
+)
 from recommender.propensity_store import PropensityStore, context_bucket
 from recommender.ranking.arbitrate import arbitrate_rows, diversify_rows, lever_factors
 from recommender.ranking.score import ScoreTable
@@ -166,16 +173,18 @@ class Arbiter:
         arb = arbitrate_rows(table, rows, propensity, lever[rows])
         # by priority, ties by id (positions are in id order)
         ranked = rows[np.lexsort((positions, -arb.priority))]
-        at = {int(r): j for j, r in enumerate(rows.tolist())}
+        at = np.full(len(table), -1, np.int64)  # table row -> index into ``arb``
+        at[rows] = np.arange(len(rows))
         leaf = catalog.category_of[table.positions]
         head = diversify_rows(ranked, leaf, req.limit, strategy.diversity)
-        in_head = set(head)
-        order = head + [int(r) for r in ranked.tolist() if int(r) not in in_head]
+        rest = ranked[~np.isin(ranked, head)]
+        # the admission script reads at most MAX_CANDIDATES of them
+        order = head + rest[: max(0, MAX_CANDIDATES - len(head))].tolist()
         items = catalog.items
-        candidates = [Candidate(items[int(table.positions[r])]) for r in order]
+        candidates = [Candidate(items[p]) for p in table.positions[order].tolist()]
 
         def arbitrated(row: int) -> Arbitrated:
-            j = at[row]
+            j = int(at[row])
             return Arbitrated(
                 scored=table.scored(row), terms=arb.terms(j), priority=float(arb.priority[j])
             )
@@ -216,9 +225,10 @@ class Arbiter:
             _arbiter=self,
         )
         if self.decision_log is not None:
-            rank_of = {int(r): k for k, r in enumerate(ranked.tolist())}
+            rank_of = np.empty(len(table), np.int64)
+            rank_of[ranked] = np.arange(len(ranked))
             logged = set(range(min(LOG_CANDIDATES, len(ranked))))
-            logged.update(rank_of[order[i]] for i in admission.shown)
+            logged.update(int(rank_of[order[i]]) for i in admission.shown)
             refused = {order[i] for i in admission.refused}
             entries = []
             for r in sorted(logged):

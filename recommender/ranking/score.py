@@ -27,12 +27,25 @@ FloatArray = NDArray[np.float64]
 _CONTEXT_KINDS = ("query", "page", "channel")
 
 
-def _lookup(ids: tuple[str, ...], positions: IntArray, table: Mapping[str, float]) -> FloatArray:
-    """``table[id]`` for every position (0 when absent)."""
-    if not table:
-        return np.zeros(len(positions))
-    get = table.get
-    return np.fromiter((get(ids[i], 0.0) for i in positions.tolist()), np.float64, len(positions))
+def _lookup(catalog: CatalogIndex, positions: IntArray, table: Mapping[str, float]) -> FloatArray:
+    """``table[id]`` for every one of ``positions`` (sorted), 0 when absent; walks the
+    smaller of the two."""
+    n = len(positions)
+    if not table or n == 0:
+        return np.zeros(n)
+    if len(table) >= n:
+        ids, get = catalog.ids, table.get
+        return np.fromiter((get(ids[i], 0.0) for i in positions.tolist()), np.float64, n)
+    where = catalog.position
+    known = [(where[k], v) for k, v in table.items() if k in where]
+    out = np.zeros(n)
+    if known:
+        pos = np.fromiter((k for k, _ in known), np.int64, len(known))
+        val = np.fromiter((v for _, v in known), np.float64, len(known))
+        idx = np.minimum(np.searchsorted(positions, pos), n - 1)
+        hit = positions[idx] == pos
+        out[idx[hit]] = val[hit]
+    return out
 
 
 @dataclass
@@ -78,7 +91,6 @@ def score_positions(
     catalog: CatalogIndex, positions: IntArray, ctx: ScoringContext, weights: Weights
 ) -> ScoreTable:
     n = len(positions)
-    ids = catalog.ids
     cats, inverse = np.unique(catalog.category_of[positions], return_inverse=True)
     per_category = [category_terms(catalog.categories[int(c)], ctx) for c in cats]
     cat_affinity = np.asarray([t[0] for t in per_category], np.float64)[inverse]
@@ -88,7 +100,7 @@ def score_positions(
     open_intent_name = [open_names[i] for i in inverse.tolist()]
     open_intent = np.asarray([name is not None for name in open_intent_name], np.float64)
 
-    item_aff = _lookup(ids, positions, ctx.item_affinity)
+    item_aff = _lookup(catalog, positions, ctx.item_affinity)
     affinity = np.tanh((cat_affinity + 0.5 * item_aff) / 4.0)
 
     if ctx.query_tokens:
@@ -103,9 +115,9 @@ def score_positions(
     context_kind = np.argmax(parts, axis=1) if n else np.zeros(0, np.intp)
 
     value = catalog.value_term[positions]
-    popularity = _lookup(ids, positions, ctx.popularity)
-    fatigue = -np.minimum(1.0, _lookup(ids, positions, ctx.impressions) / 3.0)
-    similar = _lookup(ids, positions, ctx.similar)
+    popularity = _lookup(catalog, positions, ctx.popularity)
+    fatigue = -np.minimum(1.0, _lookup(catalog, positions, ctx.impressions) / 3.0)
+    similar = _lookup(catalog, positions, ctx.similar)
 
     terms = np.stack(
         [affinity, context, intent, value, popularity, open_intent, fatigue, similar], axis=1

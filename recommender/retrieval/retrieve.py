@@ -49,6 +49,8 @@ class Limits:
     history: int = 200
     popular: int = 50
     affinity_categories: int = 5
+    #: candidates from the customer's favourite categories, shared among them
+    affinity: int = 100
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def retrieve(
             (c for c, w in q.category_affinity.items() if w > 0),
             key=lambda c: (-q.category_affinity[c], c),
         )[: limits.affinity_categories]
-        add("affinity", _best_of(catalog, gated(liked), limits.category, 10, available))
+        add("affinity", _best_of(catalog, gated(liked), limits.affinity, 10, available))
 
     own = catalog.positions(q.item_ids)
     if history:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from context.decay import Decay
 from context.models import OUTCOME_EVENTS, Event, JourneyStep, RequestContext
-from recommender.models import Action, category_levels
+from recommender.models import Action, CatalogItem, category_levels
 
 #: One store operation: (op, key name on UserKeys, arg1, arg2).
 Op = tuple[str, str, str, str]
@@ -57,9 +57,9 @@ class EventPlanner:
         event: Event,
         *,
         now: float,
-        action: Action | None,
+        action: Action | CatalogItem | None,
         detected_intent: tuple[str, float] | None = None,
-        intents_closed_by: Callable[[Action], Iterable[str]] = lambda _a: (),
+        intents_closed_by: Callable[[Action | CatalogItem], Iterable[str]] = lambda _a: (),
     ) -> list[Op]:
         ts = event.timestamp(now)
         ops: list[Op] = []

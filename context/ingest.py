@@ -13,7 +13,7 @@ from context.events import EventPlanner
 from context.models import Event
 from context.store import STORE_ERRORS, UserStore
 from intent.learned import LearnedExample, LearnedExamples
-from recommender.models import Action
+from recommender.models import Action, CatalogItem
 from recommender.state import LiveState
 from waypoint.errors import StoreUnavailable
 
@@ -65,7 +65,7 @@ class EventIngestor:
         now = time.time() if now is None else now
         taxonomy = state.taxonomy
 
-        def closed_by(action: Action) -> list[str]:
+        def closed_by(action: Action | CatalogItem) -> list[str]:
             return [i.name for i in taxonomy.intents if i.allows(action.category, action.kind)]
 
         planned = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -103,3 +105,54 @@ class Action(BaseModel):
         if language and language in self.title:
             return self.title[language]
         return self.title.get("en") or next(iter(self.title.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """What a worker keeps in memory of an action: the fields a decision, an event and an
+    answer read. Descriptions, tags, validity and the like live in the catalog's columns
+    and indexes (:mod:`recommender.catalog`), and the full entry in Redis."""
+
+    id: str
+    kind: str
+    category: str
+    titles: tuple[tuple[str, str], ...]
+    value: float = 0.0
+    price: float | None = None
+    explore: bool = True
+    cap: Cap | None = None
+    channels: tuple[str, ...] = ()
+    eligibility: tuple[Rule, ...] = ()
+
+    @classmethod
+    def of(cls, action: Action) -> CatalogItem:
+        return cls(
+            id=action.id,
+            kind=sys.intern(action.kind),
+            category=sys.intern(action.category),
+            titles=tuple(action.title.items()),
+            value=action.value,
+            price=action.price,
+            explore=action.explore,
+            cap=action.cap,
+            channels=tuple(action.channels) or (),
+            eligibility=tuple(action.eligibility) or (),
+        )
+
+    @property
+    def title(self) -> dict[str, str]:
+        return dict(self.titles)
+
+    @property
+    def top_category(self) -> str:
+        return self.category.split("/", 1)[0]
+
+    def title_in(self, language: str | None) -> str:
+        first = self.titles[0][1]
+        english = None
+        for lang, text in self.titles:
+            if lang == language:
+                return text
+            if lang == "en":
+                english = text
+        return english or first

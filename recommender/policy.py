@@ -48,7 +48,7 @@ from redis.exceptions import WatchError
 from context.keys import UserKeys
 from recommender.catalog import CatalogIndex
 from recommender.documents import VersionedDocument
-from recommender.models import CHANNELS, Action, Channel
+from recommender.models import CHANNELS, Action, CatalogItem, Channel
 
 log = logging.getLogger("waypoint.policy")
 
@@ -178,7 +178,7 @@ def _under(category: str, prefix: str) -> bool:
     return category == prefix or category.startswith(prefix + "/")
 
 
-def _applies(cap: ContactCap, action: Action) -> bool:
+def _applies(cap: ContactCap, action: Action | CatalogItem) -> bool:
     if cap.match is None:
         return True
     if cap.scope == "action":
@@ -188,7 +188,7 @@ def _applies(cap: ContactCap, action: Action) -> bool:
     return _under(action.category, cap.match)
 
 
-def counted(policy: ContactPolicy, action: Action) -> bool:
+def counted(policy: ContactPolicy, action: Action | CatalogItem) -> bool:
     """Whether some rule in some channel could count impressions of ``action``."""
     if action.cap is not None:
         return True
@@ -393,7 +393,7 @@ return out
 class Candidate:
     """One action offered to the admission script, in rank order."""
 
-    action: Action
+    action: Action | CatalogItem
     #: may be picked by exploration (passed every filter, ``explore`` is true)
     explorable: bool = True
 
@@ -492,10 +492,7 @@ class ContactEnforcer:
         """Longest ``Action.cap`` window in the catalog (cached per catalog version)."""
         version, horizon = self._horizon
         if version != catalog.version:
-            horizon = max(
-                (a.cap.per_seconds for a in catalog.actions.values() if a.cap is not None),
-                default=0,
-            )
+            horizon = catalog.max_cap_s
             self._horizon = (catalog.version, horizon)
         return horizon
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from recommender.catalog import CatalogIndex
-from recommender.models import Action, category_levels
+from recommender.models import Action, CatalogItem, category_levels
 from recommender.text import match
 
 TERMS = (
@@ -71,7 +71,7 @@ class ScoringContext:
 
 @dataclass
 class Scored:
-    action: Action
+    action: Action | CatalogItem
     terms: dict[str, float]
     contributions: dict[str, float]
     score: float
@@ -137,7 +137,10 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
 
 
 def score_actions(
-    actions: Iterable[Action], ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
+    actions: Iterable[Action | CatalogItem],
+    ctx: ScoringContext,
+    catalog: CatalogIndex,
+    weights: Weights,
 ) -> list[Scored]:
     """Score every action; the category terms are computed once per distinct category."""
     by_category: dict[str, CategoryTerms] = {}
@@ -226,7 +229,7 @@ def score_actions(
 
 
 def score_action(
-    action: Action, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
+    action: Action | CatalogItem, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
 ) -> Scored:
     return score_actions((action,), ctx, catalog, weights)[0]
 

@@ -11,8 +11,9 @@ are array operations whatever the catalog's size:
 * per category prefix (every level), the actions under it in order of a quality prior,
   so an empty query still finds the best of each allowed category.
 
-The :class:`~recommender.models.Action` objects are kept too: the few actions an answer
-shows are rendered from them.
+Of each action the worker keeps a :class:`~recommender.models.CatalogItem` (id, kind,
+category, titles, value, cap...): the few actions an answer shows are rendered from it. The
+full entries stay in Redis.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 
 from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies
 from recommender.catalog.text_index import TextIndex
-from recommender.models import Action, Rule, category_levels
+from recommender.models import Action, CatalogItem, Rule, category_levels
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
@@ -43,7 +44,7 @@ class CatalogIndex:
     """A read-only snapshot of the catalog; build one with :meth:`build` or :meth:`from_rows`."""
 
     version: int
-    items: tuple[Action, ...]
+    items: tuple[CatalogItem, ...]
     position: Mapping[str, int]
     categories: tuple[str, ...]
     category_of: IntArray
@@ -92,7 +93,7 @@ class CatalogIndex:
         def column(name: str, dtype: type) -> NDArray[Any]:
             return np.fromiter(map(attrgetter(name), rows), dtype, n)
 
-        items = tuple(map(attrgetter("action"), rows))
+        items = tuple(map(attrgetter("item"), rows))
         ids = tuple(a.id for a in items)
         categories = tuple(vocab.categories.names)
         category_of = column("category", np.int32)
@@ -113,7 +114,7 @@ class CatalogIndex:
             if r.rule_key:
                 k = rule_set_id.get(r.rule_key)
                 if k is None:
-                    rule_sets.append(tuple(r.action.eligibility))
+                    rule_sets.append(r.item.eligibility)
                     k = rule_set_id[r.rule_key] = len(rule_sets)
                 rule_set_of[i] = k
         prefix_categories: dict[str, list[int]] = {}
@@ -155,7 +156,7 @@ class CatalogIndex:
     def __len__(self) -> int:
         return len(self.items)
 
-    def get(self, action_id: str) -> Action | None:
+    def get(self, action_id: str) -> CatalogItem | None:
         i = self.position.get(action_id)
         return self.items[i] if i is not None else None
 
@@ -165,7 +166,7 @@ class CatalogIndex:
         return np.zeros(len(self.items), np.bool_)
 
     @functools.cached_property
-    def actions(self) -> dict[str, Action]:
+    def actions(self) -> dict[str, CatalogItem]:
         """Every action by id (built on first use: the request path does not need it)."""
         return dict(zip(self.ids, self.items, strict=True))
 
@@ -187,7 +188,7 @@ class CatalogIndex:
                 mask[ids] = True
         return mask
 
-    def under(self, prefixes: Sequence[str] | None) -> list[Action]:
+    def under(self, prefixes: Sequence[str] | None) -> list[CatalogItem]:
         """Actions whose category starts with one of ``prefixes`` (all when None)."""
         if prefixes is None:
             return list(self.items)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.models import ACTION_KINDS, CHANNELS, Action
+from recommender.models import ACTION_KINDS, CHANNELS, Action, CatalogItem
 from recommender.text import action_tokens
 
 #: bit of each channel in :attr:`ItemRow.channels` (0 means "every channel")
@@ -55,7 +55,7 @@ class Vocabularies:
 
 @dataclass(frozen=True, slots=True)
 class ItemRow:
-    action: Action
+    item: CatalogItem
     category: int
     kind: int
     channels: int
@@ -83,7 +83,7 @@ class ItemRow:
             if bit < MAX_LANGUAGES:
                 languages |= 1 << bit
         return cls(
-            action=action,
+            item=CatalogItem.of(action),
             category=vocab.categories.id(action.category),
             kind=KIND_IDS[action.kind],
             channels=channels,

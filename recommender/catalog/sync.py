@@ -92,9 +92,7 @@ def _rows_from(
         if action is None:
             rows.pop(action_id, None)
         else:
-            old = rows.get(action_id)
-            if old is None or old.action != action:
-                rows[action_id] = ItemRow.of(action, vocabulary)
+            rows[action_id] = ItemRow.of(action, vocabulary)
     return rows
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +72,8 @@ class Change:
     ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    version: int
-    actions: list[Action]
-    #: ids of stored entries that did not validate (skipped)
-    invalid: list[str]
+#: one stored entry: ``(id, JSON or None when absent)``
+Raw = tuple[str, bytes | str | None]
 
 
 def _decode(raw: str | bytes) -> str:
@@ -173,25 +169,30 @@ class CatalogStore:
             return None  # the log misses the newest versions (trimmed or written without it)
         return changes
 
-    async def fetch(self, ids: Sequence[str], invalid: list[str]) -> dict[str, Action | None]:
-        """The stored actions of ``ids`` (None: deleted or invalid)."""
-        out: dict[str, Action | None] = {}
+    async def fetch(self, ids: Sequence[str]) -> AsyncIterator[list[Raw]]:
+        """The stored entries of ``ids``, in chunks (``None``: deleted)."""
         for start in range(0, len(ids), CHUNK):
             chunk = list(ids[start : start + CHUNK])
-            for action_id, raw in zip(
-                chunk, await self.redis.hmget(self.items_key, chunk), strict=True
-            ):
-                out[action_id] = None if raw is None else parse_stored(action_id, raw, invalid)
-        return out
+            raws = await self.redis.hmget(self.items_key, chunk)
+            yield list(zip(chunk, raws, strict=True))
 
-    async def snapshot(self) -> Snapshot:
-        """Every stored action, read in chunks. The version is read first, so a change
-        made during the scan is applied again from the change log afterwards."""
-        version = await self.version()
-        actions: list[Action] = []
-        invalid: list[str] = []
+    async def scan(self) -> AsyncIterator[list[Raw]]:
+        """Every stored entry, in chunks. Read :meth:`version` first: a change made during
+        the scan is then applied again from the change log afterwards."""
+        chunk: list[Raw] = []
         async for action_id, raw in self.redis.hscan_iter(self.items_key, count=CHUNK):
-            action = parse_stored(_decode(action_id), raw, invalid)
-            if action is not None:
-                actions.append(action)
-        return Snapshot(version=version, actions=actions, invalid=invalid)
+            chunk.append((_decode(action_id), raw))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def parse_chunk(chunk: list[Raw], invalid: list[str]) -> dict[str, Action | None]:
+    """Parsed entries of one chunk; an entry that does not validate is skipped (and its
+    id added to ``invalid``), so one bad entry never blocks the rest of the catalog."""
+    out: dict[str, Action | None] = {}
+    for action_id, raw in chunk:
+        out[action_id] = None if raw is None else parse_stored(action_id, raw, invalid)
+    return out

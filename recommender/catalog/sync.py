@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from recommender.catalog.index import CatalogIndex
 from recommender.catalog.rows import ItemRow, Vocabularies
-from recommender.catalog.store import CatalogStore
-from recommender.models import Action
+from recommender.catalog.store import CatalogStore, Raw, parse_chunk
 
 log = logging.getLogger("waypoint.catalog")
 
@@ -53,21 +51,23 @@ class CatalogSync:
         changes = await self.store.changes_since(self.version) if self.version >= 0 else None
         invalid: list[str] = []
         if changes is None:
-            snapshot = await self.store.snapshot()
-            invalid = snapshot.invalid
-            version = snapshot.version
-            fresh = {a.id: a for a in snapshot.actions}
+            # the log does not reach back to our version: read everything again
+            version = current
+            vocabulary = Vocabularies()
+            rows: dict[str, ItemRow] = {}
+            chunks = self.store.scan()
             self.stats.full_reloads += 1
-            self.vocabulary = Vocabularies()
-            rows = await asyncio.to_thread(_rows_from, fresh, {}, self.vocabulary)
         else:
-            ids = sorted({i for c in changes for i in c.ids})
-            fetched = await self.store.fetch(ids, invalid)
             version = changes[-1].version
-            rows = await asyncio.to_thread(_rows_from, fetched, self.rows, self.vocabulary)
+            vocabulary = self.vocabulary
+            rows = dict(self.rows)
+            chunks = self.store.fetch(sorted({i for c in changes for i in c.ids}))
+        # parse and derive rows chunk by chunk, so the full entries never pile up in memory
+        async for chunk in chunks:
+            await asyncio.to_thread(_apply_chunk, chunk, rows, vocabulary, invalid)
         started = time.perf_counter()
-        index = await asyncio.to_thread(_build, rows, version, self.vocabulary)
-        self.rows = rows
+        index = await asyncio.to_thread(_build, rows, version, vocabulary)
+        self.rows, self.vocabulary = rows, vocabulary
         self.index = index
         self.version = version
         self.stats.builds += 1
@@ -83,17 +83,15 @@ class CatalogSync:
         return index
 
 
-def _rows_from(
-    changed: Mapping[str, Action | None], base: dict[str, ItemRow], vocabulary: Vocabularies
-) -> dict[str, ItemRow]:
-    """``base`` with the changed actions' rows replaced (None: removed)."""
-    rows = dict(base)
-    for action_id, action in changed.items():
+def _apply_chunk(
+    chunk: list[Raw], rows: dict[str, ItemRow], vocabulary: Vocabularies, invalid: list[str]
+) -> None:
+    """Replace the rows of one chunk of stored entries (removed when absent or invalid)."""
+    for action_id, action in parse_chunk(chunk, invalid).items():
         if action is None:
             rows.pop(action_id, None)
         else:
             rows[action_id] = ItemRow.of(action, vocabulary)
-    return rows
 
 
 def _build(rows: dict[str, ItemRow], version: int, vocabulary: Vocabularies) -> CatalogIndex:

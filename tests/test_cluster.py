@@ -24,8 +24,9 @@ from context.keys import UserKeys
 from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import save_ranker
 from tests.cluster import LocalCluster, find_server
-from tests.conftest import app_client, demo_settings
+from tests.conftest import TEST_KEY, app_client, demo_settings
 from waypoint.redis_server import connect
+from waypoint.settings import ALL_SCOPES, ApiKey, Settings, hash_key
 
 pytestmark = [pytest.mark.cluster, pytest.mark.asyncio(loop_scope="module")]
 
@@ -268,3 +269,41 @@ async def test_admin_documents_and_model_registries(
     assert r.status_code == 200, r.text
     assert services.runtime.state.ranker_version == meta.version
     assert (await client.post("/v1/ranker/models/deactivate")).status_code == 204
+
+
+async def test_a_lost_primary_degrades_answers_instead_of_failing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A cluster of its own (this one loses a node): decisions still answer, flagged
+    ``degraded``, and an event batch is refused whole with 503 (safe to retry)."""
+    local = LocalCluster.start(tmp_path_factory.mktemp("lossy-cluster"))
+    try:
+        key = ApiKey(id="ops", sha256=hash_key(TEST_KEY), scopes=list(ALL_SCOPES))
+        settings = Settings(
+            redis_url=local.url, redis_cluster=True, api_keys=[key], reload_interval_s=0.2
+        )
+        async with app_client(settings) as client:
+            items = [
+                {"id": f"cl-a{i}", "kind": "product", "category": "books", "title": {"en": "A"}}
+                for i in range(3)
+            ]
+            assert (await client.put("/v1/catalog/items", json={"items": items})).status_code == 200
+            assert not (await recommend(client, "cl-lost", limit=2))["degraded"]
+
+            services = client.app.state.services  # type: ignore[attr-defined]
+            node = services.redis.get_node_from_key(UserKeys("wp", "cl-lost").profile)
+            proc = local.processes[local.ports.index(node.port)]
+            proc.kill()
+            proc.wait(timeout=5)
+
+            r = await client.post("/v1/recommend", json={"user_id": "cl-lost", "limit": 2})
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            assert answer["degraded"] is True
+            assert any("profile unavailable" in reason for reason in answer["degraded_reasons"])
+            assert [a["id"] for a in answer["actions"]], "answered from the catalog"
+            event = {"event_id": "l1", "user_id": "cl-lost", "type": "view", "item_id": "cl-a0"}
+            r = await client.post("/v1/events", json={"events": [event]})
+            assert r.status_code == 503, r.text
+    finally:
+        local.stop()

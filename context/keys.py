@@ -142,29 +142,53 @@ class GlobalKeys:
         return f"{self.catalog_tag}:changes"
 
     @property
+    def intents_tag(self) -> str:
+        """The hash tag of the intent configuration (taxonomy and its version, models, their
+        files, the active model, learned examples): one slot, so a transaction can store a
+        model file with its metadata, or read the taxonomy with its version."""
+        return f"{{{self.prefix}:intents}}"
+
+    @property
     def taxonomy(self) -> str:
-        return f"{self.prefix}:intents:taxonomy"
+        return f"{self.intents_tag}:taxonomy"
 
     @property
     def taxonomy_version(self) -> str:
-        return f"{self.prefix}:intents:taxonomy:version"
+        return f"{self.intents_tag}:taxonomy:version"
 
     @property
     def models(self) -> str:
         """Hash: model version -> metadata JSON."""
-        return f"{self.prefix}:intents:models"
+        return f"{self.intents_tag}:models"
 
     def model_blob(self, version: str) -> str:
-        return f"{self.prefix}:intents:model:{version}"
+        return f"{self.intents_tag}:model:{version}"
 
     @property
     def active_model(self) -> str:
-        return f"{self.prefix}:intents:active"
+        return f"{self.intents_tag}:active"
 
     @property
     def clarify_examples(self) -> str:
         """Stream of labelled examples learned from clarify answers."""
-        return f"{self.prefix}:intents:learned"
+        return f"{self.intents_tag}:learned"
+
+    @property
+    def ranker_tag(self) -> str:
+        """The hash tag of the latent-factor rankers (index, files, active version)."""
+        return f"{{{self.prefix}:ranker}}"
+
+    @property
+    def rankers(self) -> str:
+        """Hash: ranker version -> metadata JSON."""
+        return f"{self.ranker_tag}:models"
+
+    def ranker_blob(self, version: str) -> str:
+        return f"{self.ranker_tag}:model:{version}"
+
+    @property
+    def active_ranker(self) -> str:
+        return f"{self.ranker_tag}:active"
 
     @property
     def popularity(self) -> str:

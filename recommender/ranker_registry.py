@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from context.keys import GlobalKeys
 from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import (
     MODEL_FILE,
@@ -23,10 +24,13 @@ from waypoint.errors import NotFound
 
 
 class RankerKeys:
+    """The registry's keys (named in ``context.keys.GlobalKeys``: one hash tag, one slot)."""
+
     def __init__(self, prefix: str) -> None:
-        self.index = f"{prefix}:ranker:models"
-        self.blob_prefix = f"{prefix}:ranker:model:"
-        self.active = f"{prefix}:ranker:active"
+        keys = GlobalKeys(prefix)
+        self.index = keys.rankers
+        self.blob_prefix = keys.ranker_blob("")
+        self.active = keys.active_ranker
 
 
 class RankerRegistry:

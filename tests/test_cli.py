@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from context.keys import GlobalKeys
 from waypoint.cli import build_parser, main
 from waypoint.demo.seed import data_dir
 
@@ -46,11 +47,12 @@ def test_models_push_list_activate_learned(
     redis_env: str, demo_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = redis.Redis.from_url(redis_env)
-    client.set("wp:intents:taxonomy", (data_dir() / "taxonomy.json").read_text())
-    client.xadd("wp:intents:learned", {"text": "phone stuff", "intent": "buy_electronics"})
+    keys = GlobalKeys("wp")
+    client.set(keys.taxonomy, (data_dir() / "taxonomy.json").read_text())
+    client.xadd(keys.clarify_examples, {"text": "phone stuff", "intent": "buy_electronics"})
     assert main(["models", "push", "--model", str(demo_model_dir), "--activate"]) == 0
     version = capsys.readouterr().out.split()[0]
-    assert client.get("wp:intents:active").decode() == version
+    assert client.get(keys.active_model).decode() == version
     assert main(["models", "list"]) == 0
     assert f"* {version}" in capsys.readouterr().out
     assert main(["models", "activate", "intent-missing"]) == 2

@@ -13,7 +13,7 @@ from redis.crc import key_slot
 from context.decay import EPOCH, Decay
 from context.events import EventPlanner
 from context.filter import FilterContext, apply_filter
-from context.keys import UserKeys
+from context.keys import GlobalKeys, UserKeys
 from context.models import Event
 from context.rules import holds
 from intent.taxonomy import Intent
@@ -51,6 +51,17 @@ def test_every_user_key_lives_on_one_cluster_slot() -> None:
     slots = {key_slot(k.encode()) for k in keys.all()}
     assert len(slots) == 1
     assert len({key_slot(k.encode()) for k in UserKeys("wp", "ben").all()}) == 1
+
+
+def test_keys_written_together_share_their_concerns_slot() -> None:
+    g = GlobalKeys("wp")
+    groups = {
+        "catalog": [g.catalog_items, g.catalog_version, g.catalog_changes],
+        "intents": [g.taxonomy, g.taxonomy_version, g.models, g.model_blob("v1"), g.active_model],
+        "ranker": [g.rankers, g.ranker_blob("r1"), g.active_ranker],
+    }
+    for name, keys in groups.items():
+        assert len({key_slot(k.encode()) for k in keys}) == 1, name
 
 
 @pytest.mark.parametrize(

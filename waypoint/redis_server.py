@@ -15,10 +15,15 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger("waypoint.redis")
 
 RedisClient = aioredis.Redis | RedisCluster
+
+#: how often a cluster command is retried on a connection error or a cluster-down reply
+CLUSTER_RETRIES = 1
 
 
 @dataclass
@@ -81,5 +86,8 @@ def connect(url: str, *, cluster: bool = False, timeout_s: float = 0.25) -> Redi
         "health_check_interval": 30,
     }
     if cluster:
-        return RedisCluster.from_url(url, **common)
+        # One immediate retry (after re-reading the slot map: a failover or a moved slot),
+        # not redis-py's default of ten with backoff, which holds a request for seconds
+        # when a primary is down instead of answering it degraded.
+        return RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **common)
     return aioredis.Redis.from_url(url, retry_on_timeout=False, **common)

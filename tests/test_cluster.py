@@ -168,7 +168,7 @@ async def test_catalog_upsert_is_served_by_the_next_decision(client: httpx.Async
         "title": {"en": "Cluster loyalty bonus"},
         "value": 100_000.0,
     }
-    r = await client.put("/v1/catalog/items", json={"items": [item]})
+    r = await client.put("/v1/catalog/items?wait=true", json={"items": [item]})
     assert r.status_code == 200, r.text
     stored = (await client.get("/v1/catalog/items/cl-new-offer")).json()
     assert stored["title"] == item["title"]
@@ -287,7 +287,9 @@ async def test_a_lost_primary_degrades_answers_instead_of_failing(
                 {"id": f"cl-a{i}", "kind": "product", "category": "books", "title": {"en": "A"}}
                 for i in range(3)
             ]
-            assert (await client.put("/v1/catalog/items", json={"items": items})).status_code == 200
+            assert (
+                await client.put("/v1/catalog/items?wait=true", json={"items": items})
+            ).status_code == 200
             assert not (await recommend(client, "cl-lost", limit=2))["degraded"]
 
             services = client.app.state.services  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from context.events import Op
 from context.keys import UserKeys
@@ -44,7 +45,12 @@ from recommender.policy import (
     unenforced,
 )
 from recommender.propensity_store import PropensityStore, context_bucket
-from recommender.ranking.arbitrate import arbitrate_rows, diversify_rows, lever_factors
+from recommender.ranking.arbitrate import (
+    Arbitration,
+    arbitrate_rows,
+    diversify_rows,
+    lever_factors,
+)
 from recommender.ranking.score import ScoreTable
 from recommender.schemas import (
     ActionOut,
@@ -53,6 +59,7 @@ from recommender.schemas import (
     ExperimentOut,
     RecommendRequest,
 )
+from recommender.scoring import TERMS as SCORE_TERMS
 from recommender.state import LiveState
 
 log = logging.getLogger("waypoint.arbiter")
@@ -201,11 +208,10 @@ class Arbiter:
             debug.kept -= n
 
         probs = shown_probabilities(admission, rate if admission.enforced else 0.0)
-        made: dict[int, Arbitrated] = {}
         shown: list[Shown] = []
         for pos, (i, p) in enumerate(zip(admission.shown, probs, strict=True)):
             row = order[i]
-            item = made[row] = arbitrated(row)
+            item = arbitrated(row)
             n_cell = props.impressions(bucket, item.id)
             shown.append(
                 Shown(
@@ -230,13 +236,10 @@ class Arbiter:
             logged = set(range(min(LOG_CANDIDATES, len(ranked))))
             logged.update(int(rank_of[order[i]]) for i in admission.shown)
             refused = {order[i] for i in admission.refused}
-            entries = []
-            for r in sorted(logged):
-                row = int(ranked[r])
-                a = made.get(row) or arbitrated(row)
-                entries.append((r, a, row in refused))
+            ranks = sorted(logged)
+            logged_entries = logged_candidates(table, arb, at, ranked[ranks], ranks, refused)
             picked.log_record = self._log_record(
-                req, state, strategy, user, decision, bucket, rate, entries, admission,
+                req, state, strategy, user, decision, bucket, rate, logged_entries, admission,
                 shown, request_id, experiment, now,
             )  # fmt: skip
         return picked
@@ -285,35 +288,15 @@ class Arbiter:
         decision: IntentDecision,
         bucket: str,
         rate: float,
-        entries: list[tuple[int, Arbitrated, bool]],
+        candidates: list[dict[str, Any]],
         admission: Admission,
         shown: list[Shown],
         request_id: str,
         experiment: ExperimentOut | None,
         now: float,
     ) -> dict[str, Any]:
-        """``entries``: ``(rank by priority, candidate, refused by the contact policy)`` of
-        the top :data:`LOG_CANDIDATES` by priority plus every shown one, in rank order."""
-        candidates = []
-        for r, a, refused in entries:
-            action = a.scored.action
-            candidates.append(
-                {
-                    "id": action.id,
-                    "kind": action.kind,
-                    "category": action.category,
-                    "value": action.value,
-                    "rank": r,
-                    "terms": {k: round(v, 6) for k, v in a.scored.terms.items()},
-                    "score": a.scored.score,
-                    "value_contribution": a.scored.contributions.get("value", 0.0),
-                    "propensity": a.terms["propensity"],
-                    "lever": a.terms["lever"],
-                    "priority": a.priority,
-                    "explore": action.explore,
-                    "refused": refused,
-                }
-            )
+        """``candidates``: the top :data:`LOG_CANDIDATES` by priority plus every shown one,
+        in rank order (:func:`logged_candidates`)."""
         weights = getattr(strategy, "weights", None)
         segments = user.profile.segments
         return {
@@ -359,6 +342,48 @@ class Arbiter:
                 for s in shown
             ],
         }
+
+
+def logged_candidates(
+    table: ScoreTable,
+    arb: Arbitration,
+    at: NDArray[np.int64],
+    rows: NDArray[np.integer[Any]],
+    ranks: list[int],
+    refused: set[int],
+) -> list[dict[str, Any]]:
+    """The decision log's candidate entries of ``rows`` (table rows, ranked ``ranks`` by
+    priority), read from the arrays."""
+    catalog = table.catalog
+    positions = table.positions[rows]
+    j = at[rows]
+    terms = np.round(table.terms[rows], 6).tolist()
+    score = table.score[rows].tolist()
+    value_contribution = table.contributions[rows, SCORE_TERMS.index("value")].tolist()
+    propensity = arb.propensity[j].tolist()
+    lever = arb.lever[j].tolist()
+    priority = arb.priority[j].tolist()
+    out = []
+    for k, p in enumerate(positions.tolist()):
+        item = catalog.items[p]
+        out.append(
+            {
+                "id": item.id,
+                "kind": item.kind,
+                "category": item.category,
+                "value": item.value,
+                "rank": ranks[k],
+                "terms": dict(zip(SCORE_TERMS, terms[k], strict=True)),
+                "score": score[k],
+                "value_contribution": value_contribution[k],
+                "propensity": propensity[k],
+                "lever": lever[k],
+                "priority": priority[k],
+                "explore": item.explore,
+                "refused": int(rows[k]) in refused,
+            }
+        )
+    return out
 
 
 class ArbitrationSource:

@@ -42,7 +42,8 @@ class Limits:
     query: int = 200
     #: postings read per query word (the heaviest first)
     postings: int = 5_000
-    #: candidates from the allowed categories, shared among their prefixes
+    #: candidates from the allowed categories, shared among their prefixes (a third of it
+    #: when the request has words to retrieve by)
     category: int = 300
     #: at least this many per allowed prefix
     per_prefix: int = 30
@@ -145,7 +146,8 @@ def retrieve(
         add("query", [items])
 
     prefixes = q.allowed_prefixes or _top_level(catalog)
-    add("category", _best_of(catalog, prefixes, limits.category, limits.per_prefix, available))
+    budget = limits.category // 3 if q.query_tokens else limits.category
+    add("category", _best_of(catalog, prefixes, budget, limits.per_prefix, available))
 
     def gated(prefix_list: Iterable[str]) -> list[str]:
         if allowed is None:

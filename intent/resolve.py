@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,11 @@ class IntentDecision:
     source: str | None = None
     out_of_scope: bool = False
     clarify_options: tuple[Intent, ...] = field(default_factory=tuple)
+    #: the model's probability of each clarify option (same order)
+    clarify_probabilities: tuple[float, ...] = field(default_factory=tuple)
+    #: a query was asked and no intent came of it (out of scope, below the rejection
+    #: threshold, or no words at all): the answer must not guess
+    unresolved_query: bool = False
 
     @property
     def allowed(self) -> tuple[Intent, ...]:
@@ -84,22 +90,39 @@ def resolve_intent(
                 f"unknown intent '{explicit}'; known intents: {', '.join(taxonomy.names)}"
             )
         return IntentDecision(intent=found, confidence=1.0, source="explicit")
+    if query is not None and not has_words(query):
+        # blank text, symbols or digits only: nothing to classify, nothing to guess from
+        return IntentDecision(out_of_scope=True, unresolved_query=True)
     if query and model is not None:
         p = model.predict_one(query)
         if clarify.asks(p):
-            options = tuple(
-                i
+            picked = [
+                (i, prob)
                 for name, prob in p.alternatives[: clarify.max_options]
                 if prob >= clarify.runner_up / 2 and (i := taxonomy.get(name)) is not None
-            )
-            if len(options) >= 2:
-                return IntentDecision(confidence=p.confidence, clarify_options=options)
+            ]
+            if len(picked) >= 2:
+                return IntentDecision(
+                    confidence=p.confidence,
+                    clarify_options=tuple(i for i, _ in picked),
+                    clarify_probabilities=tuple(prob for _, prob in picked),
+                )
         if p.intent is not None and (found := taxonomy.get(p.intent)) is not None:
             return IntentDecision(intent=found, confidence=p.confidence, source="model")
-        return IntentDecision(confidence=p.confidence, out_of_scope=p.out_of_scope)
+        return IntentDecision(
+            confidence=p.confidence, out_of_scope=p.out_of_scope, unresolved_query=True
+        )
     if journey_intent and (found := taxonomy.get(journey_intent)) is not None:
         return IntentDecision(intent=found, confidence=journey_confidence or 0.0, source="journey")
     return IntentDecision()
+
+
+_LETTERS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds at least one word of two letters or more."""
+    return _LETTERS.search(text) is not None
 
 
 def clarify_question(options: Sequence[Intent], language: str) -> str:

@@ -47,8 +47,8 @@ from recommender.policy import (
 from recommender.propensity_store import PropensityStore, context_bucket
 from recommender.ranking.arbitrate import (
     Arbitration,
+    answer_head,
     arbitrate_rows,
-    diversify_rows,
     lever_factors,
 )
 from recommender.ranking.score import ScoreTable
@@ -182,8 +182,14 @@ class Arbiter:
         ranked = rows[np.lexsort((positions, -arb.priority))]
         at = np.full(len(table), -1, np.int64)  # table row -> index into ``arb``
         at[rows] = np.arange(len(rows))
-        leaf = catalog.category_of[table.positions]
-        head = diversify_rows(ranked, leaf, req.limit, strategy.diversity)
+        head = answer_head(
+            table,
+            ranked,
+            decision.clarify_options,
+            decision.clarify_probabilities,
+            req.limit,
+            strategy.diversity,
+        )
         rest = ranked[~np.isin(ranked, head)]
         # the admission script reads at most MAX_CANDIDATES of them
         order = head + rest[: max(0, MAX_CANDIDATES - len(head))].tolist()

@@ -20,10 +20,11 @@ from intent.resolve import (
     option_label,
     resolve_intent,
 )
+from intent.taxonomy import Intent
 from recommender.arbiter import Arbiter, Picked
 from recommender.explain import reasons
 from recommender.history import similar_items, titled_sources
-from recommender.ranking.arbitrate import diversify_rows
+from recommender.ranking.arbitrate import answer_head
 from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.ranking.score import ScoreTable, score_positions
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
@@ -33,6 +34,7 @@ from recommender.schemas import (
     ClarifyOption,
     DebugOut,
     ExperimentOut,
+    Fallback,
     IntentOut,
     RecommendRequest,
     RecommendResponse,
@@ -79,13 +81,18 @@ class Ranked:
     table: ScoreTable
     debug: DebugOut
     degraded: list[str]
+    #: the answer is a safe fallback (no intent came of the query): where it comes from
+    fallback: Fallback | None = None
 
     def top(self, limit: int, diversity: float) -> list[Scored]:
-        """The first ``limit`` by score (ties by id) under the diversity rule."""
-        table = self.table
+        """The first ``limit`` by score (ties by id): blocks per clarify option, else
+        under the diversity rule."""
+        table, d = self.table, self.decision
         order = np.lexsort((table.positions, -table.score))
-        leaf = table.catalog.category_of[table.positions]
-        return [table.scored(r) for r in diversify_rows(order, leaf, limit, diversity)]
+        rows = answer_head(
+            table, order, d.clarify_options, d.clarify_probabilities, limit, diversity
+        )
+        return [table.scored(r) for r in rows]
 
 
 class TreatmentPolicy(Protocol):
@@ -112,6 +119,7 @@ class Recommender:
         clarify: ClarifyPolicy | None = None,
         arbiter: Arbiter | None = None,
         retrieval: Limits | None = DEFAULT_LIMITS,
+        neutral: tuple[str, ...] = ("agent",),
     ) -> None:
         self.store = store
         #: arbitration, contact policy, exploration and decision log (None: score order)
@@ -123,6 +131,8 @@ class Recommender:
         self.clarify = clarify or ClarifyPolicy()
         #: per-source candidate limits; None ranks the whole catalog (the reference scan)
         self.limits = retrieval
+        #: category prefixes of the safe answer when nothing else is known
+        self.neutral = neutral
 
     async def rank(
         self, req: RecommendRequest, state: LiveState, *, now: float | None = None
@@ -149,8 +159,38 @@ class Recommender:
             clarify=self.clarify,
         )
         ctx = self._scoring_context(req, state, user, decision, now)
-        table, debug = self._rank(req, state, treatment.strategy, user, decision, ctx, now)
-        return Ranked(now, user, treatment, decision, ctx, table, debug, degraded)
+        gate, fallback = self._gate(state, user, decision)
+        table, debug = self._rank(req, state, treatment.strategy, user, gate, ctx, now)
+        return Ranked(now, user, treatment, decision, ctx, table, debug, degraded, fallback)
+
+    def _gate(
+        self, state: LiveState, user: UserSnapshot, decision: IntentDecision
+    ) -> tuple[tuple[Intent, ...], Fallback | None]:
+        """The intents whose categories an answer may come from, and whether that is a
+        safe fallback. A resolved intent or the clarify options gate the answer; a query
+        that resolved no intent never opens the whole catalog: it gets the customer's
+        current journey and open intents, else the neutral categories."""
+        if decision.allowed:
+            return decision.allowed, None
+        if not decision.unresolved_query:
+            return (), None
+        journey = user.journey.intent
+        open_names = [o.intent for o in sorted(user.open_intents, key=lambda o: -o.last_seen)]
+        names = dict.fromkeys(([journey] if journey else []) + open_names)
+        intents = tuple(i for n in names if (i := state.taxonomy.get(n)) is not None)
+        if intents:
+            first: Fallback = (
+                "journey" if journey and intents[0].name == journey else "open_intents"
+            )
+            return intents, first
+        neutral = Intent.model_construct(
+            name="neutral",
+            label={"en": "neutral"},
+            allowed_categories=list(self.neutral),
+            action_kinds=[],
+            clarify_prompt={},
+        )
+        return (neutral,), "neutral"
 
     async def recommend(
         self,
@@ -219,6 +259,7 @@ class Recommender:
             user_id=req.user_id,
             intent=self._intent_out(decision, req.context.language),
             out_of_scope=decision.out_of_scope,
+            fallback=ranked.fallback,
             clarify=self._clarify(decision, req.context.language),
             actions=actions,
             cold_start=user.is_cold,
@@ -257,13 +298,13 @@ class Recommender:
         state: LiveState,
         strategy: Strategy,
         user: UserSnapshot,
-        decision: IntentDecision,
+        allowed: tuple[Intent, ...],
         ctx: ScoringContext,
         now: float,
     ) -> tuple[ScoreTable, DebugOut]:
-        """Retrieve a bounded candidate set, filter it, score it (all as arrays)."""
+        """Retrieve a bounded candidate set, filter it, score it (all as arrays);
+        ``allowed``: the intents whose categories may answer (empty: any)."""
         catalog = state.catalog
-        allowed = decision.allowed
         prefixes = tuple(sorted({p for i in allowed for p in i.allowed_categories}))
         profile = user.profile
         country = self._country(req, user)

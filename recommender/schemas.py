@@ -100,6 +100,9 @@ class DebugOut(BaseModel):
     )
 
 
+Fallback = Literal["journey", "open_intents", "neutral"]
+
+
 class RecommendResponse(BaseModel):
     request_id: str
     user_id: str
@@ -108,6 +111,12 @@ class RecommendResponse(BaseModel):
         default=False, description="The query was understood as outside what we offer."
     )
     clarify: Clarify | None
+    fallback: Fallback | None = Field(
+        default=None,
+        description="The query resolved no intent, so the answer is a safe fallback instead "
+        "of a guess: the customer's current journey, their open intents, or the neutral "
+        "categories (e.g. talk to an agent).",
+    )
     actions: list[ActionOut]
     experiment: ExperimentOut | None = None
     cold_start: bool

@@ -123,6 +123,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
                 below=settings.clarify_below, runner_up=settings.clarify_runner_up
             ),
             arbiter=arbiter,
+            neutral=tuple(settings.neutral_categories),
             retrieval=Limits(
                 query=settings.retrieval_query,
                 category=settings.retrieval_category,

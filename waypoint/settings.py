@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         "and a runner-up holds at least clarify_runner_up.",
     )
     clarify_runner_up: float = Field(default=0.1, ge=0, le=1)
+    neutral_categories: list[str] = Field(
+        default=["agent"],
+        description="Category prefixes of the safe answer to a query that resolved no intent "
+        "when the customer has no journey or open intent (JSON list).",
+    )
     retrieval_query: int = Field(
         default=200, ge=1, le=10_000, description="Candidates retrieved by the query's words."
     )

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
 from recommender.levers import Levers
 from recommender.models import ACTION_KINDS, category_levels
+from recommender.ranking.filter import option_of
 from recommender.ranking.score import ScoreTable
 from recommender.scoring import TERMS as SCORE_TERMS
 
@@ -92,6 +94,62 @@ def arbitrate_rows(
         lever=lever,
         priority=propensity * weight * value * lever,
     )
+
+
+def option_blocks(
+    ranked: Rows, option: IntArray, probabilities: tuple[float, ...], limit: int
+) -> list[int]:
+    """The head of an answer to a clarifying question: for each option in order (most
+    likely first), its best rows, in slots shared by the options' probabilities (at least
+    one each while slots last). A less likely option never gets ahead of a likelier one;
+    slots an option cannot fill go to the next.
+
+    ``option[row]`` is the option a row answers (-1: none; such rows are not shown)."""
+    n = len(probabilities)
+    total = sum(probabilities) or 1.0
+    quota = [max(1, math.floor(limit * p / total)) for p in probabilities]
+    while sum(quota) > limit and any(q > 0 for q in quota):
+        last = max(i for i, q in enumerate(quota) if q > 0)
+        quota[last] -= 1
+    spare = limit - sum(quota)
+    per_option: list[list[int]] = [[] for _ in range(n)]
+    for row in ranked.tolist():
+        o = int(option[row])
+        if o >= 0:
+            per_option[o].append(row)
+    head: list[int] = []
+    carry = spare
+    for i in range(n):
+        take = quota[i] + carry
+        head.extend(per_option[i][:take])
+        carry = take - len(per_option[i][:take])
+    if len(head) < limit:  # fill from the likeliest options' next best, in option order
+        chosen = set(head)
+        for i in range(n):
+            for row in per_option[i]:
+                if len(head) == limit:
+                    break
+                if row not in chosen:
+                    head.append(row)
+    return head
+
+
+def answer_head(
+    table: ScoreTable,
+    ranked: Rows,
+    options: tuple[Intent, ...],
+    probabilities: tuple[float, ...],
+    limit: int,
+    diversity: float,
+) -> list[int]:
+    """The first ``limit`` rows of an answer: blocks per clarify option when the request
+    asks a clarifying question, else the diversity rule over the ranked rows."""
+    if options:
+        probs = probabilities if len(probabilities) == len(options) else (1.0,) * len(options)
+        option = option_of(table.catalog, options, table.positions)
+        return option_blocks(ranked, option, probs, limit)
+    leaf = table.catalog.category_of[table.positions]
+    return diversify_rows(ranked, leaf, limit, diversity)
 
 
 def diversify_rows(ranked: Rows, leaf: IntArray, limit: int, max_share: float) -> list[int]:

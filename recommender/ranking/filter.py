@@ -72,6 +72,15 @@ def intent_mask(
     return ok
 
 
+def option_of(catalog: CatalogIndex, options: tuple[Intent, ...], positions: IntArray) -> IntArray:
+    """For each of ``positions``, the first of ``options`` (most likely first) that allows
+    it, or -1."""
+    out = np.full(len(positions), -1, np.int32)
+    for i in reversed(range(len(options))):
+        out[intent_mask(catalog, (options[i],), positions)] = i
+    return out
+
+
 class ContextFilter:
     """The rules for one request, ready to apply to any set of positions."""
 

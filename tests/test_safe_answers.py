@@ -1,0 +1,58 @@
+"""Under uncertainty the answer never guesses: clarify options in order of probability,
+and a query that resolved no intent gets a safe, flagged fallback."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+
+from intent.resolve import has_words
+from recommender.ranking.arbitrate import option_blocks
+
+WEB = {"channel": "web", "language": "en", "location": {"country": "DE"}}
+
+
+def test_option_blocks_put_the_likelier_option_first() -> None:
+    ranked = np.asarray([5, 1, 4, 0, 3, 2, 6])  # rows by priority
+    option = np.asarray([0, 1, 1, 0, 1, 0, 0])  # the option each row answers
+    head = option_blocks(ranked, option, (0.7, 0.3), 5)
+    # option 0 (p=0.7) gets floor(3.5) slots plus the spare one, in priority order; then
+    # option 1's best
+    assert head == [5, 0, 3, 6, 1]
+    # an option that cannot fill its slots passes them on
+    head = option_blocks(ranked, np.asarray([0, 1, -1, -1, -1, -1, -1]), (0.5, 0.5), 4)
+    assert head == [0, 1]
+
+
+def test_text_without_words_is_not_classified() -> None:
+    assert not has_words("   ")
+    assert not has_words("?!?! 12345 :-)")
+    assert has_words("ok")
+
+
+async def test_out_of_scope_gets_the_neutral_answer_flagged(client: httpx.AsyncClient) -> None:
+    for query in ("what's the weather like tomorrow in Paris", "%%% 1234 ???"):
+        r = await client.post(
+            "/v1/recommend", json={"user_id": "oos-fresh", "query": query, "context": WEB}
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["intent"] is None and body["clarify"] is None
+        assert body["fallback"] == "neutral", (query, body["fallback"])
+        assert body["actions"], "the neutral set is offered"
+        assert all(a["category"].startswith("agent") for a in body["actions"])
+
+
+async def test_out_of_scope_follows_the_current_journey(client: httpx.AsyncClient) -> None:
+    first = await client.post(
+        "/v1/recommend",
+        json={"user_id": "oos-journey", "query": "I want a new crime novel", "context": WEB},
+    )
+    assert first.json()["intent"]["name"] == "buy_book"
+    r = await client.post(
+        "/v1/recommend",
+        json={"user_id": "oos-journey", "query": "%%% ???", "context": WEB},
+    )
+    body = r.json()
+    assert body["fallback"] == "journey"
+    assert body["actions"] and all(a["category"].startswith("books") for a in body["actions"])

@@ -120,9 +120,9 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
     """The terms that depend only on the action's category (computed once per category)."""
     intent = 0.0
     if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
-        # a deeper category prefix is a more specific fit
-        depth = max(p.count("/") + 1 for p in ctx.intent_categories if _under(category, p))
-        intent = min(1.0, 0.6 + 0.2 * depth)
+        # every category the intent allows fits it equally: how deep a prefix sits in the
+        # taxonomy says nothing about this request (the query's words rank within the gate)
+        intent = 1.0
     open_intent = None
     for name, prefixes in ctx.open_intent_categories.items():
         if any(_under(category, p) for p in prefixes):

@@ -126,9 +126,15 @@ def tokens(text: str) -> frozenset[str]:
 
 
 def action_tokens(action: Action) -> frozenset[str]:
-    """The content words of an action's titles (every language), tags and category."""
+    """The content words of an action's titles and descriptions (every language), tags
+    and category."""
     text = " ".join(
-        (*action.title.values(), *action.tags, action.category.replace("/", " "))
+        (
+            *action.title.values(),
+            *action.description.values(),
+            *action.tags,
+            action.category.replace("/", " "),
+        )
     ).replace("_", " ")
     return tokens(text)
 

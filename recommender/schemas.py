@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from context.models import RequestContext, SessionId, UserId
 from recommender.models import ActionId, ActionKind
@@ -24,10 +24,10 @@ class RecommendRequest(BaseModel):
         default=None, description="Explicit intent; wins over the model."
     )
     context: RequestContext = RequestContext()
-    limit: Annotated[int, Field(ge=1, le=50)] = 5
+    limit: Annotated[StrictInt, Field(ge=1, le=50)] = 5
     exclude: Annotated[list[ActionId], Field(max_length=200)] = []
-    debug: bool = Field(default=False, description="Report what each filter rule removed.")
-    explain: bool = Field(default=False, description="Report each score term per action.")
+    debug: StrictBool = Field(default=False, description="Report what each filter rule removed.")
+    explain: StrictBool = Field(default=False, description="Report each score term per action.")
 
 
 class IntentOut(BaseModel):

@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException
 KIB = 1024
 MIB = 1024 * KIB
 
-#: a quick test of the raw bytes: only a body that may hold a non-finite number is walked
-_MAYBE_NON_FINITE = re.compile(rb"Infinity|NaN|[eE][+]?\d{3}")
+#: a number literal too large for a double (it parses as infinity); strings rarely look like it
+_HUGE_LITERAL = re.compile(rb"[0-9][eE][+]?[0-9]{3}")
 
 
 class PayloadTooLarge(HTTPException):
@@ -87,10 +87,9 @@ def _invalid(loc: tuple[str | int, ...], kind: str, msg: str) -> RequestValidati
 
 def parse_json(body: bytes) -> Any:
     """Parse ``body``; malformed JSON is a 422 on ``body`` (never a character offset as the
-    field), and a number that is not finite (``NaN``, ``Infinity``, ``1e999``) a 422 naming
-    the field that holds it."""
+    field)."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except json.JSONDecodeError as exc:
         raise _invalid(
             ("body",),
@@ -99,30 +98,45 @@ def parse_json(body: bytes) -> Any:
         ) from None
     except (ValueError, RecursionError) as exc:  # bad UTF-8, nesting too deep
         raise _invalid(("body",), "json_invalid", f"the body is not valid JSON: {exc}") from None
-    if _MAYBE_NON_FINITE.search(body):
-        where = first_non_finite(data)
-        if where is not None:
-            raise _invalid(
-                ("body", *where),
-                "finite_number",
-                "Input should be a finite number (NaN and Infinity are not JSON numbers)",
-            )
-    return data
+
+
+def check_finite(body: bytes, data: Any) -> None:
+    """A number that is not finite (``NaN``, ``Infinity``, ``1e999``) is a 422 naming the
+    field that holds it. The parsed document is only walked when the raw bytes hold one of
+    those spellings, so an ordinary body costs two scans of its bytes."""
+    if b"NaN" not in body and b"Infinity" not in body and not _HUGE_LITERAL.search(body):
+        return
+    where = first_non_finite(data)
+    if where is not None:
+        raise _invalid(
+            ("body", *where),
+            "finite_number",
+            "Input should be a finite number (NaN and Infinity are not JSON numbers)",
+        )
 
 
 def first_non_finite(data: Any) -> tuple[str | int, ...] | None:
-    """The path of the first NaN or infinite float in parsed JSON, if any (iterative: the
-    parser already bounded the depth, but this must not recurse either)."""
+    """The path of a NaN or infinite float in parsed JSON, if any (iterative: the parser
+    already bounded the depth, but this must not recurse either)."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else ()
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
     while stack:
         path, value = stack.pop()
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                return path
-        elif isinstance(value, dict):
-            stack.extend(((*path, str(k)), v) for k, v in reversed(value.items()))
+        if isinstance(value, dict):
+            items: Any = value.items()
         elif isinstance(value, list):
-            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
+            items = enumerate(value)
+        else:
+            continue
+        nested = []
+        for key, item in items:
+            if isinstance(item, float):
+                if not math.isfinite(item):
+                    return (*path, key)
+            elif isinstance(item, dict | list):
+                nested.append(((*path, key), item))
+        stack.extend(reversed(nested))
     return None
 
 

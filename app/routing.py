@@ -26,7 +26,14 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from app.auth import authenticate
-from app.body import MIB, ReadRequest, check_content_type, parse_json, read_capped
+from app.body import (
+    MIB,
+    ReadRequest,
+    check_content_type,
+    check_finite,
+    parse_json,
+    read_capped,
+)
 from app.errors import AuthError, ErrorOut
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -70,6 +77,10 @@ class GuardedRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["responses"] = self._error_responses(path, kwargs)
         super().__init__(path, endpoint, **kwargs)
+        if self.body_field is None:  # known only now: no body, so no 413/415 either
+            for code in (413, 415):
+                self.responses.pop(code, None)
+                self.response_fields.pop(code, None)
 
     @classmethod
     def _error_responses(cls, path: str, kwargs: dict[str, Any]) -> dict[int | str, Any]:
@@ -86,9 +97,9 @@ class GuardedRoute(APIRoute):
             entry.setdefault("model", ErrorOut)
             entry.setdefault("description", _DESCRIPTIONS[code])
             declared[code] = entry
-        for code, entry in list(declared.items()):
-            if isinstance(code, int) and code >= 400 and isinstance(entry, dict):
-                declared[code] = {"model": ErrorOut, **entry}
+        for status, entry in list(declared.items()):
+            if isinstance(status, int) and status >= 400 and isinstance(entry, dict):
+                declared[status] = {"model": ErrorOut, **entry}
         return declared
 
     def body_cap(self, request: Request) -> int:
@@ -114,6 +125,7 @@ class GuardedRoute(APIRoute):
                     check_content_type(request, required=True)
                     data = parse_json(body)
                     self.precheck(request, data)
+                    check_finite(body, data)
                 # the stream is consumed: FastAPI reads the body and JSON from here
                 request = ReadRequest(request, body, data)
             return await handler(request)

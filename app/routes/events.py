@@ -22,7 +22,8 @@ class BatchTooLarge(DomainError):
 
 class _EventsRoute(GuardedRoute):
     def body_cap(self, request: Request) -> int:
-        return max(MIB, request.app.state.services.settings.max_batch * EVENT_BYTES)
+        max_batch: int = request.app.state.services.settings.max_batch
+        return max(MIB, max_batch * EVENT_BYTES)
 
     def precheck(self, request: Request, data: Any) -> None:
         """Count the events before validating any: an oversized batch costs one len()."""

@@ -8,9 +8,10 @@ request:
 1. ``/v1`` routes: an API key is present and known (401; the scope is still checked by the
    route's dependency, 403);
 2. routes with a JSON body: the content type (415), the size from ``Content-Length`` and then
-   while streaming (413, :attr:`GuardedRoute.max_body_bytes`), the JSON itself (422 on
-   ``body``; a non-finite number is a 422 naming its field), and the route's :meth:`precheck`
-   on the parsed JSON (e.g. the number of events in a batch, 413) before any model is built.
+   while streaming (413, :meth:`GuardedRoute.body_cap`), the JSON itself (422 on ``body``),
+   the route's :meth:`precheck` on the parsed JSON (e.g. the number of events in a batch,
+   413), then no number is NaN or infinite (422 naming the field) - all before any model
+   is built.
 
 It also documents what it answers: every operation lists the error statuses it can return
 with the one error shape (:class:`app.errors.ErrorOut`).

@@ -11,11 +11,10 @@ from pydantic import (
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     model_validator,
 )
 
-from recommender.models import ActionId, Channel, CountryCode, LanguageCode, Money
+from recommender.models import INTEGER, ActionId, Channel, CountryCode, JsonInt, LanguageCode, Money
 
 UserId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 SessionId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -91,8 +90,8 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     segments: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
-    tenure_months: Annotated[StrictInt, Field(ge=0, le=1200)] | None = None
-    attributes: dict[str, str | StrictBool | StrictInt | StrictFloat | None] = Field(
+    tenure_months: Annotated[int, Field(ge=0, le=1200), INTEGER] | None = None
+    attributes: dict[str, str | StrictBool | JsonInt | StrictFloat | None] = Field(
         default={},
         max_length=64,
         description="Free-form attributes (name, country, language, ...); at most 64.",

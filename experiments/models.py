@@ -18,12 +18,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictFloat,
-    StrictInt,
     field_validator,
     model_validator,
 )
 
-from recommender.models import Channel, CountryCode, LanguageCode
+from recommender.models import INTEGER, Channel, CountryCode, LanguageCode
 
 # --------------------------------------------------------------------------- errors
 
@@ -224,7 +223,7 @@ class ExperimentSpec(BaseModel):
     minimum_detectable_effect: Annotated[StrictFloat, Field(gt=0, le=10)] = Field(
         default=0.05, description="Smallest relative lift worth detecting (0.05 = +5 %)."
     )
-    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] = Field(
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), INTEGER] = Field(
         default=0,
         description="Hash seed of the variant split, any unsigned 64-bit integer "
         "(0 to 2^64 - 1); defaults to a hash of the id.",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from recommender.documents import VersionedDocument
 from recommender.models import (
@@ -29,6 +29,7 @@ from recommender.models import (
     Action,
     ActionId,
     ActionKind,
+    JsonInt,
     category_levels,
     check_category,
 )
@@ -42,7 +43,7 @@ Factor = Annotated[StrictFloat, Field(ge=0.0, le=10.0)]
 class Levers(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    version: StrictInt = Field(default=0, description="Set by the server on every change.")
+    version: JsonInt = Field(default=0, description="Set by the server on every change.")
     actions: Annotated[
         dict[ActionId, Factor],
         Field(max_length=100_000, json_schema_extra={"propertyNames": {"pattern": ACTION_ID}}),

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     field_validator,
     model_validator,
 )
@@ -30,6 +30,18 @@ CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 CATEGORY_PATTERN = r"^[a-z0-9_]+(/[a-z0-9_]+)*$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+#: an integer as JSON Schema means it: 5 or 5.0, never true or "5". Put it after any
+#: Field(...) constraints (``Annotated[int, Field(ge=1), INTEGER]``) so they stay in the schema
+INTEGER = BeforeValidator(_integer)
+JsonInt = Annotated[int, INTEGER]
 
 #: the largest business value or price accepted (so sums of them stay far from overflowing)
 MAX_MONEY = 1e12
@@ -59,8 +71,8 @@ class Cap(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_impressions: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    per_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 86_400)]
+    max_impressions: Annotated[int, Field(ge=1, le=10_000), INTEGER]
+    per_seconds: Annotated[int, Field(ge=1, le=366 * 86_400), INTEGER]
 
 
 def category_levels(category: str) -> list[str]:

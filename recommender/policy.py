@@ -42,13 +42,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from redis.exceptions import WatchError
 
 from context.keys import UserKeys
 from recommender.catalog import CatalogIndex
 from recommender.documents import VersionedDocument
-from recommender.models import CHANNELS, Action, Channel
+from recommender.models import CHANNELS, INTEGER, Action, Channel
 
 log = logging.getLogger("waypoint.policy")
 
@@ -87,8 +87,8 @@ class ContactCap(BaseModel):
         description="Action id, category prefix or kind the cap is about; unset: the cap "
         "holds for each action / leaf category / kind on its own.",
     )
-    max: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    window_s: Annotated[StrictInt, Field(ge=1, le=MAX_WINDOW_S)] | None = Field(
+    max: Annotated[int, Field(ge=1, le=10_000), INTEGER]
+    window_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] | None = Field(
         default=None, description="Sliding window in seconds."
     )
     per_session: StrictBool = Field(
@@ -109,9 +109,9 @@ class Suppression(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    after: Annotated[StrictInt, Field(ge=1, le=100)] = 2
-    within_s: Annotated[StrictInt, Field(ge=1, le=MAX_WINDOW_S)] = 30 * DAY
-    cooldown_s: Annotated[StrictInt, Field(ge=1, le=MAX_WINDOW_S)] = 14 * DAY
+    after: Annotated[int, Field(ge=1, le=100), INTEGER] = 2
+    within_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] = 30 * DAY
+    cooldown_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] = 14 * DAY
 
 
 class ChannelPolicy(BaseModel):
@@ -121,7 +121,7 @@ class ChannelPolicy(BaseModel):
     suppression: Suppression | None = Field(
         default_factory=Suppression, description="null: declines never suppress."
     )
-    snooze_s: Annotated[StrictInt, Field(ge=0, le=MAX_WINDOW_S)] = Field(
+    snooze_s: Annotated[int, Field(ge=0, le=MAX_WINDOW_S), INTEGER] = Field(
         default=3 * DAY, description="How long 'maybe later' hides an action (0: not at all)."
     )
 

@@ -36,7 +36,7 @@ CONFIG = SchemathesisConfig.from_dict(
         "headers": {"Authorization": f"Bearer {TEST_KEY}"},
         # derandomized, and nothing carried over from earlier runs: every run is the same run
         "generation": {
-            "max-examples": 25,
+            "max-examples": 15,
             "deterministic": True,
             "mode": "all",
             "database": "none",
@@ -98,6 +98,7 @@ def _failures(event: events.ScenarioFinished) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_every_operation_keeps_its_contract(contract_app: Any) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", contract_app, config=CONFIG)
     failures: list[str] = []

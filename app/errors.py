@@ -8,7 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from experiments.models import ExperimentError
 from waypoint.errors import DomainError
@@ -21,6 +25,32 @@ class AuthError(Exception):
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+
+
+class FieldError(BaseModel):
+    loc: list[str] = Field(description="Where the problem is, e.g. ['body', 'events', '0', 'ts'].")
+    field: str = Field(description="The same place as a dotted name, e.g. 'events.0.ts'.")
+    msg: str
+    type: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The shape of every error answer."""
+
+    error: str = Field(description="The kind of error, e.g. 'ValidationError', 'NotFound'.")
+    detail: str | list[FieldError] = Field(
+        description="A message, or for a request that fails validation one entry per problem."
+    )
+
+
+def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]:
+    """Every method some route serves at the request's path (for a 405's ``Allow``)."""
+    methods: set[str] = set()
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _body(error: str, detail: Any) -> dict[str, Any]:
@@ -67,12 +97,33 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(error, exc.detail), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {
+            400: "BadRequest",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            413: "PayloadTooLarge",
+            415: "UnsupportedMediaType",
+        }
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # a path served by several routes (GET and DELETE of an item) allows all their methods
+            routes = getattr(request.app.state, "all_routes", [])
+            allowed = allowed_methods(routes, dict(request.scope)) if routes else []
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
         return JSONResponse(
             _body(names.get(exc.status_code, "HTTPError"), exc.detail),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
+        )
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _store_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable: %r", exc)
+        return JSONResponse(
+            _body("StoreUnavailable", "a store is unavailable; retry shortly"), status_code=503
         )
 
     @app.exception_handler(Exception)

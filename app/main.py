@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
-    for module in (
+    modules = (
         recommend,
         events,
         users,
@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         levers,
         policies,
         ranker,
-    ):
+    )
+    for module in modules:
         app.include_router(module.router)
+    # every route, flat: a 405 lists the methods of all routes sharing the path in ``Allow``
+    app.state.all_routes = [*app.router.routes, *(r for m in modules for r in m.router.routes)]
     return app

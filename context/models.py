@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    model_validator,
+)
 
-from recommender.models import ActionId, Channel, CountryCode, LanguageCode
+from recommender.models import INTEGER, ActionId, Channel, CountryCode, JsonInt, LanguageCode, Money
 
 UserId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 SessionId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -42,6 +49,8 @@ ITEM_EVENTS: frozenset[str] = frozenset(
     }
 )
 OUTCOME_EVENTS: frozenset[str] = frozenset({"purchase", "accept"})
+#: events older than this are refused (a zero or unset clock, not history)
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Location(BaseModel):
@@ -78,26 +87,21 @@ class RequestContext(BaseModel):
 class Profile(BaseModel):
     """Slow-changing facts about a customer, set by the business (CRM sync)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     segments: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
-    tenure_months: Annotated[int, Field(ge=0, le=1200)] | None = None
-    attributes: dict[str, str | int | float | bool | None] = Field(
-        default={}, description="Free-form attributes (name, country, language, ...)."
+    tenure_months: Annotated[int, Field(ge=0, le=1200), INTEGER] | None = None
+    attributes: dict[str, str | StrictBool | JsonInt | StrictFloat | None] = Field(
+        default={},
+        max_length=64,
+        description="Free-form attributes (name, country, language, ...); at most 64.",
     )
-
-    @field_validator("attributes")
-    @classmethod
-    def _small(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if len(v) > 64:
-            raise ValueError("at most 64 attributes")
-        return v
 
 
 class Event(BaseModel):
     """One feedback or journey event. ``event_id`` makes delivery idempotent."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     event_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
     user_id: UserId
@@ -106,11 +110,15 @@ class Event(BaseModel):
     item_id: ActionId | None = None
     query: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     intent: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = None
-    value: Annotated[float, Field(ge=0)] | None = None
+    value: Money | None = None
     reason: Annotated[str, Field(max_length=200)] | None = None
     request_id: Annotated[str, Field(max_length=64)] | None = None
     agent_id: Annotated[str, Field(max_length=64)] | None = None
-    ts: datetime | None = None
+    ts: datetime | None = Field(
+        default=None,
+        description="When it happened, with a timezone: after 2000-01-01 and at most 5 minutes "
+        "ahead of the server's clock (default: when received).",
+    )
     context: RequestContext | None = None
 
     @model_validator(mode="after")
@@ -126,6 +134,8 @@ class Event(BaseModel):
                 raise ValueError("ts needs a timezone, e.g. '2026-11-25T10:00:00Z'")
             if self.ts > datetime.now(UTC) + timedelta(minutes=5):
                 raise ValueError("ts is in the future")
+            if self.ts < EARLIEST_TS:
+                raise ValueError(f"ts must be after {EARLIEST_TS:%Y-%m-%d}")
         return self
 
     def timestamp(self, now: float) -> float:

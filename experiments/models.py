@@ -13,9 +13,16 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    field_validator,
+    model_validator,
+)
 
-from recommender.models import Channel, CountryCode, LanguageCode
+from recommender.models import INTEGER, Channel, CountryCode, LanguageCode
 
 # --------------------------------------------------------------------------- errors
 
@@ -71,6 +78,8 @@ RANKING_WEIGHT_NAMES: Final[tuple[str, ...]] = (
 
 # --------------------------------------------------------------------------- strategy params
 
+Weight = Annotated[StrictFloat, Field(ge=0, le=10)]
+
 
 class StrategyParams(BaseModel):
     """Overrides of the ranking strategy for one variant. Every field is optional: ``None``
@@ -79,20 +88,22 @@ class StrategyParams(BaseModel):
     would change what is measured, not how well we rank).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    ranking_weights: dict[RankingWeightName, Annotated[float, Field(ge=0, le=10)]] | None = Field(
-        default=None,
-        description=(
-            "Multipliers of the score components (0..10, 1 = default weight, 0 = switch the "
-            "component off). Missing components keep their default weight."
-        ),
+    ranking_weights: dict[RankingWeightName, Annotated[StrictFloat, Field(ge=0, le=10)]] | None = (
+        Field(
+            default=None,
+            description=(
+                "Multipliers of the score components (0..10, 1 = default weight, 0 = switch the "
+                "component off). Missing components keep their default weight."
+            ),
+        )
     )
-    exploration_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(
+    exploration_rate: Annotated[StrictFloat, Field(ge=0, le=1)] | None = Field(
         default=None,
         description="Probability that a slot is given to an exploratory candidate (0..1).",
     )
-    diversity: Annotated[float, Field(ge=0, le=1)] | None = Field(
+    diversity: Annotated[StrictFloat, Field(ge=0, le=1)] | None = Field(
         default=None,
         description=(
             "Largest share of one result list a single sub-category may take (0..1); "
@@ -139,10 +150,10 @@ class StrategyParams(BaseModel):
 
 
 class Variant(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: Slug
-    weight: Annotated[float, Field(ge=0, le=1)] = Field(
+    weight: Annotated[StrictFloat, Field(ge=0, le=1)] = Field(
         description="Share of the experiment's non-holdout traffic (all weights sum to 1)."
     )
     params: StrategyParams = StrategyParams()
@@ -160,7 +171,7 @@ class Targeting(BaseModel):
     """Who may enter the experiment. Every *given* (non-empty) dimension must match;
     ``segments`` matches when the user is in *any* of the listed segments. Empty = all."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     channels: list[Channel] = []
     countries: list[CountryCode] = []
@@ -179,13 +190,14 @@ def default_seed(experiment_id: str) -> int:
 
 
 WEIGHT_TOLERANCE: Final = 1e-6
+MAX_SEED: Final = 2**64 - 1
 
 
 class ExperimentSpec(BaseModel):
     """What an analyst submits. The **first variant is the control**: lifts, p-values and
     "probability to beat control" are all computed against ``variants[0]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: Slug
     description: Annotated[str, Field(max_length=2000)] = ""
@@ -193,11 +205,11 @@ class ExperimentSpec(BaseModel):
     primary_metric: Metric
     guardrail_metrics: list[Metric] = []
     targeting: Targeting = Targeting()
-    coverage: Annotated[float, Field(ge=0, le=100)] = Field(
+    coverage: Annotated[StrictFloat, Field(ge=0, le=100)] = Field(
         default=100.0, description="Percent of users (of the namespace) eligible for the test."
     )
     variants: Annotated[list[Variant], Field(min_length=2, max_length=10)]
-    holdout: Annotated[float, Field(ge=0, le=50)] = Field(
+    holdout: Annotated[StrictFloat, Field(ge=0, le=50)] = Field(
         default=0.0,
         description="Percent of covered users kept on the default strategy, outside all variants.",
     )
@@ -208,11 +220,13 @@ class ExperimentSpec(BaseModel):
             "namespaces are independent layers."
         ),
     )
-    minimum_detectable_effect: Annotated[float, Field(gt=0, le=10)] = Field(
+    minimum_detectable_effect: Annotated[StrictFloat, Field(gt=0, le=10)] = Field(
         default=0.05, description="Smallest relative lift worth detecting (0.05 = +5 %)."
     )
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
-        default=0, description="Hash seed of the variant split; defaults to a hash of the id."
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), INTEGER] = Field(
+        default=0,
+        description="Hash seed of the variant split, any unsigned 64-bit integer "
+        "(0 to 2^64 - 1); defaults to a hash of the id.",
     )
 
     @model_validator(mode="before")

@@ -20,22 +20,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from recommender.documents import VersionedDocument
-from recommender.models import Action, ActionId, ActionKind, category_levels, check_category
+from recommender.models import (
+    ACTION_ID_PATTERN,
+    CATEGORY_PATTERN,
+    Action,
+    ActionId,
+    ActionKind,
+    JsonInt,
+    category_levels,
+    check_category,
+)
 
 __all__ = ["LeverStore", "Levers"]
 
-Factor = Annotated[float, Field(ge=0.0, le=10.0)]
+ACTION_ID, CATEGORY = ACTION_ID_PATTERN, CATEGORY_PATTERN
+Factor = Annotated[StrictFloat, Field(ge=0.0, le=10.0)]
 
 
 class Levers(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    version: int = Field(default=0, description="Set by the server on every change.")
-    actions: Annotated[dict[ActionId, Factor], Field(max_length=100_000)] = {}
-    categories: Annotated[dict[str, Factor], Field(max_length=10_000)] = {}
+    version: JsonInt = Field(default=0, description="Set by the server on every change.")
+    actions: Annotated[
+        dict[ActionId, Factor],
+        Field(max_length=100_000, json_schema_extra={"propertyNames": {"pattern": ACTION_ID}}),
+    ] = {}
+    categories: Annotated[
+        dict[str, Factor],
+        Field(max_length=10_000, json_schema_extra={"propertyNames": {"pattern": CATEGORY}}),
+    ] = {}
     kinds: dict[ActionKind, Factor] = {}
 
     @field_validator("categories")

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    field_validator,
+    model_validator,
+)
 
 ActionKind = Literal["product", "offer", "content", "service", "retention", "social", "agent"]
 ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined]
@@ -16,11 +25,32 @@ ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined
 Channel = Literal["web", "app", "contact_center", "store", "email", "chat"]
 CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
 
-ActionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
+ACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+ActionId = Annotated[str, Field(pattern=ACTION_ID_PATTERN)]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
-_CATEGORY = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
+CATEGORY_PATTERN = r"^[a-z0-9_]+(/[a-z0-9_]+)*$"
+_CATEGORY = re.compile(CATEGORY_PATTERN)
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+#: an integer as JSON Schema means it: 5 or 5.0, never true or "5". Put it after any
+#: Field(...) constraints (``Annotated[int, Field(ge=1), INTEGER]``) so they stay in the schema
+INTEGER = BeforeValidator(_integer)
+JsonInt = Annotated[int, INTEGER]
+
+#: the largest business value or price accepted (so sums of them stay far from overflowing)
+MAX_MONEY = 1e12
+Money = Annotated[
+    StrictFloat,
+    Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="Finite, 0 to 1e12."),
+]
 
 RuleOp = Literal["eq", "ne", "in", "not_in", "contains", "not_contains", "gte", "lte", "exists"]
 
@@ -43,8 +73,8 @@ class Cap(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_impressions: Annotated[int, Field(ge=1, le=10_000)]
-    per_seconds: Annotated[int, Field(ge=1, le=366 * 86_400)]
+    max_impressions: Annotated[int, Field(ge=1, le=10_000), INTEGER]
+    per_seconds: Annotated[int, Field(ge=1, le=366 * 86_400), INTEGER]
 
 
 def category_levels(category: str) -> list[str]:
@@ -65,23 +95,27 @@ def check_category(value: str) -> str:
 class Action(BaseModel):
     """A catalog entry: something Waypoint can show or do for a customer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: ActionId
     kind: ActionKind
-    title: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=300)]]
+    title: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        json_schema_extra={"minProperties": 1}
+    )
     description: dict[LanguageCode, Annotated[str, Field(max_length=2000)]] = {}
-    category: str
+    category: str = Field(json_schema_extra={"pattern": CATEGORY_PATTERN})
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
     channels: list[Channel] = Field(default=[], description="Empty means every channel.")
     regions: list[CountryCode] = Field(default=[], description="Empty means every country.")
     valid_from: datetime | None = None
     valid_to: datetime | None = None
-    value: Annotated[float, Field(ge=0, description="Business value of an accept/purchase.")] = 0.0
-    price: Annotated[float, Field(ge=0)] | None = None
+    value: Annotated[Money, Field(description="Business value of an accept/purchase.")] = 0.0
+    price: Money | None = None
     eligibility: list[Rule] = []
     cap: Cap | None = None
-    explore: bool = Field(default=True, description="False for regulated offers: never explored.")
+    explore: StrictBool = Field(
+        default=True, description="False for regulated offers: never explored."
+    )
 
     _check_category = field_validator("category")(classmethod(lambda cls, v: check_category(v)))
 

@@ -42,13 +42,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from redis.exceptions import WatchError
 
 from context.keys import UserKeys
 from recommender.catalog import CatalogIndex
 from recommender.documents import VersionedDocument
-from recommender.models import CHANNELS, Action, CatalogItem, Channel
+from recommender.models import CHANNELS, INTEGER, Action, CatalogItem, Channel
 
 log = logging.getLogger("waypoint.policy")
 
@@ -79,7 +79,7 @@ BACKFILL_MARGIN = 10
 class ContactCap(BaseModel):
     """At most ``max`` impressions of one group of actions per user in the channel."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     scope: Literal["action", "category", "kind"]
     match: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
@@ -87,11 +87,11 @@ class ContactCap(BaseModel):
         description="Action id, category prefix or kind the cap is about; unset: the cap "
         "holds for each action / leaf category / kind on its own.",
     )
-    max: Annotated[int, Field(ge=1, le=10_000)]
-    window_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S)] | None = Field(
+    max: Annotated[int, Field(ge=1, le=10_000), INTEGER]
+    window_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] | None = Field(
         default=None, description="Sliding window in seconds."
     )
-    per_session: bool = Field(
+    per_session: StrictBool = Field(
         default=False,
         description="Count within the session (e.g. one call) instead of a window; a "
         "request without session_id counts only its own answer.",
@@ -107,21 +107,21 @@ class ContactCap(BaseModel):
 class Suppression(BaseModel):
     """After ``after`` declines/dismissals within ``within_s``: hidden for ``cooldown_s``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    after: Annotated[int, Field(ge=1, le=100)] = 2
-    within_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S)] = 30 * DAY
-    cooldown_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S)] = 14 * DAY
+    after: Annotated[int, Field(ge=1, le=100), INTEGER] = 2
+    within_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] = 30 * DAY
+    cooldown_s: Annotated[int, Field(ge=1, le=MAX_WINDOW_S), INTEGER] = 14 * DAY
 
 
 class ChannelPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     caps: Annotated[list[ContactCap], Field(max_length=50)] = []
     suppression: Suppression | None = Field(
         default_factory=Suppression, description="null: declines never suppress."
     )
-    snooze_s: Annotated[int, Field(ge=0, le=MAX_WINDOW_S)] = Field(
+    snooze_s: Annotated[int, Field(ge=0, le=MAX_WINDOW_S), INTEGER] = Field(
         default=3 * DAY, description="How long 'maybe later' hides an action (0: not at all)."
     )
 
@@ -140,7 +140,7 @@ def _default_channels() -> dict[Channel, ChannelPolicy]:
 class ContactPolicy(BaseModel):
     """The policy of every channel; a channel without an entry uses ``ChannelPolicy()``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     version: int = 0
     channels: dict[Channel, ChannelPolicy] = Field(default_factory=_default_channels)

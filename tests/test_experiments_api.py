@@ -241,7 +241,7 @@ async def test_lifecycle_and_audit_trail(client: httpx.AsyncClient) -> None:
     r = await client.put("/v1/experiments/life", json=moved)
     assert r.status_code == 409 and "can no longer be edited" in r.json()["detail"]
     r = await client.post("/v1/experiments/life/explode")
-    assert r.status_code == 422
+    assert r.status_code == 404  # start, pause and stop are the only status actions
 
     r = await client.get("/v1/experiments/life/audit")
     assert r.status_code == 200

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from app.pages import page, page_file
+from app.routing import GuardedRoute
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=GuardedRoute)
 
 #: the files the page is made of, with their media types (nothing else is served)
 STATIC_FILES = {

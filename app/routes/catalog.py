@@ -5,11 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.body import MIB
 from app.deps import AdminKey, ServicesDep
+from app.routing import GuardedRoute
 from recommender.models import Action
 from waypoint.errors import Invalid
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+
+class _CatalogRoute(GuardedRoute):
+    #: up to 10,000 items a batch
+    max_body_bytes = 32 * MIB
+
+
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"], route_class=_CatalogRoute)
 
 ItemPath = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import ConsoleKey, ServicesDep
 from app.pages import page, page_file
+from app.routing import GuardedRoute
 from context.live import journey_language, wait_for_change
 from context.models import Event, Location, RequestContext, SessionId, UserId
 from recommender.models import ActionId, Channel, CountryCode, LanguageCode
 from waypoint.errors import NotFound
 
-router = APIRouter(tags=["console"])
+router = APIRouter(tags=["console"], route_class=GuardedRoute)
 
 UserPath = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:\-]+$")
 
@@ -104,7 +105,12 @@ class OutcomeOut(BaseModel):
     agent_id: str
 
 
-@router.post("/v1/console/outcomes", response_model=OutcomeOut, tags=["console"])
+@router.post(
+    "/v1/console/outcomes",
+    response_model=OutcomeOut,
+    tags=["console"],
+    responses={404: {"description": "Unknown action"}},
+)
 async def record_outcome(body: OutcomeIn, services: ServicesDep, key: ConsoleKey) -> OutcomeOut:
     """Record a customer's answer to an action; the console key is the agent."""
     if services.runtime.state.catalog.get(body.item_id) is None:

@@ -1,15 +1,39 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.body import KIB, MIB
 from app.deps import EventsKey, ServicesDep
+from app.routing import GuardedRoute
 from context.models import Event
 from waypoint.errors import DomainError
 
-router = APIRouter(prefix="/v1", tags=["events"])
+#: room for one event with every field at its longest, JSON-escaped
+EVENT_BYTES = 16 * KIB
+
+
+class BatchTooLarge(DomainError):
+    status_code = 413
+    error = "PayloadTooLarge"
+
+
+class _EventsRoute(GuardedRoute):
+    def body_cap(self, request: Request) -> int:
+        max_batch: int = request.app.state.services.settings.max_batch
+        return max(MIB, max_batch * EVENT_BYTES)
+
+    def precheck(self, request: Request, data: Any) -> None:
+        """Count the events before validating any: an oversized batch costs one len()."""
+        events = data.get("events") if isinstance(data, dict) else None
+        limit = request.app.state.services.settings.max_batch
+        if isinstance(events, list) and len(events) > limit:
+            raise BatchTooLarge(f"a batch holds at most {limit} events (got {len(events)})")
+
+
+router = APIRouter(prefix="/v1", tags=["events"], route_class=_EventsRoute)
 
 
 class EventBatch(BaseModel):
@@ -29,17 +53,12 @@ class EventBatchResult(BaseModel):
     results: list[EventStatus]
 
 
-class BatchTooLarge(DomainError):
-    status_code = 413
-    error = "PayloadTooLarge"
-
-
 @router.post("/events", response_model=EventBatchResult)
 async def post_events(body: EventBatch, services: ServicesDep, _key: EventsKey) -> EventBatchResult:
-    """Record feedback and journey events; a repeated ``event_id`` changes nothing."""
-    limit = services.settings.max_batch
-    if len(body.events) > limit:
-        raise BatchTooLarge(f"a batch holds at most {limit} events (got {len(body.events)})")
+    """Record feedback and journey events; a repeated ``event_id`` changes nothing.
+
+    A batch holds at most ``WAYPOINT_MAX_BATCH`` events (1,000 by default); more is a 413,
+    answered before any event is validated."""
     results = await services.ingestor.ingest(body.events, services.runtime.state)
     accepted = sum(r.status == "accepted" for r in results)
     return EventBatchResult(

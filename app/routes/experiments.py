@@ -13,30 +13,36 @@ worker on the older state.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from app.deps import AdminKey, ServicesDep
+from app.routing import GuardedRoute
 from experiments.models import Experiment, ExperimentSpec, Status
 from experiments.results import ExperimentResults
 from experiments.store import AuditEntry
 from waypoint.errors import Invalid
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"], route_class=GuardedRoute)
 
 ExperimentPath = Path(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$", description="Experiment id.")
 IfMatch = Annotated[
-    str | None,
+    str,
     Header(
         alias="If-Match",
-        description="Version the change is based on; a different current version is a 409.",
+        pattern=r'^(W/)?"?[0-9]{1,18}"?$',
+        description='Version the change is based on (e.g. `3` or the ETag `"3"`); '
+        "a different current version is a 409.",
     ),
 ]
+_CONFLICT: dict[int | str, Any] = {
+    409: {"description": "Conflicts with the experiment's state or version"}
+}
 
 
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
+def _version(if_match: str) -> int | None:
+    if not if_match:
         return None
     raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
     if not raw.isdigit():
@@ -49,7 +55,7 @@ def _etag(response: Response, exp: Experiment) -> Experiment:
     return exp
 
 
-@router.post("", response_model=Experiment, status_code=201)
+@router.post("", response_model=Experiment, status_code=201, responses=_CONFLICT)
 async def create_experiment(
     body: ExperimentSpec, services: ServicesDep, key: AdminKey, response: Response
 ) -> Experiment:
@@ -79,13 +85,13 @@ async def get_experiment(
     return _etag(response, await services.experiments.get(experiment_id))
 
 
-@router.put("/{experiment_id}", response_model=Experiment)
+@router.put("/{experiment_id}", response_model=Experiment, responses=_CONFLICT)
 async def update_experiment(
     body: ExperimentSpec,
     services: ServicesDep,
     key: AdminKey,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatch = "",
     experiment_id: str = ExperimentPath,
 ) -> Experiment:
     """Replace the spec. Drafts may change freely; running/paused experiments keep their
@@ -101,7 +107,7 @@ async def _set_status(
     actor: str,
     experiment_id: str,
     target: Status,
-    if_match: str | None,
+    if_match: str,
     response: Response,
 ) -> Experiment:
     exp = await services.experiments.set_status(
@@ -110,22 +116,40 @@ async def _set_status(
     return _etag(response, exp)
 
 
-Action = Literal["start", "pause", "stop"]
-_TARGET: dict[str, Status] = {"start": "running", "pause": "paused", "stop": "stopped"}
-
-
-@router.post("/{experiment_id}/{action}", response_model=Experiment)
-async def change_status(
+@router.post("/{experiment_id}/start", response_model=Experiment, responses=_CONFLICT)
+async def start_experiment(
     services: ServicesDep,
     key: AdminKey,
     response: Response,
-    action: Annotated[Action, Path(description="start (or resume), pause, stop (final)")],
-    if_match: IfMatch = None,
+    if_match: IfMatch = "",
     experiment_id: str = ExperimentPath,
 ) -> Experiment:
-    """``start``: draft -> running, or resume a paused one; ``pause``: running -> paused
-    (users get the default strategy, nobody new enrols); ``stop``: final."""
-    return await _set_status(services, key.id, experiment_id, _TARGET[action], if_match, response)
+    """Draft -> running, or resume a paused experiment."""
+    return await _set_status(services, key.id, experiment_id, "running", if_match, response)
+
+
+@router.post("/{experiment_id}/pause", response_model=Experiment, responses=_CONFLICT)
+async def pause_experiment(
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    if_match: IfMatch = "",
+    experiment_id: str = ExperimentPath,
+) -> Experiment:
+    """Running -> paused: users get the default strategy, nobody new enrols."""
+    return await _set_status(services, key.id, experiment_id, "paused", if_match, response)
+
+
+@router.post("/{experiment_id}/stop", response_model=Experiment, responses=_CONFLICT)
+async def stop_experiment(
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    if_match: IfMatch = "",
+    experiment_id: str = ExperimentPath,
+) -> Experiment:
+    """Stop for good (stopped is final)."""
+    return await _set_status(services, key.id, experiment_id, "stopped", if_match, response)
 
 
 @router.get("/{experiment_id}/results", response_model=ExperimentResults)

@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from app.deps import AdminKey, RecommendKey, ServicesDep
+from app.routing import GuardedRoute
 from intent.artifact import ModelMetadata
 from intent.taxonomy import Taxonomy
 from waypoint.errors import NotFound
 
-router = APIRouter(prefix="/v1/intents", tags=["intents"])
+router = APIRouter(prefix="/v1/intents", tags=["intents"], route_class=GuardedRoute)
 
 
 @router.get("", response_model=Taxonomy)
@@ -30,7 +31,11 @@ async def list_models(services: ServicesDep, _key: AdminKey) -> list[ModelMetada
     return await services.models.list()
 
 
-@router.get("/models/active", response_model=ModelMetadata)
+@router.get(
+    "/models/active",
+    response_model=ModelMetadata,
+    responses={404: {"description": "No model is active"}},
+)
 async def active_model(services: ServicesDep, _key: RecommendKey) -> ModelMetadata:
     """The model every worker uses now."""
     version = await services.models.active_version()

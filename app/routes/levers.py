@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.body import MIB
 from app.deps import AdminKey, ServicesDep
+from app.routing import GuardedRoute
 from recommender.levers import Levers, LeverStore
 from waypoint.errors import StoreUnavailable
 
-router = APIRouter(prefix="/v1/levers", tags=["arbitration"])
+
+class _LeversRoute(GuardedRoute):
+    #: up to 100,000 action factors and 10,000 category factors
+    max_body_bytes = 16 * MIB
+
+
+router = APIRouter(prefix="/v1/levers", tags=["arbitration"], route_class=_LeversRoute)
 
 
 def _store(services: ServicesDep) -> LeverStore:

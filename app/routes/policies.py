@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import AdminKey, ServicesDep
+from app.routing import GuardedRoute
 from recommender.models import Channel
 from recommender.policy import ChannelPolicy, ContactPolicy, PolicyStore
 from waypoint.errors import StoreUnavailable
 
-router = APIRouter(prefix="/v1/policies/contact", tags=["arbitration"])
+router = APIRouter(prefix="/v1/policies/contact", tags=["arbitration"], route_class=GuardedRoute)
 
 
 class ContactPolicyOut(BaseModel):

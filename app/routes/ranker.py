@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from app.deps import AdminKey, ServicesDep
+from app.routing import GuardedRoute
 from recommender.ranker_artifact import RankerMetadata
 from recommender.ranker_registry import RankerRegistry
 from waypoint.errors import NotFound
 
-router = APIRouter(prefix="/v1/ranker", tags=["ranker"])
+router = APIRouter(prefix="/v1/ranker", tags=["ranker"], route_class=GuardedRoute)
+
+_NO_REGISTRY: dict[int | str, Any] = {404: {"description": "No ranker registry"}}
 
 
 class RankerModels(BaseModel):
@@ -23,7 +28,7 @@ def _registry(services: ServicesDep) -> RankerRegistry:
     return services.rankers
 
 
-@router.get("/models", response_model=RankerModels)
+@router.get("/models", response_model=RankerModels, responses=_NO_REGISTRY)
 async def list_models(services: ServicesDep, _key: AdminKey) -> RankerModels:
     """Registered latent-factor rankers; ``active`` is the one every worker should serve,
     ``loaded`` the one this worker serves now."""
@@ -36,14 +41,18 @@ async def list_models(services: ServicesDep, _key: AdminKey) -> RankerModels:
 
 
 @router.post("/models/{version}/activate", response_model=RankerMetadata)
-async def activate(version: str, services: ServicesDep, _key: AdminKey) -> RankerMetadata:
+async def activate(
+    services: ServicesDep,
+    _key: AdminKey,
+    version: str = Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
+) -> RankerMetadata:
     """Make a registered ranker active; every worker loads it within its reload interval."""
     metadata = await _registry(services).activate(version)
     await services.runtime.refresh()
     return metadata
 
 
-@router.post("/models/deactivate", status_code=204)
+@router.post("/models/deactivate", status_code=204, responses=_NO_REGISTRY)
 async def deactivate(services: ServicesDep, _key: AdminKey) -> None:
     """Serve without a factor model (co-occurrence only in the ``similar`` term)."""
     await _registry(services).deactivate()

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.deps import RecommendKey, ServicesDep
+from app.routing import GuardedRoute
 from recommender.schemas import RecommendRequest, RecommendResponse
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], route_class=GuardedRoute)
 
 
 @router.post("/recommend", response_model=RecommendResponse, response_model_exclude_none=False)

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 
 from app.deps import AdminKey, ConsoleKey, ServicesDep
+from app.routing import GuardedRoute
 from context.models import Journey, OpenIntent, Profile
 from context.views import user_context
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"], route_class=GuardedRoute)
 
 UserPath = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:\-]+$")
 

@@ -68,7 +68,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
+        names = {
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            413: "PayloadTooLarge",
+            429: "TooManyRequests",
+        }
         return JSONResponse(
             _body(names.get(exc.status_code, "HTTPError"), exc.detail),
             status_code=exc.status_code,

@@ -53,7 +53,8 @@ def too_many(retry_after: float, detail: str) -> HTTPException:
 
 
 async def _refuse(request: Request, rate: RateLimiter | None, status: int, detail: str) -> NoReturn:
-    """Raise the authentication failure, or 429 once the address failed too often."""
+    """Raise the authentication failure (a wrong key), or 429 once the address sent too
+    many wrong keys."""
     if rate is not None:
         address = request.client.host if request.client else "unknown"
         retry = await rate.failed_auth(address)
@@ -79,8 +80,8 @@ def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
                 raise too_many(
                     blocked, f"too many failed authentications; retry in {int(blocked)} s"
                 )
-        if credentials is None:
-            await _refuse(request, rate, 401, "missing API key: send 'Authorization: Bearer <key>'")
+        if credentials is None:  # not a guess: not counted as a failed authentication
+            raise AuthError(401, "missing API key: send 'Authorization: Bearer <key>'")
         key = authenticate(request.app.state.api_keys, credentials.credentials)
         if key is None:
             await _refuse(request, rate, 401, "unknown API key")

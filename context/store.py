@@ -301,11 +301,6 @@ class UserStore:
         raw = await self.redis.lrange(self.keys(user_id).history, 0, n - 1)
         return [json.loads(r) for r in raw]
 
-    async def pseudonym(self, user_id: str) -> str | None:
-        """The user's stored pseudonym, if any."""
-        raw = await self.redis.hget(self.keys(user_id).experiments, PSEUDONYM_FIELD)
-        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
-
     async def erase(self, user_id: str) -> int:
         """Delete every key of the user (with the pseudonym); returns how many existed."""
         return int(await self.redis.delete(*self.keys(user_id).all()))

@@ -24,4 +24,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 ENTRYPOINT ["waypoint"]
-CMD ["serve", "--demo", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# No key is baked in: on 0.0.0.0 the server refuses to start without WAYPOINT_API_KEYS.
+# The demo is an opt-in (WAYPOINT_DEMO=true): it then needs WAYPOINT_DEMO_KEY, or generates a
+# random key and prints it once.
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

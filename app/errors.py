@@ -104,6 +104,7 @@ def install(app: FastAPI) -> None:
             405: "MethodNotAllowed",
             413: "PayloadTooLarge",
             415: "UnsupportedMediaType",
+            429: "TooManyRequests",
         }
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:

@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import errors
+from app import docs, errors
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import (
     admin,
@@ -25,7 +25,8 @@ from app.routes import (
     recommend,
     users,
 )
-from waypoint.redis_server import EmbeddedRedis, connect
+from waypoint.exposure import auth_disabled_warning
+from waypoint.redis_server import EmbeddedRedis, await_redis, connect
 from waypoint.services import build_services, load_configured_model
 from waypoint.settings import Settings
 
@@ -46,6 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 log.info("REDIS_URL is unset: using an embedded Redis server (%s)", url)
             redis = connect(url, cluster=settings.redis_cluster, timeout_s=settings.redis_timeout_s)
             stack.push_async_callback(redis.aclose)
+            await await_redis(
+                redis,
+                url,
+                attempts=settings.redis_connect_attempts,
+                backoff_s=settings.redis_connect_backoff_s,
+            )
+            if settings.auth_disabled:
+                log.warning("%s", auth_disabled_warning("the bound address"))
             services = build_services(settings, redis)
             app.state.services = services
             app.state.api_keys = settings.all_keys()
@@ -70,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Real-time, context-aware next-best actions with reasons.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.docs from the installed package, not a CDN
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.metrics = metrics
@@ -88,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         levers,
         policies,
         ranker,
+        docs,
     )
     for module in modules:
         app.include_router(module.router)

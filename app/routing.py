@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from app.auth import authenticate
+from app.auth import identify
 from app.body import (
     MIB,
     ReadRequest,
@@ -35,7 +35,7 @@ from app.body import (
     parse_json,
     read_capped,
 )
-from app.errors import AuthError, ErrorOut
+from app.errors import ErrorOut
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -59,16 +59,10 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
-def check_key(request: Request) -> None:
-    """401 unless the request carries a configured API key (the scope is the dependency's)."""
-    settings = request.app.state.services.settings
-    if settings.auth_disabled:
-        return
-    token = _bearer_token(request)
-    if token is None:
-        raise AuthError(401, "missing API key: send 'Authorization: Bearer <key>'")
-    if authenticate(request.app.state.api_keys, token) is None:
-        raise AuthError(401, "unknown API key")
+async def check_key(request: Request) -> None:
+    """401 unless the request carries a configured API key, 429 for an address that sent
+    too many wrong ones (:func:`app.auth.identify`); the scope is the dependency's."""
+    await identify(request, _bearer_token(request))
 
 
 class GuardedRoute(APIRoute):
@@ -117,7 +111,7 @@ class GuardedRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             if needs_key:
-                check_key(request)
+                await check_key(request)
             if has_body:
                 check_content_type(request, required=False)
                 body = await read_capped(request, self.body_cap(request))

@@ -133,6 +133,7 @@ class EventIngestor:
                 text=text,
                 intent=e.intent,
                 language=e.context.language if e.context else None,
+                user_id=e.user_id,
             )
             for e in accepted
             if e.type == "clarify_answer" and e.intent and (text := e.query or asked.get(e.user_id))

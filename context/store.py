@@ -9,6 +9,7 @@ parsing, a read timeout each), and a decision would otherwise send about thirty.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ _APPLY_OP = """
 local function apply(op, key, a, b)
   if op == 'hincrbyfloat' then redis.call('HINCRBYFLOAT', key, a, b)
   elseif op == 'hset' then redis.call('HSET', key, a, b)
+  elseif op == 'hsetnx' then redis.call('HSETNX', key, a, b)
   elseif op == 'hdel' then redis.call('HDEL', key, a)
   elseif op == 'sadd' then redis.call('SADD', key, a)
   elseif op == 'lpush_trim' then
@@ -113,6 +115,17 @@ return cjson.encode({
 """
 
 
+#: Field of the user's ``exp`` hash holding the user's pseudonym: a random token that the
+#: decision log and the experiment logs carry instead of the user id. It lives only among
+#: the user's own keys, so erasing the user deletes the one link from the logs' records
+#: back to the user (crypto-shredding: the records stay, nobody can tell whose they were).
+PSEUDONYM_FIELD = "p:id"
+
+
+def new_pseudonym() -> str:
+    return secrets.token_hex(8)
+
+
 @dataclass
 class UserSnapshot:
     """Everything the decision needs to know about one user, read in one round trip."""
@@ -126,6 +139,16 @@ class UserSnapshot:
     journey: Journey = field(default_factory=Journey)
     open_intents: list[OpenIntent] = field(default_factory=list)
     experiments: dict[str, str] = field(default_factory=dict)
+    pseudonym: str = field(default_factory=new_pseudonym)
+    """What the logs call this user (see :data:`PSEUDONYM_FIELD`)."""
+    pseudonym_is_new: bool = True
+    """No pseudonym was stored yet: the decision's write stores this one."""
+
+    def pseudonym_ops(self) -> list[Op]:
+        """The write that stores a new pseudonym (first writer wins), else nothing."""
+        if not self.pseudonym_is_new:
+            return []
+        return [("hsetnx", "experiments", PSEUDONYM_FIELD, self.pseudonym)]
 
     @property
     def is_cold(self) -> bool:
@@ -205,6 +228,8 @@ class UserStore:
         profile, cat, item, owned, imp, journey, step_list, open_raw, exp_raw = (
             json.loads(raw) if raw else [[]] * len(READ_KEYS)
         )
+        experiments = _pairs(exp_raw)
+        stored_pseudonym = experiments.get(PSEUDONYM_FIELD)
         return UserSnapshot(
             user_id=user_id,
             profile=parse_profile(_pairs(profile)),
@@ -217,7 +242,9 @@ class UserStore:
                 (OpenIntent.model_validate_json(v) for v in _pairs(open_raw).values()),
                 key=lambda o: -o.last_seen,
             ),
-            experiments=_pairs(exp_raw),
+            experiments=experiments,
+            pseudonym=stored_pseudonym or new_pseudonym(),
+            pseudonym_is_new=stored_pseudonym is None,
         )
 
     async def apply_events(
@@ -275,5 +302,5 @@ class UserStore:
         return [json.loads(r) for r in raw]
 
     async def erase(self, user_id: str) -> int:
-        """Delete every key of the user; returns how many existed."""
+        """Delete every key of the user (with the pseudonym); returns how many existed."""
         return int(await self.redis.delete(*self.keys(user_id).all()))

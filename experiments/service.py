@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from context.models import Event
-from context.store import UserSnapshot
+from context.store import PSEUDONYM_FIELD, UserSnapshot, new_pseudonym
 from experiments.assignment import Assignment, assign_user, check_namespace_capacity
 from experiments.models import (
     EVENT_METRICS,
@@ -163,6 +163,8 @@ class Served:
     assignments: tuple[Assignment, ...]
     previous: Mapping[str, str]
     """Namespace -> raw sticky value the decision saw (replaced only if still the same)."""
+    pseudonym: str
+    """What the raw log calls the user (never the user id: erasure must unlink it)."""
 
 
 def sticky_records(raw: Mapping[str, str]) -> dict[str, Assignment]:
@@ -307,7 +309,7 @@ class ExperimentService:
         return Treatment(
             strategy=strategy,
             experiment=ExperimentOut(id=first.experiment_id, variant=first.arm),
-            detail=Served(req.user_id, tuple(assignments), previous),
+            detail=Served(req.user_id, tuple(assignments), previous, user.pseudonym),
         )
 
     async def exposed(
@@ -321,7 +323,7 @@ class ExperimentService:
                 namespace=a.namespace,
                 record=ExposureRecord(
                     request_id=answer.request_id,
-                    user_id=served.user_id,
+                    user_id=served.pseudonym,
                     experiment_id=a.experiment_id,
                     arm=a.arm,
                     ts=now,
@@ -353,8 +355,13 @@ class ExperimentService:
         credits: list[Credit] = []
         logged: list[tuple[str, OutcomeRecord]] = []
         for rec in outcomes:
-            for experiment_id, history in recent_exposures(records[rec.user_id]).items():
-                logged.append((experiment_id, rec))
+            user = records[rec.user_id]
+            # the raw log names the user by pseudonym, like the exposures (see Served)
+            logged_rec = rec.model_copy(
+                update={"user_id": user.get(PSEUDONYM_FIELD) or new_pseudonym()}
+            )
+            for experiment_id, history in recent_exposures(user).items():
+                logged.append((experiment_id, logged_rec))
                 arm = attribute(rec, history, self.window_s)
                 if arm is not None:
                     credits.append(Credit(experiment_id, arm, rec.user_id, rec))

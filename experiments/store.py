@@ -23,6 +23,9 @@ Fields of the user's ``exp`` hash (namespaces and ids are slugs, so they never c
   ``recent_per_user``, none older than the attribution window), for attribution;
 * ``c:<experiment>:<arm>:<metric>`` -> ``1``: the user already converted on ``metric``;
 * ``v:<experiment>:<arm>`` -> running total of the user's attributed value.
+* ``p:id`` -> the user's pseudonym (:data:`context.store.PSEUDONYM_FIELD`): the raw log's
+  records carry it as their ``user_id``, never the user id itself, so erasing the user (which
+  deletes this hash) leaves records nobody can link back to them.
 """
 
 from __future__ import annotations

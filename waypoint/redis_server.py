@@ -91,3 +91,89 @@ def connect(url: str, *, cluster: bool = False, timeout_s: float = 0.25) -> Redi
         # when a primary is down instead of answering it degraded.
         return RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **common)
     return aioredis.Redis.from_url(url, retry_on_timeout=False, **common)
+
+
+class RedisUnavailable(Exception):
+    """Redis could not be reached within the start-up tries."""
+
+
+def _redact(url: str) -> str:
+    """The URL without a password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+def _pauses(attempts: int, backoff_s: float) -> list[float]:
+    """Pauses between ``attempts`` tries: doubling from ``backoff_s``, at most 5 s each."""
+    return [min(backoff_s * 2**i, 5.0) for i in range(attempts - 1)]
+
+
+def wait_for_redis(
+    url: str, *, cluster: bool = False, attempts: int = 15, backoff_s: float = 1.0
+) -> None:
+    """Block until Redis answers PING; one log line per failed try, then
+    :class:`RedisUnavailable` with a one-line reason after ``attempts`` tries."""
+    from redis.cluster import RedisCluster as SyncCluster
+
+    pauses = _pauses(attempts, backoff_s)
+    last = ""
+    for attempt in range(1, attempts + 1):
+        client: Any = (
+            SyncCluster.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
+            if cluster
+            else redis.Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
+        )
+        try:
+            client.ping()
+            return
+        except (redis.exceptions.RedisError, OSError) as exc:
+            last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        finally:
+            with contextlib.suppress(Exception):
+                client.close()
+        if attempt < attempts:
+            pause = pauses[attempt - 1]
+            log.warning(
+                "Redis at %s is not reachable (try %d of %d: %s); retrying in %.1f s",
+                _redact(url),
+                attempt,
+                attempts,
+                last,
+                pause,
+            )
+            time.sleep(pause)
+    raise RedisUnavailable(
+        f"Redis at {_redact(url)} is not reachable after {attempts} tries: {last}"
+    )
+
+
+async def await_redis(
+    client: RedisClient, url: str, *, attempts: int = 15, backoff_s: float = 1.0
+) -> None:
+    """The asyncio twin of :func:`wait_for_redis`, on an existing client."""
+    import asyncio
+
+    pauses = _pauses(attempts, backoff_s)
+    last = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.ping()
+            return
+        except (redis.exceptions.RedisError, OSError) as exc:
+            last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if attempt < attempts:
+            pause = pauses[attempt - 1]
+            log.warning(
+                "Redis at %s is not reachable (try %d of %d: %s); retrying in %.1f s",
+                _redact(url),
+                attempt,
+                attempts,
+                last,
+                pause,
+            )
+            await asyncio.sleep(pause)
+    raise RedisUnavailable(
+        f"Redis at {_redact(url)} is not reachable after {attempts} tries: {last}"
+    )

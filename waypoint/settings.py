@@ -6,11 +6,13 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Scope = Literal["recommend", "events", "admin", "console"]
 ALL_SCOPES: tuple[Scope, ...] = ("recommend", "events", "admin", "console")
+#: the demo's well-known key: accepted only when the server listens on a loopback address
+DEFAULT_DEMO_KEY = "demo"
 
 
 def hash_key(raw_key: str) -> str:
@@ -43,13 +45,46 @@ class Settings(BaseSettings):
     )
     key_prefix: str = Field(default="wp", pattern=r"^[a-z][a-z0-9_]{0,15}$")
 
-    demo: bool = False
-    demo_key: str = Field(default="demo", min_length=1)
+    demo: bool = Field(default=False, description="Load the demo world (an explicit opt-in).")
+    demo_key: str | None = Field(
+        default=None,
+        description="Key of the demo (all scopes). Unset: 'demo' on a loopback address; "
+        "`waypoint serve` on any other address generates a random one and shows it once.",
+    )
     api_keys: list[ApiKey] = Field(
         default=[],
         description='JSON list: [{"id": "web", "sha256": "<hex>", "scopes": ["recommend"]}]',
     )
-    auth_disabled: bool = Field(default=False, description="Accept every request (tests only).")
+    auth_disabled: bool = Field(
+        default=False, description="Accept every request without a key (tests only; warned)."
+    )
+
+    redis_connect_attempts: int = Field(
+        default=15, ge=1, description="Start-up tries to reach Redis before giving up."
+    )
+    redis_connect_backoff_s: float = Field(
+        default=1.0, gt=0, description="Pause between start-up tries (doubling, at most 5 s)."
+    )
+
+    rate_limit_enabled: bool = Field(default=True, description="Apply the limits below.")
+    rate_limit_window_s: int = Field(default=60, ge=1, le=3600, description="Counting window.")
+    rate_limits: dict[Scope, int] = Field(
+        default={"recommend": 120_000, "events": 120_000, "admin": 6_000, "console": 30_000},
+        description="Requests one API key may make per window, per scope of the route "
+        '(JSON, e.g. {"recommend": 6000}); a scope left out is not limited.',
+    )
+    rate_limit_lease: int = Field(
+        default=20,
+        ge=1,
+        description="Requests a worker takes from the shared counter at once (1 = exact "
+        "counting, one Redis round trip per request).",
+    )
+    failed_auth_limit: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications one client address may make "
+        "per window before every request from it is answered 429.",
+    )
 
     journey_ttl_s: int = Field(default=30 * 60, gt=0, description="Journey context lifetime.")
     affinity_half_life_days: float = Field(default=14.0, gt=0)
@@ -87,8 +122,14 @@ class Settings(BaseSettings):
         default=None, description="Load this model at start-up if none is active in Redis."
     )
 
+    @field_validator("demo_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     def all_keys(self) -> list[ApiKey]:
         keys = list(self.api_keys)
         if self.demo:
-            keys.append(ApiKey(id="demo", sha256=hash_key(self.demo_key), scopes=list(ALL_SCOPES)))
+            raw = self.demo_key or DEFAULT_DEMO_KEY
+            keys.append(ApiKey(id="demo", sha256=hash_key(raw), scopes=list(ALL_SCOPES)))
         return keys

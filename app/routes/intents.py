@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from typing import Literal
+
+from fastapi import APIRouter, Path, Query
 
 from app.deps import AdminKey, RecommendKey, ServicesDep
 from app.routing import GuardedRoute
 from intent.artifact import ModelMetadata
+from intent.lifecycle import replace_taxonomy
 from intent.taxonomy import Taxonomy
 from waypoint.errors import NotFound
 
@@ -17,10 +20,40 @@ async def get_taxonomy(services: ServicesDep, _key: RecommendKey) -> Taxonomy:
     return services.runtime.state.taxonomy
 
 
-@router.put("", response_model=Taxonomy)
-async def put_taxonomy(body: Taxonomy, services: ServicesDep, _key: AdminKey) -> Taxonomy:
-    """Replace the taxonomy; every worker reloads it."""
-    await services.taxonomy.put(body)
+@router.put(
+    "",
+    response_model=Taxonomy,
+    responses={
+        404: {"description": "The model named by `activate` does not exist."},
+        409: {"description": "The model would predict intents the taxonomy lacks."},
+        422: {"description": "Empty taxonomy without `confirm=empty`, or invalid body."},
+    },
+)
+async def put_taxonomy(
+    body: Taxonomy,
+    services: ServicesDep,
+    _key: AdminKey,
+    activate: str | None = Query(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:\-]{1,128}$",
+        description="Also activate this model version (checked against the new taxonomy).",
+    ),
+    confirm: Literal["empty"] | None = Query(
+        default=None, description="`empty`: really replace the taxonomy with no intents."
+    ),
+) -> Taxonomy:
+    """Replace the taxonomy; every worker reloads it.
+
+    The active model (or the one named by `activate`) must only predict intents the new
+    taxonomy defines (409 otherwise). An empty taxonomy turns intent detection off and
+    needs `?confirm=empty` (422 otherwise)."""
+    await replace_taxonomy(
+        services.taxonomy,
+        services.models,
+        body,
+        activate=activate,
+        confirm_empty=confirm == "empty",
+    )
     await services.runtime.refresh()
     return body
 

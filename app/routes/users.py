@@ -10,6 +10,7 @@ from app.deps import AdminKey, ConsoleKey, ServicesDep
 from app.routing import GuardedRoute
 from context.models import Journey, OpenIntent, Profile
 from context.views import user_context
+from waypoint import erasure
 
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=GuardedRoute)
 
@@ -53,6 +54,7 @@ async def put_profile(
 
 @router.delete("/{user_id}", status_code=204)
 async def erase_user(services: ServicesDep, _key: AdminKey, user_id: str = UserPath) -> Response:
-    """Erase everything stored about the user."""
-    await services.users.erase(user_id)
+    """Erase everything stored about the user: their keys, their learned clarify texts, and
+    the pseudonym that linked their decision and experiment log records to them."""
+    await erasure.erase_user(services.users, services.learned, user_id)
     return Response(status_code=204)

@@ -21,7 +21,7 @@ from intent.resolve import (
     resolve_intent,
 )
 from recommender.arbiter import Arbiter, Picked
-from recommender.explain import reasons
+from recommender.explain import Reason, ReasonContext, explored, reasons, session_page
 from recommender.history import similar_items, titled_sources
 from recommender.schemas import (
     ActionOut,
@@ -30,6 +30,7 @@ from recommender.schemas import (
     DebugOut,
     ExperimentOut,
     IntentOut,
+    ReasonOut,
     RecommendRequest,
     RecommendResponse,
 )
@@ -123,7 +124,7 @@ class Recommender:
         )
         ctx = self._scoring_context(req, state, user, decision, now)
         scored, debug = self._rank(req, state, strategy, user, decision, ctx, now)
-        labels = {i.name: i.label_in(req.context.language) for i in state.taxonomy.intents}
+        rctx = self._reason_context(req, state, user, decision, now)
         request_id = uuid.uuid4().hex
         picked: Picked | None = None
         if self.arbiter is not None:
@@ -142,12 +143,12 @@ class Recommender:
             )
             degraded.extend(picked.degraded)
             actions = [
-                picked.out(self._out(p.item.scored, req, ctx, labels), p, req.explain)
+                picked.out(self._out(p.item.scored, req, ctx, rctx, p.explored), p, req.explain)
                 for p in picked.shown
             ]
         else:
             chosen = diversify(scored, req.limit, strategy.diversity)
-            actions = [self._out(s, req, ctx, labels) for s in chosen]
+            actions = [self._out(s, req, ctx, rctx) for s in chosen]
 
         intent_tuple = (
             (decision.intent.name, decision.confidence, decision.source or "model")
@@ -298,10 +299,41 @@ class Recommender:
             similar_sources=titled_sources(history.sources, state.catalog, req.context.language),
         )
 
+    def _reason_context(
+        self,
+        req: RecommendRequest,
+        state: LiveState,
+        user: UserSnapshot,
+        decision: IntentDecision,
+        now: float,
+    ) -> ReasonContext:
+        page = session_page(
+            req.context.page.item_id if req.context.page else None,
+            user.journey,
+            channel=req.context.channel,
+            session_id=req.session_id,
+            now=now,
+            window_s=self.journey_ttl_s,
+        )
+        return ReasonContext.build(
+            language=req.context.language,
+            voice=req.voice,
+            query=req.query,
+            intent=decision.intent,
+            clarify_options=decision.clarify_options,
+            page_now=page,
+            intents=state.taxonomy.intents,
+        )
+
     @staticmethod
     def _out(
-        s: Scored, req: RecommendRequest, ctx: ScoringContext, labels: dict[str, str]
+        s: Scored,
+        req: RecommendRequest,
+        ctx: ScoringContext,
+        rctx: ReasonContext,
+        was_explored: bool = False,
     ) -> ActionOut:
+        why: list[Reason] = [explored(rctx)] if was_explored else reasons(s, ctx, rctx)
         return ActionOut(
             id=s.action.id,
             kind=s.action.kind,
@@ -309,7 +341,18 @@ class Recommender:
             category=s.action.category,
             value=s.action.value,
             score=round(s.score, 4),
-            reasons=reasons(s, ctx, labels),
+            reasons=[r.text for r in why],
+            why=[
+                ReasonOut(
+                    code=r.code,
+                    text=r.text,
+                    term=r.term,
+                    intent=r.intent,
+                    matched=list(r.matched),
+                    item=r.item,
+                )
+                for r in why
+            ],
             explanation=(
                 {
                     name: {"term": round(t, 4), "contribution": round(s.contributions[name], 4)}

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 from context.models import Journey
 from intent.taxonomy import Intent
+from recommender.models import Action
 from recommender.reason_texts import Voice, channel_name, render, template_language
 from recommender.scoring import Scored, ScoringContext
-from recommender.models import Action
 from recommender.text import STOPWORDS, tokens
 
 #: contributions below this do not earn a reason of their own

@@ -159,6 +159,19 @@ async def run_suite(
     history_out = [judge(p, a) for p, a in zip(probes, history, strict=True)]
     again_out = [judge(p, a) for p, a in zip(probes, again, strict=True)]
     splits = sorted({p.split for p in probes})
+    by_split = {
+        name: {
+            "fresh": {
+                **metrics([o for o in fresh_out if o.probe.split == name], TOP_K),
+                **stability(
+                    [o for o in fresh_out if o.probe.split == name],
+                    [o for o in again_out if o.probe.split == name],
+                ),
+            },
+            "history": metrics([o for o in history_out if o.probe.split == name], TOP_K),
+        }
+        for name in splits
+    }
     return {
         "probes": len(probes),
         "splits": splits,
@@ -168,6 +181,7 @@ async def run_suite(
         "seconds": round(time.perf_counter() - started, 1),
         "fresh": {**metrics(fresh_out, TOP_K), **stability(fresh_out, again_out)},
         "history": metrics(history_out, TOP_K),
+        "by_split": by_split if len(splits) > 1 else {},
         "targets": TARGETS,
     }
 

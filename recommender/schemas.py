@@ -55,7 +55,7 @@ class Clarify(BaseModel):
 class ReasonOut(BaseModel):
     """One reason with its stable code and the evidence it rests on."""
 
-    code: str = Field(description="Stable reason code (docs/decisions.md lists them).")
+    code: str = Field(description="Stable reason code (docs/api.md lists them).")
     text: str = Field(description="The reason in the request's language and voice.")
     term: str | None = Field(default=None, description="The score term it explains.")
     intent: str | None = Field(

@@ -16,105 +16,22 @@ Texts come from templates per language and voice (:mod:`recommender.reason_texts
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from context.models import Journey
+from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
 from recommender.models import Action
+from recommender.query_words import QueryWords, query_words
 from recommender.reason_texts import Voice, channel_name, render, template_language
+from recommender.schemas import ReasonOut, RecommendRequest
 from recommender.scoring import Scored, ScoringContext
-from recommender.text import STOPWORDS, tokens
+from recommender.text import tokens
 
 #: contributions below this do not earn a reason of their own
 MIN_CONTRIBUTION = 0.08
 MAX_REASONS = 3
-#: a query word must have at least this many letters to count as a match
-MIN_MATCH_LETTERS = 3
-#: words after a negation cue that it covers (up to a clause break)
-NEGATION_SCOPE = 3
-
-#: single-word negation cues (en, de, fr); "anything but" and friends are handled apart
-NEGATION_CUES = frozenset(
-    {
-        "not",
-        "no",
-        "without",
-        "except",
-        "nor",
-        "never",
-        "dont",
-        "don't",
-        "nicht",
-        "kein",
-        "keine",
-        "keinen",
-        "keinem",
-        "keiner",
-        "keines",
-        "ohne",
-        "außer",
-        "ausser",
-        "nie",
-        "pas",
-        "sans",
-        "sauf",
-        "ni",
-        "jamais",
-        "aucun",
-        "aucune",
-        "hormis",
-    }
-)
-#: "<word> but" negates what follows ("anything but a phone", "alles außer" is a cue above)
-_BUT_LEADS = frozenset({"anything", "everything", "all"})
-_CLAUSE_BREAKS = frozenset({"and", "but", "und", "aber", "sondern", "et", "mais", "ou", "or"})
-_PIECES = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[,.;:!?()]", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class QueryWords:
-    """The query's words that may count as a content match, and the negated ones."""
-
-    #: folded word -> the word as typed, for content words outside any negation
-    matchable: tuple[tuple[str, str], ...] = ()
-    #: folded words said only under a negation ("no", "kein", "pas", "anything but", ...)
-    negated: frozenset[str] = frozenset()
-
-
-def query_words(query: str | None) -> QueryWords:
-    """Split ``query`` into matchable content words and negated words."""
-    if not query:
-        return QueryWords()
-    positive: dict[str, str] = {}
-    negated: set[str] = set()
-    scope = 0
-    previous = ""
-    for piece in _PIECES.findall(query):
-        word = piece.lower()
-        if not word[0].isalpha():  # punctuation ends a negation's scope
-            scope, previous = 0, ""
-            continue
-        if word in _CLAUSE_BREAKS and not (word == "but" and previous in _BUT_LEADS):
-            scope, previous = 0, word
-            continue
-        if word in NEGATION_CUES or (word == "but" and previous in _BUT_LEADS):
-            scope, previous = NEGATION_SCOPE, word
-            continue
-        previous = word
-        in_scope = scope > 0
-        scope = max(0, scope - 1)
-        if len(word) < MIN_MATCH_LETTERS or word in STOPWORDS:
-            continue
-        for folded in tokens(word):
-            if in_scope:
-                negated.add(folded)
-            else:
-                positive.setdefault(folded, piece)
-    # a word said both ways ("laptop, no gaming laptop") still counts as asked for
-    negated -= positive.keys()
-    return QueryWords(matchable=tuple(positive.items()), negated=frozenset(negated))
 
 
 def session_page(
@@ -198,6 +115,35 @@ class ReasonContext:
         return intent.label_in(self.language)
 
 
+def reason_context(
+    req: RecommendRequest,
+    journey: Journey,
+    decision: IntentDecision,
+    intents: Iterable[Intent],
+    now: float,
+    session_window_s: float,
+) -> ReasonContext:
+    """The reason context of one decision: the request's language, voice and query, what
+    the decision resolved, and the page with evidence from this session."""
+    page = session_page(
+        req.context.page.item_id if req.context.page else None,
+        journey,
+        channel=req.context.channel,
+        session_id=req.session_id,
+        now=now,
+        window_s=session_window_s,
+    )
+    return ReasonContext.build(
+        language=req.context.language,
+        voice=req.voice,
+        query=req.query,
+        intent=decision.intent,
+        clarify_options=decision.clarify_options,
+        page_now=page,
+        intents=intents,
+    )
+
+
 @dataclass(frozen=True)
 class Reason:
     """One reason: a stable code, its text, and the evidence it rests on."""
@@ -212,6 +158,16 @@ class Reason:
     matched: tuple[str, ...] = ()
     #: the page item it relates to (code page_now)
     item: str | None = None
+
+    def out(self) -> ReasonOut:
+        return ReasonOut(
+            code=self.code,
+            text=self.text,
+            term=self.term,
+            intent=self.intent,
+            matched=list(self.matched),
+            item=self.item,
+        )
 
 
 def _say(

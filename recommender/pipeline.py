@@ -21,7 +21,7 @@ from intent.resolve import (
     resolve_intent,
 )
 from recommender.arbiter import Arbiter, Picked
-from recommender.explain import Reason, ReasonContext, explored, reasons, session_page
+from recommender.explain import Reason, ReasonContext, explored, reason_context, reasons
 from recommender.history import similar_items, titled_sources
 from recommender.schemas import (
     ActionOut,
@@ -30,7 +30,6 @@ from recommender.schemas import (
     DebugOut,
     ExperimentOut,
     IntentOut,
-    ReasonOut,
     RecommendRequest,
     RecommendResponse,
 )
@@ -124,7 +123,9 @@ class Recommender:
         )
         ctx = self._scoring_context(req, state, user, decision, now)
         scored, debug = self._rank(req, state, strategy, user, decision, ctx, now)
-        rctx = self._reason_context(req, state, user, decision, now)
+        rctx = reason_context(
+            req, user.journey, decision, state.taxonomy.intents, now, self.journey_ttl_s
+        )
         request_id = uuid.uuid4().hex
         picked: Picked | None = None
         if self.arbiter is not None:
@@ -299,32 +300,6 @@ class Recommender:
             similar_sources=titled_sources(history.sources, state.catalog, req.context.language),
         )
 
-    def _reason_context(
-        self,
-        req: RecommendRequest,
-        state: LiveState,
-        user: UserSnapshot,
-        decision: IntentDecision,
-        now: float,
-    ) -> ReasonContext:
-        page = session_page(
-            req.context.page.item_id if req.context.page else None,
-            user.journey,
-            channel=req.context.channel,
-            session_id=req.session_id,
-            now=now,
-            window_s=self.journey_ttl_s,
-        )
-        return ReasonContext.build(
-            language=req.context.language,
-            voice=req.voice,
-            query=req.query,
-            intent=decision.intent,
-            clarify_options=decision.clarify_options,
-            page_now=page,
-            intents=state.taxonomy.intents,
-        )
-
     @staticmethod
     def _out(
         s: Scored,
@@ -342,17 +317,7 @@ class Recommender:
             value=s.action.value,
             score=round(s.score, 4),
             reasons=[r.text for r in why],
-            why=[
-                ReasonOut(
-                    code=r.code,
-                    text=r.text,
-                    term=r.term,
-                    intent=r.intent,
-                    matched=list(r.matched),
-                    item=r.item,
-                )
-                for r in why
-            ],
+            why=[r.out() for r in why],
             explanation=(
                 {
                     name: {"term": round(t, 4), "contribution": round(s.contributions[name], 4)}

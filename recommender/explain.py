@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from context.models import Journey
 from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
-from recommender.models import Action
 from recommender.query_words import QueryWords, query_words
 from recommender.reason_texts import Voice, channel_name, render, template_language
 from recommender.schemas import ReasonOut, RecommendRequest
@@ -197,11 +197,20 @@ def _affinity(s: Scored, ctx: ScoringContext, rc: ReasonContext) -> Reason | Non
     return _say(rc, "category_interest", "affinity", {"topic": _leaf(cat), "category": cat})
 
 
-def item_words(action: Action, language: str) -> frozenset[str]:
+class Titled(Protocol):
+    """An action as reasons read it (a full catalog entry or a worker's slim copy)."""
+
+    @property
+    def category(self) -> str: ...
+
+    def title_in(self, language: str | None) -> str: ...
+
+
+def item_words(action: Titled, language: str) -> frozenset[str]:
     """Words the customer can see the action say: its title in their language, its tags
-    and its category (not the titles in other languages)."""
+    (when the object carries them) and its category; not the titles in other languages."""
     words = set(tokens(action.title_in(language)))
-    for tag in action.tags:
+    for tag in getattr(action, "tags", ()):
         words |= tokens(tag.replace("_", " "))
     words |= tokens(action.category.replace("/", " ").replace("_", " "))
     return frozenset(words)

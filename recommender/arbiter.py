@@ -34,7 +34,7 @@ from context.store import STORE_ERRORS, UserSnapshot
 from intent.resolve import IntentDecision
 from recommender.arbitration import TERMS, Arbitrated
 from recommender.decision_log import LOG_CANDIDATES, DecisionLog
-from recommender.explore import EXPLORE_REASON, explore_order, shown_probabilities
+from recommender.explore import explore_order, shown_probabilities
 from recommender.levers import LeverStore
 from recommender.policy import (
     MAX_CANDIDATES,
@@ -124,8 +124,6 @@ class Picked:
             update["arbitration"] = ArbitrationOut(
                 terms={name: item.terms[name] for name in TERMS}, priority=item.priority
             )
-        if shown.explored:
-            update["reasons"] = [EXPLORE_REASON]
         return base.model_copy(update=update)
 
 

@@ -22,7 +22,7 @@ from intent.resolve import (
 )
 from intent.taxonomy import Intent
 from recommender.arbiter import Arbiter, Picked
-from recommender.explain import reasons
+from recommender.explain import Reason, ReasonContext, explored, reason_context, reasons
 from recommender.history import similar_items, titled_sources
 from recommender.ranking.arbitrate import answer_head
 from recommender.ranking.filter import ContextFilter, FilterContext
@@ -203,7 +203,9 @@ class Recommender:
         now, user, treatment, decision = ranked.now, ranked.user, ranked.treatment, ranked.decision
         ctx, table, debug, degraded = ranked.ctx, ranked.table, ranked.debug, ranked.degraded
         strategy = treatment.strategy
-        labels = {i.name: i.label_in(req.context.language) for i in state.taxonomy.intents}
+        rctx = reason_context(
+            req, user.journey, decision, state.taxonomy.intents, now, self.journey_ttl_s
+        )
         request_id = uuid.uuid4().hex
         picked: Picked | None = None
         if self.arbiter is not None:
@@ -222,12 +224,12 @@ class Recommender:
             )
             degraded.extend(picked.degraded)
             actions = [
-                picked.out(self._out(p.item.scored, req, ctx, labels), p, req.explain)
+                picked.out(self._out(p.item.scored, req, ctx, rctx, p.explored), p, req.explain)
                 for p in picked.shown
             ]
         else:
             chosen = ranked.top(req.limit, strategy.diversity)
-            actions = [self._out(s, req, ctx, labels) for s in chosen]
+            actions = [self._out(s, req, ctx, rctx) for s in chosen]
 
         intent_tuple = (
             (decision.intent.name, decision.confidence, decision.source or "model")
@@ -425,8 +427,13 @@ class Recommender:
 
     @staticmethod
     def _out(
-        s: Scored, req: RecommendRequest, ctx: ScoringContext, labels: dict[str, str]
+        s: Scored,
+        req: RecommendRequest,
+        ctx: ScoringContext,
+        rctx: ReasonContext,
+        was_explored: bool = False,
     ) -> ActionOut:
+        why: list[Reason] = [explored(rctx)] if was_explored else reasons(s, ctx, rctx)
         return ActionOut(
             id=s.action.id,
             kind=s.action.kind,
@@ -434,7 +441,8 @@ class Recommender:
             category=s.action.category,
             value=s.action.value,
             score=round(s.score, 4),
-            reasons=reasons(s, ctx, labels),
+            reasons=[r.text for r in why],
+            why=[r.out() for r in why],
             explanation=(
                 {
                     name: {"term": round(t, 4), "contribution": round(s.contributions[name], 4)}

@@ -28,6 +28,11 @@ class RecommendRequest(BaseModel):
     exclude: Annotated[list[ActionId], Field(max_length=200)] = []
     debug: StrictBool = Field(default=False, description="Report what each filter rule removed.")
     explain: StrictBool = Field(default=False, description="Report each score term per action.")
+    voice: Literal["customer", "agent"] = Field(
+        default="customer",
+        description="Whom the reasons speak to: the customer ('you looked at this') or an "
+        "agent ('the customer looked at this').",
+    )
 
 
 class IntentOut(BaseModel):
@@ -47,6 +52,21 @@ class Clarify(BaseModel):
     options: list[ClarifyOption]
 
 
+class ReasonOut(BaseModel):
+    """One reason with its stable code and the evidence it rests on."""
+
+    code: str = Field(description="Stable reason code (docs/api.md lists them).")
+    text: str = Field(description="The reason in the request's language and voice.")
+    term: str | None = Field(default=None, description="The score term it explains.")
+    intent: str | None = Field(
+        default=None, description="The intent that admits this action (intent reasons)."
+    )
+    matched: list[str] = Field(
+        default=[], description="Query words the action's text mentions (query_match)."
+    )
+    item: str | None = Field(default=None, description="The page item it relates to.")
+
+
 class ActionOut(BaseModel):
     id: str
     kind: ActionKind
@@ -54,7 +74,8 @@ class ActionOut(BaseModel):
     category: str
     value: float
     score: float
-    reasons: list[str]
+    reasons: list[str] = Field(description="The texts of ``why``, in the same order.")
+    why: list[ReasonOut] = Field(default=[], description="Each reason with code and evidence.")
     explanation: dict[str, dict[str, float]] | None = Field(
         default=None, description="With explain=true: term value and weighted contribution."
     )

@@ -133,7 +133,9 @@ def test_agent_console_end_to_end(browser_page: Any, live_server: str, artifacts
     page.fill("#say-input", "I want a new crime novel")
     page.press("#say-input", "Enter")
     expect(page.locator("#intent-line")).to_contain_text("model")  # the new answer is in
-    expect(page.locator("#actions")).to_contain_text("crime novel")
+    # reasons in the agent's voice and the customer's language (anna: de), quoting the
+    # query word the actions mention
+    expect(page.locator("#actions")).to_contain_text("passt zu den Worten des Kunden: „crime“")
     page.wait_for_function(
         """() => {
             const sel = '#actions li.action .action-meta span:first-child';

@@ -174,7 +174,11 @@ async def _run_world(redis_url: str, world: dict[str, Any]) -> None:
                 if a.explored:
                     assert pos == len(answer.actions) - 1, "exploration takes the last slot"
                     assert catalog[a.id].explore, "an explore:false action was explored"
-                    assert a.reasons == [EXPLORE_REASON]
+                    # its only reason, in the request's language
+                    assert [w.code for w in a.why] == ["explored"]
+                    assert a.reasons == [a.why[0].text]
+                    if world["language"] == "en":
+                        assert a.reasons == [EXPLORE_REASON]
                     assert a.probability <= world["rate"]
             served.extend(catalog[i] for i in ids)
         # the caps hold over everything served to this user
@@ -234,6 +238,7 @@ async def test_exploration_through_the_api_is_flagged_and_honest(
     explored = [a for a in actions if a["explored"]]
     assert len(explored) == 1 and explored[0] is actions[-1]
     assert explored[0]["reasons"] == [EXPLORE_REASON]
+    assert [w["code"] for w in explored[0]["why"]] == ["explored"]
     assert 0 < explored[0]["probability"] < 1
     assert all(a["probability"] == 1.0 for a in actions[:-1])
     item = services.runtime.state.catalog.get(explored[0]["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recommender.catalog import CatalogIndex, parse_actions_jsonl
-from recommender.explain import reasons
+from recommender.explain import ReasonContext, reasons
 from recommender.models import Action
 from recommender.scoring import ScoringContext, Weights, diversify, score_action
 from recommender.text import match, tokens
@@ -63,7 +63,21 @@ def test_score_is_the_weighted_sum_of_its_terms() -> None:
     s = score_action(CATALOG.actions["crime1"], ctx, CATALOG, weights)
     assert s.score == pytest.approx(sum(getattr(weights, k) * v for k, v in s.terms.items()))
     assert s.terms["affinity"] > 0 and s.terms["context"] > 0
-    text = reasons(s, ctx, {})
+    text = [
+        r.text
+        for r in reasons(
+            s,
+            ctx,
+            ReasonContext.build(
+                language="en",
+                voice="customer",
+                query=ctx.query,
+                intent=None,
+                clarify_options=(),
+                page_now=None,
+            ),
+        )
+    ]
     assert any("crime thriller" in r for r in text)
     assert any("interest" in r for r in text)
 
@@ -73,12 +87,13 @@ def test_fatigue_lowers_and_explains() -> None:
     tired_ctx = ScoringContext(impressions={"crime2": 6.0})
     tired = score_action(CATALOG.actions["crime2"], tired_ctx, CATALOG, Weights())
     assert tired.score < fresh.score
-    assert "shown to you recently, so it ranks lower" in reasons(tired, tired_ctx, {})
+    texts = [r.text for r in reasons(tired, tired_ctx, ReasonContext())]
+    assert "shown to you recently, so it ranks lower" in texts
 
 
 def test_every_action_gets_a_reason_even_cold() -> None:
     s = score_action(CATALOG.actions["dish1"], ScoringContext(), CATALOG, Weights())
-    assert reasons(s, ScoringContext(), {})
+    assert reasons(s, ScoringContext(), ReasonContext())
 
 
 def test_unknown_weight_is_refused() -> None:

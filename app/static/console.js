@@ -306,7 +306,9 @@
     var body = {
       user_id: userId,
       context: { channel: "contact_center", language: language() },
-      limit: 5
+      limit: 5,
+      // reasons speak to the agent ("the customer looked at this"), not to the customer
+      voice: "agent"
     };
     var c = country();
     if (c) body.context.location = { country: c };

@@ -1,0 +1,98 @@
+"""The words of a query that may count as a content match, and the ones it negates.
+
+"anything but a phone", "kein Buch", "pas de polar": a word under a negation cue is
+something the customer does not want, so no reason may say the answer matches it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from recommender.text import STOPWORDS, tokens
+
+#: a query word must have at least this many letters to count as a match
+MIN_MATCH_LETTERS = 3
+#: words after a negation cue that it covers (up to a clause break)
+NEGATION_SCOPE = 3
+
+#: single-word negation cues (en, de, fr); "anything but" and friends are handled apart
+NEGATION_CUES = frozenset(
+    {
+        "not",
+        "no",
+        "without",
+        "except",
+        "nor",
+        "never",
+        "dont",
+        "don't",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keinem",
+        "keiner",
+        "keines",
+        "ohne",
+        "außer",
+        "ausser",
+        "nie",
+        "pas",
+        "sans",
+        "sauf",
+        "ni",
+        "jamais",
+        "aucun",
+        "aucune",
+        "hormis",
+    }
+)
+#: "<word> but" negates what follows ("anything but a phone", "alles außer" is a cue above)
+_BUT_LEADS = frozenset({"anything", "everything", "all"})
+_CLAUSE_BREAKS = frozenset({"and", "but", "und", "aber", "sondern", "et", "mais", "ou", "or"})
+_PIECES = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[,.;:!?()]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QueryWords:
+    """The query's words that may count as a content match, and the negated ones."""
+
+    #: folded word -> the word as typed, for content words outside any negation
+    matchable: tuple[tuple[str, str], ...] = ()
+    #: folded words said only under a negation ("no", "kein", "pas", "anything but", ...)
+    negated: frozenset[str] = frozenset()
+
+
+def query_words(query: str | None) -> QueryWords:
+    """Split ``query`` into matchable content words and negated words."""
+    if not query:
+        return QueryWords()
+    positive: dict[str, str] = {}
+    negated: set[str] = set()
+    scope = 0
+    previous = ""
+    for piece in _PIECES.findall(query):
+        word = piece.lower()
+        if not word[0].isalpha():  # punctuation ends a negation's scope
+            scope, previous = 0, ""
+            continue
+        if word in _CLAUSE_BREAKS and not (word == "but" and previous in _BUT_LEADS):
+            scope, previous = 0, word
+            continue
+        if word in NEGATION_CUES or (word == "but" and previous in _BUT_LEADS):
+            scope, previous = NEGATION_SCOPE, word
+            continue
+        previous = word
+        in_scope = scope > 0
+        scope = max(0, scope - 1)
+        if len(word) < MIN_MATCH_LETTERS or word in STOPWORDS:
+            continue
+        for folded in tokens(word):
+            if in_scope:
+                negated.add(folded)
+            else:
+                positive.setdefault(folded, piece)
+    # a word said both ways ("laptop, no gaming laptop") still counts as asked for
+    negated -= positive.keys()
+    return QueryWords(matchable=tuple(positive.items()), negated=frozenset(negated))

@@ -157,6 +157,8 @@ class CatalogItem:
     cap: Cap | None = None
     channels: tuple[str, ...] = ()
     eligibility: tuple[Rule, ...] = ()
+    #: interned: the same few tags recur across a catalog
+    tags: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, action: Action) -> CatalogItem:
@@ -171,6 +173,7 @@ class CatalogItem:
             cap=action.cap,
             channels=tuple(action.channels) or (),
             eligibility=tuple(action.eligibility) or (),
+            tags=tuple(sys.intern(t) for t in action.tags),
         )
 
     @property

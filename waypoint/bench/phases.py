@@ -17,7 +17,15 @@ import httpx
 
 from waypoint.bench import synth
 from waypoint.bench.procs import Proc, rss_mb, worker_pids
-from waypoint.bench.wrk import WrkResult, event_id, events_script, recommend_script, run_wrk
+from waypoint.bench.wrk import (
+    WrkResult,
+    event_id,
+    event_user,
+    events_script,
+    parse_event_id,
+    recommend_script,
+    run_wrk,
+)
 
 
 @dataclass
@@ -219,32 +227,43 @@ def events(load: Load, server: Proc, batch: int, connections: int, run_id: str) 
         load.key, users=load.users, seed=load.seed, batch=batch, items=items, run_id=run_id
     )
     script = load.script(f"events-{run_id}", text)
-    result = load.run(server.url, script, connections).as_dict()
+    run = load.run(server.url, script, connections)
+    result = run.as_dict()
     result["connections"] = connections
     result["batch_size"] = batch
     result["events_per_s"] = round(result["rps"] * batch, 1)
     result["rss_mb"] = worker_rss(server)
-    # wrk's first request carried ids <run>-1-1-1..batch; each connection has one request in
-    # flight, so once every connection has had two answers that first one was answered too
-    if result["requests"] < 2 * connections:
-        result["resent"] = None
-        result["exactly_once"] = None
-        return result
+    result["resent"] = resend_first_batch(load, server, run.first_answered, batch, items)
+    result["exactly_once"] = result["resent"]["duplicates"] == batch if result["resent"] else None
+    return result
+
+
+def resend_first_batch(
+    load: Load, server: Proc, first_id: str, batch: int, items: list[str]
+) -> dict[str, Any] | None:
+    """Send the first batch wrk saw answered again (same event and user ids): all duplicates."""
+    parsed = parse_event_id(first_id)
+    if parsed is None:
+        return None
+    run_id, thread, request, _ = parsed
     again = [
-        {"event_id": event_id(run_id, 1, 1, i), "user_id": "bench-0", "type": "view",
-         "item_id": items[0]}
+        {
+            "event_id": event_id(run_id, thread, request, i),
+            "user_id": event_user(request, i, load.users),
+            "type": "view",
+            "item_id": items[0],
+        }
         for i in range(1, batch + 1)
-    ]  # fmt: skip
+    ]
     with load.client(server.url) as c:
         r = c.post("/v1/events", json={"events": again})
     body = r.json() if r.status_code == 200 else {}
-    result["resent"] = {
+    return {
+        "batch": f"{run_id}-{thread}-{request}",
         "status": r.status_code,
         "accepted": body.get("accepted"),
         "duplicates": body.get("duplicates"),
     }
-    result["exactly_once"] = r.status_code == 200 and body.get("duplicates") == batch
-    return result
 
 
 def catalog_load(redis_url: str, db: int, size: int, workdir: Path, seed: int) -> dict[str, Any]:

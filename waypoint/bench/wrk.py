@@ -60,11 +60,12 @@ local function pick(list) return list[math.random(#list)] end
 
 done = function(summary, latency, requests)
   local e = summary.errors
+  local first = threads[1] and threads[1]:get("first_answered") or ""
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    'WRK_JSON {"first_answered":"%s","requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
-    summary.requests, summary.duration, summary.bytes,
+    first, summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max))
@@ -92,7 +93,7 @@ request = function()
   counter = counter + 1
   local parts = {}
   for i = 1, BATCH do
-    local user = math.random(0, USERS - 1)
+    local user = (counter * 7919 + i * 31) % USERS
     local kind = pick(EVENT_TYPES)
     local ev = '{"event_id":"' .. RUN .. '-' .. (tid or 0) .. '-' .. counter .. '-' .. i ..
       '","user_id":"bench-' .. user .. '","type":"' .. kind .. '","item_id":"' .. pick(ITEMS) ..
@@ -102,6 +103,13 @@ request = function()
   end
   local body = '{"events":[' .. table.concat(parts, ",") .. ']}'
   return wrk.format("POST", "/v1/events", HEADERS, body)
+end
+
+-- the first event id of the first answered batch, so the bench can send that batch again
+response = function(status, headers, body)
+  if first_answered == nil and status == 200 then
+    first_answered = string.match(body, '"event_id":"([^"]+)"')
+  end
 end
 """
 
@@ -164,12 +172,26 @@ def event_id(run_id: str, thread: int, request: int, index: int) -> str:
     return f"{run_id}-{thread}-{request}-{index}"
 
 
+def parse_event_id(value: str) -> tuple[str, int, int, int] | None:
+    """``(run_id, thread, request, index)`` of an id made by :func:`event_id`."""
+    parts = value.rsplit("-", 3)
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return parts[0], int(parts[1]), int(parts[2]), int(parts[3])
+
+
+def event_user(request: int, index: int, users: int) -> str:
+    """The user of that event (event ids are unique per user, so a resend needs both)."""
+    return f"bench-{(request * 7919 + index * 31) % users}"
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
     seconds: float
     errors: dict[str, int]
     latency_ms: dict[str, float]
+    first_answered: str = ""
 
     @property
     def rps(self) -> float:
@@ -203,6 +225,7 @@ def parse_output(stdout: str) -> WrkResult:
                 seconds=data["duration_us"] / 1e6,
                 errors={k: int(v) for k, v in data["errors"].items()},
                 latency_ms={k: round(v / 1000, 2) for k, v in data["latency_us"].items()},
+                first_answered=str(data.get("first_answered") or ""),
             )
     raise RuntimeError(f"wrk printed no result line:\n{stdout[-2000:]}")
 

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint typecheck bench browser clean
+.PHONY: run test check lint typecheck bench wrk browser clean
 
 $(BIN)/waypoint: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,21 @@ lint: $(VENV)/.test-deps
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy
 
-bench: $(BIN)/waypoint
-	$(BIN)/waypoint bench
+## bench: load benchmark, wrk against the demo server and a floor app (BENCH_ARGS: options,
+##        e.g. make bench BENCH_ARGS="--catalog-size 100000"); installs Debian's wrk if it can
+bench: $(BIN)/waypoint wrk
+	$(BIN)/waypoint bench $(BENCH_ARGS)
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's wrk for the benchmark"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	      >/dev/null || { echo "could not install wrk (apt-get install wrk)"; exit 1; }; \
+	  else \
+	    echo "the benchmark needs wrk: install it as root, e.g. 'sudo apt-get install wrk'"; \
+	    exit 1; \
+	  fi; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -141,7 +141,10 @@ def grow_catalog(load: Load, server: Proc, size: int, batch: int) -> dict[str, A
         for items in _batches(synth.synthetic_actions(copies, seed=load.seed, base=demo), batch):
             r = c.put("/v1/catalog/items", json={"items": items})
             if r.status_code != 200:
-                raise RuntimeError(f"PUT /v1/catalog/items: {r.status_code} {r.text[:500]}")
+                raise RuntimeError(
+                    f"PUT /v1/catalog/items: {r.status_code} {r.text[:500]}\n"
+                    f"server log:\n{server.log_tail(40)}"
+                )
             batches += 1
     put_s = time.perf_counter() - started
     deadline = time.monotonic() + 600

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from waypoint.bench import synth
-from waypoint.bench.procs import Proc, rss_mb, worker_pids
+from waypoint.bench.procs import Proc, rss_mb, wait_idle, worker_pids
 from waypoint.bench.wrk import (
     WrkResult,
     event_id,
@@ -55,11 +55,19 @@ class Load:
         return self._scripts["recommend"]
 
     def run(
-        self, url: str, script: Path, connections: int, seconds: int | None = None
+        self,
+        proc: Proc,
+        script: Path,
+        connections: int,
+        seconds: int | None = None,
+        idle_first: bool = True,
     ) -> WrkResult:
+        """One wrk run against ``proc``, once its workers are idle (see :func:`wait_idle`)."""
+        if idle_first:
+            wait_idle(proc)
         return run_wrk(
             self.wrk,
-            url,
+            proc.url,
             script,
             seconds=seconds or self.seconds,
             connections=connections,
@@ -102,11 +110,11 @@ def recommend_side_by_side(load: Load, floor: Proc, server: Proc) -> dict[str, A
     script = load.recommend()
     for proc in (floor, server):
         if load.warmup:
-            load.run(proc.url, script, load.connections, seconds=load.warmup)
+            load.run(proc, script, 1, seconds=load.warmup)
     out: dict[str, Any] = {"floor": {}, "server": {}}
     for label, conns in (("c1", 1), ("saturation", load.connections)):
         for name, proc in (("floor", floor), ("server", server)):
-            result = load.run(proc.url, script, conns).as_dict()
+            result = load.run(proc, script, conns).as_dict()
             result["connections"] = conns
             if result["errors"]:
                 result["probe"] = probe_error(load, proc.url)
@@ -204,10 +212,11 @@ def rebuild(load: Load, server: Proc, batch: int, synthetic: int) -> dict[str, A
     script = load.recommend()
     out: dict[str, Any] = {}
     for label, conns in (("c1", 1), ("saturation", load.connections)):
+        wait_idle(server)
         stream = UpsertStream(load, server.url, batch, synthetic)
         stream.start()
         try:
-            result = load.run(server.url, script, conns).as_dict()
+            result = load.run(server, script, conns, idle_first=False).as_dict()
         finally:
             stream.stop_event.set()
             stream.join(timeout=300)
@@ -230,7 +239,7 @@ def events(load: Load, server: Proc, batch: int, connections: int, run_id: str) 
         load.key, users=load.users, seed=load.seed, batch=batch, items=items, run_id=run_id
     )
     script = load.script(f"events-{run_id}", text)
-    run = load.run(server.url, script, connections)
+    run = load.run(server, script, connections)
     result = run.as_dict()
     result["connections"] = connections
     result["batch_size"] = batch

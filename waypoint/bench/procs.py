@@ -219,3 +219,27 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(proc: Proc, *, busy_below: float = 0.1, timeout_s: float = 180.0) -> float:
+    """Wait until the workers use less than ``busy_below`` of a core over two 0.5 s windows
+    (requests a load generator gave up on are still being served until then); returns the
+    seconds waited."""
+    started = time.monotonic()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - started < timeout_s:
+        pids = worker_pids(proc)
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(0.5)
+        used = sum(cpu_seconds(p) for p in pids) - before
+        quiet = quiet + 1 if used < busy_below * 0.5 else 0
+    return time.monotonic() - started

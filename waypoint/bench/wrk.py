@@ -202,13 +202,19 @@ class WrkResult:
         return sum(self.errors.values())
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures; a phase in which no request was answered counts as one error
+        (``none_answered``) and has no latencies."""
+        errors = {k: v for k, v in self.errors.items() if v}
+        if self.requests == 0:
+            errors["none_answered"] = 1
+        latency = {f"{k}_ms": (v if self.requests else None) for k, v in self.latency_ms.items()}
         return {
             "requests": self.requests,
             "seconds": round(self.seconds, 2),
             "rps": round(self.rps, 1),
-            "errors": self.error_count,
-            "error_kinds": {k: v for k, v in self.errors.items() if v},
-            **{f"{k}_ms": v for k, v in self.latency_ms.items()},
+            "errors": sum(errors.values()),
+            "error_kinds": errors,
+            **latency,
         }
 
 

@@ -19,6 +19,7 @@ from recommender.models import Action
 from waypoint.bench import synth
 from waypoint.bench.floor import create_app
 from waypoint.bench.phases import with_db
+from waypoint.bench.report import checks
 from waypoint.bench.wrk import event_id, parse_event_id, parse_output, recommend_script
 from waypoint.settings import Settings
 
@@ -59,6 +60,19 @@ def test_wrk_result_line_and_event_ids() -> None:
     assert parse_event_id(event_id("x-y", 2, 7, 500)) == ("x-y", 2, 7, 500)
     with pytest.raises(RuntimeError, match="no result line"):
         parse_output("wrk: connection refused")
+
+
+def test_a_phase_without_answers_is_an_error_and_misses_latency_targets() -> None:
+    line = (
+        'WRK_JSON {"first_answered":"","requests":0,"duration_us":2000000,"bytes":0,'
+        '"errors":{"connect":0,"read":0,"write":0,"status":0,"timeout":0},'
+        '"latency_us":{"mean":0,"p50":0,"p90":0,"p99":0,"max":0}}'
+    )
+    phase = {**parse_output(line).as_dict(), "upsert_errors": 0}
+    assert phase["errors"] == 1 and phase["p99_ms"] is None
+    run = {"workers": 1, "catalogs": [], "rebuild": {"c1": phase, "saturation": phase}}
+    (latency, errors) = checks({"runs": [run]})
+    assert latency["ok"] is False and errors["ok"] is False
 
 
 def test_recommend_script_embeds_the_mix() -> None:

@@ -231,7 +231,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wait_idle(proc: Proc, *, busy_below: float = 0.1, timeout_s: float = 180.0) -> float:
-    """Wait until the workers use less than ``busy_below`` of a core over two 0.5 s windows
+    """Wait until the workers use less than ``busy_below`` of a core over two 0.25 s windows
     (requests a load generator gave up on are still being served until then); returns the
     seconds waited."""
     started = time.monotonic()
@@ -239,7 +239,7 @@ def wait_idle(proc: Proc, *, busy_below: float = 0.1, timeout_s: float = 180.0) 
     while quiet < 2 and time.monotonic() - started < timeout_s:
         pids = worker_pids(proc)
         before = sum(cpu_seconds(p) for p in pids)
-        time.sleep(0.5)
+        time.sleep(0.25)
         used = sum(cpu_seconds(p) for p in pids) - before
-        quiet = quiet + 1 if used < busy_below * 0.5 else 0
+        quiet = quiet + 1 if used < busy_below * 0.25 else 0
     return time.monotonic() - started

@@ -47,8 +47,9 @@ def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append(
                     _check("RSS per worker (MB)", max(rss) if rss else None, "<=", 600, where)
                 )
-            growth = cat.get("growth")
+        for growth in [c["growth"] for c in sizes if c.get("growth")] + [run.get("growth")]:
             if growth and growth["target_size"] >= LARGE_CATALOG:
+                where = f"{w} worker(s), {growth['upserted']} actions upserted"
                 out.append(_check("PUT growth time (s)", growth["put_seconds"], "<=", 60, where))
         rebuild = run.get("rebuild")
         if rebuild:
@@ -100,6 +101,14 @@ def _last_sat_rps(run: dict[str, Any]) -> float | None:
     return float(sizes[-1]["server"]["saturation"]["rps"]) if sizes else None
 
 
+def _growth(g: dict[str, Any]) -> str:
+    return (
+        f"  grown by {g['upserted']} actions in {g['batches']} PUTs of {g['batch_size']}: "
+        f"{g['put_seconds']} s ({g['actions_per_s']} actions/s), "
+        f"visible after {g['visible_seconds']} s"
+    )
+
+
 def _ms(value: float | None) -> str:
     return f"{'-':>9}" if value is None else f"{value:>9.2f}"
 
@@ -131,13 +140,10 @@ def render(report: dict[str, Any]) -> str:
             floor_rss, server_rss = _rss(cat["floor"]["rss_mb"]), _rss(cat["server"]["rss_mb"])
             lines.append(f"  RSS MB per worker: floor {floor_rss}, server {server_rss}")
             lines.append(f"  server/floor at saturation: {cat['ratio_to_floor']}")
-            g = cat.get("growth")
-            if g:
-                lines.append(
-                    f"  grown by {g['upserted']} actions in {g['batches']} PUTs "
-                    f"of {g['batch_size']}: {g['put_seconds']} s ({g['actions_per_s']} actions/s), "
-                    f"visible after {g['visible_seconds']} s"
-                )
+            if cat.get("growth"):
+                lines.append(_growth(cat["growth"]))
+        if run.get("growth"):
+            lines += ["", _growth(run["growth"])]
         rb = run.get("rebuild")
         if rb:
             lines += [

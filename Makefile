@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint typecheck bench browser clean
+.PHONY: run test check lint typecheck bench wrk browser clean
 
 $(BIN)/waypoint: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ browser:
 	    >/dev/null || echo "could not install chromium: browser tests will be skipped"; }
 
 ## test: install what the tests need and run the whole suite
-test: $(VENV)/.test-deps browser
+test: $(VENV)/.test-deps browser wrk
 	$(BIN)/python -m pytest -q
 
 ## check: lint, type-check, then test (what CI runs)
@@ -41,8 +41,23 @@ lint: $(VENV)/.test-deps
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy
 
-bench: $(BIN)/waypoint
-	$(BIN)/waypoint bench
+## bench: load benchmark, wrk against the demo server and a floor app (BENCH_ARGS: options,
+##        e.g. make bench BENCH_ARGS="--catalog-size 100000"); installs Debian's wrk if it can
+bench: $(BIN)/waypoint wrk
+	@command -v wrk >/dev/null 2>&1 || \
+	  { echo "the benchmark needs wrk: install it as root, e.g. 'sudo apt-get install wrk'"; exit 1; }
+	$(BIN)/waypoint bench $(BENCH_ARGS)
+
+## wrk: Debian's wrk for the benchmark and its test (skipped without it)
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's wrk for the benchmark"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	      >/dev/null || echo "could not install wrk: the benchmark test will be skipped"; \
+	  else \
+	    echo "wrk is missing (as root: apt-get install wrk): the benchmark test will be skipped"; \
+	  fi; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -135,6 +135,8 @@ def build_services(settings: Settings, redis: Any) -> Services:
                 CooccurrenceObserver(redis, prefix=settings.key_prefix),
                 PropensityObserver(propensity, key_prefix=settings.key_prefix, sink=decision_log),
             ],
+            write_timeout_s=settings.event_write_timeout_s,
+            clock_skew_s=settings.clock_skew_s,
         ),
         experiments=experiments,
         rankers=rankers,

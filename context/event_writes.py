@@ -1,0 +1,277 @@
+"""Storing a batch of planned events: one atomic script per user, and an honest outcome.
+
+A batch is split by user. Each user's events go to Redis as ONE script over that user's
+keys (one hash slot, so Redis Cluster can run it): it checks each ``event_id`` against
+the user's seen-set and applies the new ones, all or none of them. The scripts of a batch
+travel in one pipelined round trip.
+
+What the caller is told about each event is true:
+
+* ``accepted`` / ``duplicate``: the script's reply was read; the event is stored.
+* ``not_stored``: certainly not stored. Either the script never left (no connection),
+  or it refused to run because it arrived after the batch's **deadline**: every script
+  carries ``deadline`` and compares it with the server's clock first, so a script that
+  sat in a paused server's socket buffer cannot apply the batch later, after we answered.
+* ``unknown``: the script was sent but its reply was lost (timeout, dropped connection).
+  Once the deadline (plus the allowed clock skew) has passed, nothing from the batch can
+  still be applied, so the user's seen-set is read to settle it; only if that read fails
+  too does the event stay ``unknown``. Retrying such an event is safe (idempotent).
+
+The deadline relies on the application's and Redis's clocks agreeing within
+``clock_skew_s``; a larger skew could let a late script apply what we called not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ResponseError
+
+from context.events import Op
+from context.keys import UserKeys
+from context.store import STORE_ERRORS
+
+log = logging.getLogger("waypoint.events")
+
+Outcome = Literal["accepted", "duplicate", "not_stored", "unknown"]
+STORED: frozenset[str] = frozenset({"accepted", "duplicate"})
+
+#: The user's keys as the script gets them (KEYS[1] is the seen-set).
+KEY_ORDER: tuple[str, ...] = (
+    "seen_events",
+    "profile",
+    "category_affinity",
+    "item_affinity",
+    "owned",
+    "impressions",
+    "journey",
+    "steps",
+    "history",
+    "open_intents",
+    "feedback",
+)
+
+_KEY_INDEX = "{" + ", ".join(f"{name} = {i}" for i, name in enumerate(KEY_ORDER, 1)) + "}"
+
+# ARGV: deadline (ms since the epoch), now (the seen-set score),
+# forget-before, then ONE JSON document [[event_id, [[op, key name, a, b], ...]], ...].
+# Replies -1 (too late: nothing applied) or, per event, 1 (applied) / 0 (seen before).
+APPLY_USER_EVENTS_LUA = (
+    """
+local K = """
+    + _KEY_INDEX
+    + """
+local OPS = {hincrbyfloat = true, hset = true, hdel = true, sadd = true,
+             lpush_trim = true, expire = true}
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
+  return -1
+end
+local events = cjson.decode(ARGV[4])
+for _, e in ipairs(events) do  -- check everything first: never a half-applied batch
+  if type(e[1]) ~= 'string' then return redis.error_reply('bad event id') end
+  for _, o in ipairs(e[2]) do
+    if not OPS[o[1]] or not K[o[2]] then return redis.error_reply('bad op') end
+  end
+end
+local out = {}
+for i, e in ipairs(events) do
+  if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], e[1]) == 1 then
+    for _, o in ipairs(e[2]) do
+      local op, key, a, b = o[1], KEYS[K[o[2]]], o[3], o[4]
+      if op == 'hincrbyfloat' then redis.call('HINCRBYFLOAT', key, a, b)
+      elseif op == 'hset' then redis.call('HSET', key, a, b)
+      elseif op == 'hdel' then redis.call('HDEL', key, a)
+      elseif op == 'sadd' then redis.call('SADD', key, a)
+      elseif op == 'lpush_trim' then
+        redis.call('LPUSH', key, a)
+        redis.call('LTRIM', key, 0, tonumber(b) - 1)
+      else redis.call('EXPIRE', key, tonumber(a)) end
+    end
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+return out
+"""
+)
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    user_id: str
+    event_id: str
+    ops: list[Op]
+
+
+@dataclass
+class _UserBatch:
+    user_id: str
+    positions: list[int]  # where the user's events are in the batch
+    event_ids: list[str]
+    payload: bytes
+
+
+def _group(planned: Sequence[PlannedEvent]) -> list[_UserBatch]:
+    by_user: dict[str, list[int]] = {}
+    for i, p in enumerate(planned):
+        by_user.setdefault(p.user_id, []).append(i)
+    groups = []
+    for user_id, positions in by_user.items():
+        events = [(planned[i].event_id, planned[i].ops) for i in positions]
+        groups.append(_UserBatch(user_id, positions, [e for e, _ in events], orjson.dumps(events)))
+    return groups
+
+
+@dataclass(frozen=True)
+class EventWriter:
+    """Applies planned events for :class:`context.store.UserStore`'s key scheme."""
+
+    redis: Any
+    prefix: str
+    dedup_ttl_s: int
+    #: how long a batch may take in the store; also the scripts' deadline
+    timeout_s: float = 1.0
+    #: how far Redis's clock may run behind ours (see the module docstring)
+    clock_skew_s: float = 0.1
+
+    def _keys(self, user_id: str) -> list[str]:
+        k = UserKeys(self.prefix, user_id)
+        return [getattr(k, name) for name in KEY_ORDER]
+
+    async def apply(self, planned: Sequence[PlannedEvent], now: float) -> list[Outcome]:
+        """The outcome of every planned event, in order."""
+        if not planned:
+            return []
+        groups = _group(planned)
+        deadline = time.time() + self.timeout_s
+        forget_before = repr(now - self.dedup_ttl_s)
+        commands = [
+            (
+                "EVAL",
+                APPLY_USER_EVENTS_LUA,
+                len(KEY_ORDER),
+                *self._keys(g.user_id),
+                str(int(deadline * 1000)),
+                repr(now),
+                forget_before,
+                g.payload,
+            )
+            for g in groups
+        ]
+        replies = await self._send(commands, deadline)
+        outcomes: list[Outcome] = ["unknown"] * len(planned)
+        in_doubt: list[_UserBatch] = []
+        for g, reply in zip(groups, replies, strict=True):
+            if reply is _NOT_SENT or reply == -1:
+                for i in g.positions:
+                    outcomes[i] = "not_stored"
+            elif isinstance(reply, list) and len(reply) == len(g.positions):
+                for i, flag in zip(g.positions, reply, strict=True):
+                    outcomes[i] = "accepted" if int(flag) == 1 else "duplicate"
+            else:  # lost, or an error reply (which may have come mid-way)
+                in_doubt.append(g)
+        if in_doubt:
+            await self._settle(in_doubt, now, deadline, outcomes)
+        return outcomes
+
+    async def _send(self, commands: list[tuple[Any, ...]], deadline: float) -> list[Any]:
+        """Replies in order; ``_NOT_SENT`` where a command surely never reached the
+        server, ``_LOST`` where it may have run but no reply was read."""
+        budget = max(0.0, deadline - time.time())
+        if isinstance(self.redis, RedisCluster):
+            return await self._send_cluster(commands, budget)
+        pool = self.redis.connection_pool
+        try:
+            conn = await asyncio.wait_for(pool.get_connection(), budget)
+        except Exception as exc:
+            if not _is_store_error(exc):
+                raise
+            log.warning("event store unreachable, batch not sent: %r", exc)
+            return [_NOT_SENT] * len(commands)
+        replies: list[Any] = [_LOST] * len(commands)
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            for n in range(len(commands)):
+                left = deadline + self.clock_skew_s - time.time()
+                try:
+                    replies[n] = await conn.read_response(timeout=max(left, 0.001))
+                except ResponseError as exc:
+                    replies[n] = exc
+        except BaseException as exc:
+            await conn.disconnect(nowait=True)
+            if not _is_store_error(exc):
+                raise
+            log.warning("event store failed mid-batch: %r", exc)
+        finally:
+            await pool.release(conn)
+        return replies
+
+    async def _send_cluster(self, commands: list[tuple[Any, ...]], budget: float) -> list[Any]:
+        # redis-py's cluster pipeline routes each script to its slot's node; after a
+        # failure we cannot tell which nodes ran theirs, so all are settled by reading.
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                return list(
+                    await asyncio.wait_for(pipe.execute(raise_on_error=False), budget + 0.001)
+                )
+        except Exception as exc:
+            if not _is_store_error(exc):
+                raise
+            log.warning("event store failed mid-batch: %r", exc)
+            return [_LOST] * len(commands)
+
+    async def _settle(
+        self, groups: list[_UserBatch], now: float, deadline: float, outcomes: list[Outcome]
+    ) -> None:
+        """After the deadline no script of this batch can still run: read what is stored."""
+        wait = deadline + self.clock_skew_s - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for g in groups:
+                    pipe.zmscore(UserKeys(self.prefix, g.user_id).seen_events, g.event_ids)
+                scores = await asyncio.wait_for(pipe.execute(), self.timeout_s)
+        except Exception as exc:
+            if not _is_store_error(exc):
+                raise
+            log.warning("could not tell which events of a failed batch were stored: %r", exc)
+            return  # they stay "unknown"
+        for g, user_scores in zip(groups, scores, strict=True):
+            first: set[str] = set()
+            for i, event_id, score in zip(g.positions, g.event_ids, user_scores, strict=True):
+                if score is None:
+                    outcomes[i] = "not_stored"
+                elif float(score) == now and event_id not in first:
+                    outcomes[i] = "accepted"
+                else:
+                    outcomes[i] = "duplicate"
+                first.add(event_id)
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_NOT_SENT = _Marker("not sent")
+_LOST = _Marker("reply lost")
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    return isinstance(exc, STORE_ERRORS)

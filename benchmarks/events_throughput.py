@@ -69,8 +69,24 @@ def make_batches(
     return batches
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time used so far by process ``pid`` (Linux), 0 without one."""
+    if pid is None:
+        return 0.0
+    import os
+
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(
-    url: str, key: str, batches: list[list[dict[str, Any]]], concurrency: int, warmup: int
+    url: str,
+    key: str,
+    batches: list[list[dict[str, Any]]],
+    concurrency: int,
+    warmup: int,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     bodies = [json.dumps({"events": b}).encode() for b in batches]
@@ -100,13 +116,13 @@ async def run(
                     data = r.json()
                     stored += data["accepted"] + data["duplicates"]
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(server_pid)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(server_pid) - cpu
     measured = batches[warmup:]
     events = sum(len(b) for b in measured)
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {
+    result: dict[str, Any] = {
         "batches": len(measured),
         "batch_size": len(measured[0]),
         "concurrency": concurrency,
@@ -118,6 +134,11 @@ async def run(
         "p95_ms": round(q[94], 1),
         "max_ms": round(max(latencies), 1),
     }
+    if server_pid is not None:
+        # what one worker could do with a core to itself: robust on a busy machine
+        result["server_cpu_ms_per_batch"] = round(1000 * cpu / len(measured), 1)
+        result["events_per_server_cpu_s"] = round(events / cpu, 1) if cpu else None
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=3000, help="users in the synthetic log (3000)")
     p.add_argument("--duplicates", type=float, default=0.0, help="share re-sent in a batch (0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the event log and mix (0)")
+    p.add_argument(
+        "--server-pid", type=int, default=None, help="also report this process's CPU time"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     batches = make_batches(
@@ -140,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         duplicates=args.duplicates,
     )
-    result = asyncio.run(run(args.url, args.key, batches, args.concurrency, args.warmup))
+    result = asyncio.run(
+        run(args.url, args.key, batches, args.concurrency, args.warmup, args.server_pid)
+    )
     if args.json:
         print(json.dumps(result))
     else:

@@ -68,38 +68,75 @@ APPLY_USER_EVENTS_LUA = (
 local K = """
     + _KEY_INDEX
     + """
-local OPS = {hincrbyfloat = true, hset = true, hdel = true, sadd = true,
-             lpush_trim = true, expire = true}
+local OPS = {hincrbyfloat = 'count', hset = 'field', hdel = 'field', sadd = 'member',
+             lpush_trim = 'list', expire = 'ttl'}
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
   return -1
 end
 local events = cjson.decode(ARGV[4])
-for _, e in ipairs(events) do  -- check everything first: never a half-applied batch
+-- check everything first (never a half-applied batch): known ops and keys, and a hash
+-- key is either counted (hincrbyfloat) or set (hset/hdel), so ops can be merged below
+local kind = {}
+for _, e in ipairs(events) do
   if type(e[1]) ~= 'string' then return redis.error_reply('bad event id') end
   for _, o in ipairs(e[2]) do
-    if not OPS[o[1]] or not K[o[2]] then return redis.error_reply('bad op') end
+    local k = OPS[o[1]]
+    if not k or not K[o[2]] then return redis.error_reply('bad op') end
+    if k ~= 'ttl' then
+      if kind[o[2]] and kind[o[2]] ~= k then return redis.error_reply('mixed ops on a key') end
+      kind[o[2]] = k
+    end
   end
 end
-local out = {}
+-- the new events' ops, merged per key with the effect of applying them in order:
+-- counters summed, the last write of a field wins, list pushes in order, last TTL wins
+local incr, sets, pushes, caps, members, ttls, out = {}, {}, {}, {}, {}, {}, {}
 for i, e in ipairs(events) do
   if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], e[1]) == 1 then
     for _, o in ipairs(e[2]) do
-      local op, key, a, b = o[1], KEYS[K[o[2]]], o[3], o[4]
-      if op == 'hincrbyfloat' then redis.call('HINCRBYFLOAT', key, a, b)
-      elseif op == 'hset' then redis.call('HSET', key, a, b)
-      elseif op == 'hdel' then redis.call('HDEL', key, a)
-      elseif op == 'sadd' then redis.call('SADD', key, a)
+      local op, key, a, b = o[1], o[2], o[3], o[4]
+      if op == 'hincrbyfloat' then
+        incr[key] = incr[key] or {}
+        incr[key][a] = (incr[key][a] or 0) + tonumber(b)
+      elseif op == 'hset' or op == 'hdel' then
+        sets[key] = sets[key] or {}
+        sets[key][a] = (op == 'hset') and b or false
       elseif op == 'lpush_trim' then
-        redis.call('LPUSH', key, a)
-        redis.call('LTRIM', key, 0, tonumber(b) - 1)
-      else redis.call('EXPIRE', key, tonumber(a)) end
+        pushes[key] = pushes[key] or {}
+        table.insert(pushes[key], a)
+        caps[key] = math.min(caps[key] or math.huge, tonumber(b))
+      elseif op == 'sadd' then
+        members[key] = members[key] or {}
+        table.insert(members[key], a)
+      else
+        ttls[key] = tonumber(a)
+      end
     end
     out[i] = 1
   else
     out[i] = 0
   end
 end
+for key, fields in pairs(incr) do
+  for f, v in pairs(fields) do
+    redis.call('HINCRBYFLOAT', KEYS[K[key]], f, string.format('%.17g', v))
+  end
+end
+for key, fields in pairs(sets) do
+  local put, gone = {}, {}
+  for f, v in pairs(fields) do
+    if v then table.insert(put, f); table.insert(put, v) else table.insert(gone, f) end
+  end
+  if #put > 0 then redis.call('HSET', KEYS[K[key]], unpack(put)) end
+  if #gone > 0 then redis.call('HDEL', KEYS[K[key]], unpack(gone)) end
+end
+for key, values in pairs(pushes) do
+  redis.call('LPUSH', KEYS[K[key]], unpack(values))
+  redis.call('LTRIM', KEYS[K[key]], 0, caps[key] - 1)
+end
+for key, values in pairs(members) do redis.call('SADD', KEYS[K[key]], unpack(values)) end
+for key, ttl in pairs(ttls) do redis.call('EXPIRE', KEYS[K[key]], ttl) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 return out
 """

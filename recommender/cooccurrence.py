@@ -25,7 +25,6 @@ strongest positive neighbours per item are kept in memory.
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import math
 import time
@@ -33,6 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from context.decay import Decay
 from context.events import EventWeights
@@ -218,7 +219,7 @@ def history_interactions(
     out: list[Interaction] = []
     for entry in reversed(raw):
         try:
-            rec = json.loads(entry)
+            rec = orjson.loads(entry)
             if rec.get("event_id") in skip or not rec.get("item_id"):
                 continue
             ts = parse_ts(rec["ts"]) if rec.get("ts") is not None else float(rec["accepted_at"])

@@ -13,6 +13,7 @@ from context.keys import GlobalKeys
 from context.store import UserStore
 from experiments.service import ExperimentService
 from experiments.store import ExperimentStore
+from intent.cache import PredictionCache
 from intent.learned import LearnedExamples
 from intent.lifecycle import register_dir
 from intent.registry import ModelRegistry
@@ -102,6 +103,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
         neighbours=cooccurrence,
         rankers=rankers,
         arbitration=ArbitrationSource(levers=levers, policies=policies, propensity=propensity),
+        prediction_cache=PredictionCache(size=settings.intent_cache_size),
     )
     return Services(
         settings=settings,

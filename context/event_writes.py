@@ -208,6 +208,7 @@ class EventWriter:
         replies = await self._send(commands, deadline)
         outcomes: list[Outcome] = ["unknown"] * len(planned)
         in_doubt: list[_UserBatch] = []
+        lost = False
         for g, reply in zip(groups, replies, strict=True):
             if reply is _NOT_SENT or reply == -1:
                 for i in g.positions:
@@ -217,8 +218,11 @@ class EventWriter:
                     outcomes[i] = "accepted" if int(flag) == 1 else "duplicate"
             else:  # lost, or an error reply (which may have come mid-way)
                 in_doubt.append(g)
+                lost = lost or reply is _LOST
         if in_doubt:
-            await self._settle(in_doubt, now, deadline, outcomes)
+            # a script whose reply was read has finished; a lost one may still run until
+            # its deadline, so only then does the seen-set tell the final truth
+            await self._settle(in_doubt, now, deadline if lost else 0.0, outcomes)
         return outcomes
 
     async def _send(self, commands: list[tuple[Any, ...]], deadline: float) -> list[Any]:
@@ -241,9 +245,14 @@ class EventWriter:
             for n in range(len(commands)):
                 left = deadline + self.clock_skew_s - time.time()
                 try:
-                    replies[n] = await conn.read_response(timeout=max(left, 0.001))
+                    # with a timeout given, redis-py answers None when it runs out (our
+                    # scripts never reply nil) and leaves the connection as it is
+                    reply = await conn.read_response(timeout=max(left, 0.001))
                 except ResponseError as exc:
-                    replies[n] = exc
+                    reply = exc
+                if reply is None:
+                    raise TimeoutError("no reply from the event store before the deadline")
+                replies[n] = reply
         except BaseException as exc:
             await conn.disconnect(nowait=True)
             if not _is_store_error(exc):
@@ -272,7 +281,7 @@ class EventWriter:
     async def _settle(
         self, groups: list[_UserBatch], now: float, deadline: float, outcomes: list[Outcome]
     ) -> None:
-        """After the deadline no script of this batch can still run: read what is stored."""
+        """Once past ``deadline`` no script of this batch can still run: read what is stored."""
         wait = deadline + self.clock_skew_s - time.time()
         if wait > 0:
             await asyncio.sleep(wait)

@@ -3,9 +3,11 @@
 The batches come from the synthetic demo interaction log (``waypoint demo events``:
 view/click/add_to_cart/purchase/decline/dismiss sessions of many users, in time order,
 so one batch holds events of many users), with one event in twenty turned into a
-``search`` (a query the intent model classifies). Every run prefixes the event ids with
-a fresh run id, so every event is new; ``--duplicates`` re-sends that share of each
-batch's events (within the batch) to exercise the idempotency check.
+``search`` with a query drawn from the demo utterances (1,627 texts, so queries repeat
+as they do in real traffic: the intent prediction cache sees hits and misses). Every run
+prefixes the event ids with a fresh run id, so every event is new; ``--duplicates``
+re-sends that share of each batch's events (within the batch) to exercise the
+idempotency check.
 
     python benchmarks/events_throughput.py --url http://127.0.0.1:8000 --key demo
 
@@ -28,16 +30,6 @@ from typing import Any
 
 import httpx
 
-QUERIES = [
-    "I want a new crime novel",
-    "my dishwasher broke, I need a new one",
-    "looking for a new phone",
-    "ich suche einen neuen Laptop",
-    "je cherche un roman policier",
-    "cheap running shoes",
-    "my internet is not working",
-]
-
 
 def make_batches(
     n_batches: int, size: int, *, users: int, seed: int, duplicates: float
@@ -47,6 +39,8 @@ def make_batches(
     from waypoint.demo.seed import data_dir
 
     rng = random.Random(seed)
+    with (data_dir() / "utterances.jsonl").open(encoding="utf-8") as fh:
+        queries = [json.loads(line)["text"] for line in fh if line.strip()]
     log = generate_events(load_actions_file(data_dir() / "catalog.jsonl"), users, seed=seed)
     run = uuid.uuid4().hex[:8]
     need = n_batches * size
@@ -60,7 +54,7 @@ def make_batches(
             if rng.random() < 0.05:
                 e.pop("item_id")
                 e["type"] = "search"
-                e["query"] = rng.choice(QUERIES)
+                e["query"] = rng.choice(queries)
             batch.append(e)
         n_dup = int(len(batch) * duplicates)
         if n_dup:  # same ids again, in place of fresh events: the batch size is kept

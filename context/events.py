@@ -221,5 +221,10 @@ def intent_ops(
         ("hset", "journey", "intent", name),
         ("hset", "journey", "intent_confidence", repr(round(confidence, 4))),
         ("hset", "journey", "intent_source", source),
-        ("hset", "open_intents", name, orjson.dumps(entry).decode()),
+        (
+            "hset",
+            "open_intents",
+            name,
+            orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+        ),
     ]

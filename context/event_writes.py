@@ -24,6 +24,7 @@ The deadline relies on the application's and Redis's clocks agreeing within
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from typing import Any, Literal
 
 import orjson
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from context.events import Op
 from context.keys import UserKeys
@@ -143,6 +144,13 @@ return out
 )
 
 
+_SCRIPT_SHA = hashlib.sha1(APPLY_USER_EVENTS_LUA.encode(), usedforsecurity=False).hexdigest()
+
+
+def _is_noscript(reply: Any) -> bool:
+    return isinstance(reply, NoScriptError)
+
+
 @dataclass(frozen=True)
 class PlannedEvent:
     user_id: str
@@ -192,20 +200,19 @@ class EventWriter:
         groups = _group(planned)
         deadline = time.time() + self.timeout_s
         forget_before = repr(now - self.dedup_ttl_s)
+        args = (str(int(deadline * 1000)), repr(now), forget_before)
         commands = [
-            (
-                "EVAL",
-                APPLY_USER_EVENTS_LUA,
-                len(KEY_ORDER),
-                *self._keys(g.user_id),
-                str(int(deadline * 1000)),
-                repr(now),
-                forget_before,
-                g.payload,
-            )
+            ("EVALSHA", _SCRIPT_SHA, len(KEY_ORDER), *self._keys(g.user_id), *args, g.payload)
             for g in groups
         ]
         replies = await self._send(commands, deadline)
+        # a server that does not know the script yet (new, restarted, flushed) ran nothing
+        # for those users: send them again with the script's text
+        unknown_script = [n for n, r in enumerate(replies) if _is_noscript(r)]
+        if unknown_script:
+            again = [("EVAL", APPLY_USER_EVENTS_LUA, *commands[n][2:]) for n in unknown_script]
+            for n, reply in zip(unknown_script, await self._send(again, deadline), strict=True):
+                replies[n] = reply
         outcomes: list[Outcome] = ["unknown"] * len(planned)
         in_doubt: list[_UserBatch] = []
         lost = False

@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from app.jsonresp import OrjsonResponse
 from experiments.models import ExperimentError
 from waypoint.errors import DomainError
 
@@ -77,24 +78,26 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_body("ValidationError", _field_errors(exc)), status_code=422)
+    async def _validation(_: Request, exc: RequestValidationError) -> OrjsonResponse:
+        return OrjsonResponse(_body("ValidationError", _field_errors(exc)), status_code=422)
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_body(exc.error, exc.detail), status_code=exc.status_code)
+    async def _domain(_: Request, exc: DomainError) -> OrjsonResponse:
+        return OrjsonResponse(_body(exc.error, exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(ExperimentError)
-    async def _experiment(_: Request, exc: ExperimentError) -> JSONResponse:
+    async def _experiment(_: Request, exc: ExperimentError) -> OrjsonResponse:
         names = {404: "NotFound", 409: "Conflict", 422: "ValidationError"}
         error = names.get(exc.status_code, "BadRequest")
-        return JSONResponse(_body(error, exc.detail), status_code=exc.status_code)
+        return OrjsonResponse(_body(error, exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(AuthError)
-    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
+    async def _auth(_: Request, exc: AuthError) -> OrjsonResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         error = "Unauthorized" if exc.status_code == 401 else "Forbidden"
-        return JSONResponse(_body(error, exc.detail), status_code=exc.status_code, headers=headers)
+        return OrjsonResponse(
+            _body(error, exc.detail), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -128,8 +131,8 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> OrjsonResponse:
         log.exception("unhandled error")
-        return JSONResponse(
+        return OrjsonResponse(
             _body("InternalError", "unexpected error; see server log"), status_code=500
         )

@@ -6,9 +6,10 @@ accepted event is applied exactly once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from context.decay import Decay
 from context.models import OUTCOME_EVENTS, Event, JourneyStep, RequestContext
@@ -19,6 +20,8 @@ Op = tuple[str, str, str, str]
 
 HISTORY_LEN = 200
 STEPS_LEN = 50
+HISTORY_LEN_ARG = str(HISTORY_LEN)
+STEPS_LEN_ARG = str(STEPS_LEN)
 #: events that count toward the contact policy's suppression of an action
 NEGATIVE_EVENTS = frozenset({"decline", "dismiss"})
 #: the feedback hash outlives any suppression or snooze window (the policy prunes it)
@@ -63,30 +66,17 @@ class EventPlanner:
     ) -> list[Op]:
         ts = event.timestamp(now)
         ops: list[Op] = []
-        record = event.model_dump(mode="json", exclude_none=True)
-        record["accepted_at"] = now
-        ops.append(("lpush_trim", "history", json.dumps(record), str(HISTORY_LEN)))
+        ops.append(("lpush_trim", "history", history_record(event, now), HISTORY_LEN_ARG))
 
         weight = self.weights.of(event.type)
         if event.item_id and weight:
-            ops.append(
-                (
-                    "hincrbyfloat",
-                    "item_affinity",
-                    event.item_id,
-                    repr(self.affinity.encode(weight, ts)),
-                )
-            )
+            gain = repr(self.affinity.encode(weight, ts))
+            ops.append(("hincrbyfloat", "item_affinity", event.item_id, gain))
             if action is not None:
-                for level in category_levels(action.category):
-                    ops.append(
-                        (
-                            "hincrbyfloat",
-                            "category_affinity",
-                            level,
-                            repr(self.affinity.encode(weight, ts)),
-                        )
-                    )
+                ops.extend(
+                    ("hincrbyfloat", "category_affinity", level, gain)
+                    for level in category_levels(action.category)
+                )
         if event.type == "impression" and event.item_id:
             ops.append(
                 ("hincrbyfloat", "impressions", event.item_id, repr(self.fatigue.encode(1.0, ts)))
@@ -198,9 +188,20 @@ def context_ops(ctx: RequestContext | None, session_id: str | None, ts: float) -
     return ops
 
 
+def history_record(event: Event, now: float) -> str:
+    """The event as stored in the user's history: its JSON plus ``accepted_at``."""
+    raw = event.model_dump_json(exclude_none=True)  # "{...}", never empty (required fields)
+    return f'{raw[:-1]},"accepted_at":{now!r}}}'
+
+
+def step_json(step: JourneyStep) -> str:
+    """Same text as ``step.model_dump_json(exclude_none=True)``, without the model walk."""
+    return orjson.dumps({k: v for k, v in step.__dict__.items() if v is not None}).decode()
+
+
 def step_ops(step: JourneyStep, ttl_s: int) -> list[Op]:
     return [
-        ("lpush_trim", "steps", step.model_dump_json(exclude_none=True), str(STEPS_LEN)),
+        ("lpush_trim", "steps", step_json(step), STEPS_LEN_ARG),
         ("expire", "journey", str(ttl_s), ""),
         ("expire", "steps", str(ttl_s), ""),
     ]
@@ -220,5 +221,10 @@ def intent_ops(
         ("hset", "journey", "intent", name),
         ("hset", "journey", "intent_confidence", repr(round(confidence, 4))),
         ("hset", "journey", "intent_source", source),
-        ("hset", "open_intents", name, json.dumps(entry)),
+        (
+            "hset",
+            "open_intents",
+            name,
+            orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+        ),
     ]

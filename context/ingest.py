@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from context.decay import Decay
+from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent
 from context.events import EventPlanner
 from context.models import Event
 from context.store import STORE_ERRORS, UserStore
@@ -18,6 +20,13 @@ from recommender.state import LiveState
 from waypoint.errors import StoreUnavailable
 
 log = logging.getLogger("waypoint.events")
+
+NOTHING_STORED = (
+    "the event store is unavailable; nothing from this batch was stored "
+    "(retrying the same batch is safe: events are idempotent by event_id)"
+)
+#: derived updates (popularity, observers) may take this many write timeouts
+DERIVED_TIMEOUT_FACTOR = 2.0
 
 #: how much an event says about an item's popularity with everyone
 POPULARITY_WEIGHTS = {
@@ -38,7 +47,11 @@ class EventObserver(Protocol):
 @dataclass(frozen=True)
 class EventResult:
     event_id: str
-    status: Literal["accepted", "duplicate"]
+    status: Outcome
+
+    @property
+    def stored(self) -> bool:
+        return self.status in STORED
 
 
 class EventIngestor:
@@ -51,6 +64,8 @@ class EventIngestor:
         popularity_decay: Decay,
         learned: LearnedExamples,
         observers: Sequence[EventObserver] = (),
+        write_timeout_s: float = 1.0,
+        clock_skew_s: float = 0.1,
     ) -> None:
         self.store = store
         self.planner = planner
@@ -58,12 +73,18 @@ class EventIngestor:
         self.popularity_decay = popularity_decay
         self.learned = learned
         self.observers = list(observers)
+        self.writer = EventWriter(
+            store.redis,
+            store.prefix,
+            store.dedup_ttl_s,
+            timeout_s=write_timeout_s,
+            clock_skew_s=clock_skew_s,
+        )
 
-    async def ingest(
-        self, events: Sequence[Event], state: LiveState, *, now: float | None = None
-    ) -> list[EventResult]:
-        now = time.time() if now is None else now
+    def plan(self, events: Sequence[Event], state: LiveState, now: float) -> list[PlannedEvent]:
         taxonomy = state.taxonomy
+        model = state.model
+        catalog = state.catalog
 
         def closed_by(action: Action | CatalogItem) -> list[str]:
             return [i.name for i in taxonomy.intents if i.allows(action.category, action.kind)]
@@ -71,37 +92,57 @@ class EventIngestor:
         planned = []
         for event in events:
             detected = None
-            if event.type == "search" and event.query and state.model is not None:
-                p = state.model.predict_one(event.query)
+            if event.type == "search" and event.query and model is not None:
+                p = model.predict_one(event.query)
                 if p.intent is not None and taxonomy.get(p.intent) is not None:
                     detected = (p.intent, p.confidence)
             ops = self.planner.plan(
                 event,
                 now=now,
-                action=state.catalog.get(event.item_id) if event.item_id else None,
+                action=catalog.get(event.item_id) if event.item_id else None,
                 detected_intent=detected,
                 intents_closed_by=closed_by,
             )
-            planned.append((event.user_id, event.event_id, ops))
+            planned.append(PlannedEvent(event.user_id, event.event_id, ops))
+        return planned
+
+    async def ingest(
+        self, events: Sequence[Event], state: LiveState, *, now: float | None = None
+    ) -> list[EventResult]:
+        """Store the events, each exactly once; the result says per event what happened.
+
+        Raises :class:`StoreUnavailable` when nothing of the batch was stored. Otherwise
+        an event may be ``not_stored`` (certainly not) or ``unknown`` (the store failed
+        mid-way and could not be asked afterwards): see :mod:`context.event_writes`.
+        """
+        now = time.time() if now is None else now
+        planned = self.plan(events, state, now)
         try:
-            asked = await self._asked_queries(events)
-            fresh = await self.store.apply_events(planned, now)
+            asked = await asyncio.wait_for(self._asked_queries(events), self.writer.timeout_s)
         except STORE_ERRORS as exc:
-            raise StoreUnavailable(
-                "the event store is unavailable; nothing from this batch was stored "
-                "(retrying the same batch is safe: events are idempotent by event_id)"
-            ) from exc
-        accepted = [e for e, new in zip(events, fresh, strict=True) if new]
+            raise StoreUnavailable(NOTHING_STORED) from exc
+        outcomes = await self.writer.apply(planned, now)
+        if all(o == "not_stored" for o in outcomes):
+            raise StoreUnavailable(NOTHING_STORED)
+        accepted = [e for e, o in zip(events, outcomes, strict=True) if o == "accepted"]
+        if accepted:
+            # derived data, best effort: bounded, so a failing store cannot hold the answer
+            try:
+                await asyncio.wait_for(
+                    self._derived(accepted, now, asked),
+                    DERIVED_TIMEOUT_FACTOR * self.writer.timeout_s,
+                )
+            except TimeoutError:
+                log.warning("popularity/observers not updated in time for %d events", len(accepted))
+        return [EventResult(e.event_id, o) for e, o in zip(events, outcomes, strict=True)]
+
+    async def _derived(self, accepted: Sequence[Event], now: float, asked: dict[str, str]) -> None:
         await self._global_effects(accepted, now, asked)
         for observer in self.observers:
             try:
                 await observer.on_events(accepted, now)
             except STORE_ERRORS as exc:  # derived counters; the events themselves are stored
                 log.warning("event observer %s failed: %r", type(observer).__name__, exc)
-        return [
-            EventResult(e.event_id, "accepted" if new else "duplicate")
-            for e, new in zip(events, fresh, strict=True)
-        ]
 
     async def _asked_queries(self, events: Sequence[Event]) -> dict[str, str]:
         """For clarify answers without a query: the query we asked about (read before the

@@ -1,5 +1,5 @@
-"""Per-user state in Redis: one script reads a user, one script applies an event or a
-decision's changes.
+"""Per-user state in Redis: one script reads a user, one script applies a decision's
+changes (events are applied by :mod:`context.event_writes`).
 
 Every script touches only the keys of one user (one hash slot on Redis Cluster). A script
 rather than a pipeline of single commands: the client's cost is per command (packing,
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 
 from context.decay import Decay
@@ -23,22 +24,6 @@ from context.models import Journey, JourneyStep, OpenIntent, Profile
 
 #: what a failing or slow store raises (callers degrade or refuse on these)
 STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
-
-#: Order of the user's keys as passed to the Lua script (KEYS[1] is the dedup set).
-KEY_ORDER: tuple[str, ...] = (
-    "seen_events",
-    "profile",
-    "category_affinity",
-    "item_affinity",
-    "owned",
-    "impressions",
-    "journey",
-    "steps",
-    "history",
-    "open_intents",
-    "feedback",
-)
-_INDEX = {name: i + 1 for i, name in enumerate(KEY_ORDER)}
 
 # One planned operation on KEYS[key]; returns an error reply for an unknown op.
 _APPLY_OP = """
@@ -55,21 +40,6 @@ local function apply(op, key, a, b)
   else return redis.error_reply('unknown op ' .. op) end
 end
 """
-
-# Marks the event id as seen (NX) and, only if it was new, applies the planned operations.
-# ARGV: event_id, now, forget-before, then operations as (op, key index, a, b) quadruples.
-APPLY_EVENT_LUA = (
-    _APPLY_OP
-    + """
-if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-for i = 4, #ARGV, 4 do
-  local err = apply(ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3])
-  if err then return err end
-end
-return 1
-"""
-)
 
 # A decision's side effects (no idempotency: every decision is new).
 # ARGV[1]: JSON list of [op, key index, a, b] (one argument to encode, not four per op).
@@ -218,15 +188,11 @@ class UserStore:
     def keys(self, user_id: str) -> UserKeys:
         return UserKeys(self.prefix, user_id)
 
-    def _ordered_keys(self, user_id: str) -> list[str]:
-        k = self.keys(user_id)
-        return [getattr(k, name) for name in KEY_ORDER]
-
     async def read(self, user_id: str, now: float, *, steps: int = 20) -> UserSnapshot:
         k = self.keys(user_id)
         raw = await self._read(keys=[getattr(k, name) for name in READ_KEYS], args=[steps])
         profile, cat, item, owned, imp, journey, step_list, open_raw, exp_raw = (
-            json.loads(raw) if raw else [[]] * len(READ_KEYS)
+            orjson.loads(raw) if raw else [[]] * len(READ_KEYS)
         )
         experiments = _pairs(exp_raw)
         stored_pseudonym = experiments.get(PSEUDONYM_FIELD)
@@ -247,23 +213,6 @@ class UserStore:
             pseudonym_is_new=stored_pseudonym is None,
         )
 
-    async def apply_events(
-        self, planned: Sequence[tuple[str, str, list[Op]]], now: float
-    ) -> list[bool]:
-        """Apply (user_id, event_id, ops) atomically each; True where the event was new."""
-        if not planned:
-            return []
-        forget_before = repr(now - self.dedup_ttl_s)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id, event_id, ops in planned:
-                args: list[str] = [event_id, repr(now), forget_before]
-                for op, key, a, b in ops:
-                    args.extend((op, str(_INDEX[key]), a, b))
-                keys = self._ordered_keys(user_id)
-                pipe.eval(APPLY_EVENT_LUA, len(keys), *keys, *args)
-            results = await pipe.execute()
-        return [int(r) == 1 for r in results]
-
     async def write(
         self, user_id: str, ops: Sequence[Op], *, also: Callable[[Any], None] | None = None
     ) -> None:
@@ -275,7 +224,7 @@ class UserStore:
         k = self.keys(user_id)
         names = list(dict.fromkeys(key for _, key, _, _ in ops))
         index = {name: i for i, name in enumerate(names, start=1)}
-        planned = json.dumps([(op, index[key], a, b) for op, key, a, b in ops], ensure_ascii=False)
+        planned = orjson.dumps([(op, index[key], a, b) for op, key, a, b in ops])
         async with self.redis.pipeline(transaction=False) as pipe:
             if also is not None:
                 also(pipe)
@@ -299,7 +248,7 @@ class UserStore:
 
     async def history(self, user_id: str, n: int = 50) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self.keys(user_id).history, 0, n - 1)
-        return [json.loads(r) for r in raw]
+        return [orjson.loads(r) for r in raw]
 
     async def erase(self, user_id: str) -> int:
         """Delete every key of the user (with the pseudonym); returns how many existed."""

@@ -25,7 +25,6 @@ strongest positive neighbours per item are kept in memory.
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import math
 import time
@@ -33,6 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from context.decay import Decay
 from context.events import EventWeights
@@ -218,7 +219,7 @@ def history_interactions(
     out: list[Interaction] = []
     for entry in reversed(raw):
         try:
-            rec = json.loads(entry)
+            rec = orjson.loads(entry)
             if rec.get("event_id") in skip or not rec.get("item_id"):
                 continue
             ts = parse_ts(rec["ts"]) if rec.get("ts") is not None else float(rec["accepted_at"])
@@ -280,17 +281,38 @@ class CooccurrenceObserver:
                 prior.append(it)
         if not updates and not masses:
             return
+        # summed per field first, then one command per hash (not one per pair): the
+        # client's cost is per command, and a batch of 500 events makes thousands of pairs
+        pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for (src, dst, g), ts in updates:
+            pairs[src][dst] += self.decay.encode(g, ts)
+        mass: dict[str, float] = defaultdict(float)
+        for item, w, ts in masses:
+            mass[item] += self.decay.encode(w, ts)
+        # every source gets a mass field, so the loader finds its pairs even when the
+        # positive events that made it an anchor predate this observer
+        for src in pairs:
+            mass[src] += 0.0
         async with self.redis.pipeline(transaction=False) as pipe:
-            for (src, dst, g), ts in updates:
-                pipe.hincrbyfloat(self.keys.pairs(src), dst, self.decay.encode(g, ts))
-            for item, w, ts in masses:
-                pipe.hincrbyfloat(self.keys.mass, item, self.decay.encode(w, ts))
-            # every source gets a mass field, so the loader finds its pairs even when the
-            # positive events that made it an anchor predate this observer
-            for src in sorted({src for (src, _, _), _ in updates}):
-                pipe.hincrbyfloat(self.keys.mass, src, 0.0)
+            for src, fields in pairs.items():
+                _incr_many(pipe, self.keys.pairs(src), fields)
+            _incr_many(pipe, self.keys.mass, mass)
             pipe.incr(self.keys.version)
             await pipe.execute()
+
+
+# HINCRBYFLOAT of many fields of one hash (one key: one slot), ARGV field, increment, ...
+_INCR_MANY_LUA = """
+for i = 1, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+def _incr_many(pipe: Any, key: str, fields: Mapping[str, float]) -> None:
+    args: list[str] = []
+    for name, value in fields.items():
+        args += (name, repr(value))
+    pipe.eval(_INCR_MANY_LUA, 1, key, *args)
 
 
 class CooccurrenceStore:

@@ -150,13 +150,17 @@ class PropensityStore:
 
     async def claim(self, keys: UserKeys, action: str, now: float) -> dict[str, Any] | None:
         """Take the user's latest impression of ``action`` (once), if recent enough."""
-        raw = await self._claim(keys=[keys.served], args=[action])
-        if raw is None:
-            return None
-        served: dict[str, Any] = json.loads(raw)
-        if now - float(served.get("t", 0.0)) > ATTRIBUTION_WINDOW_S:
-            return None
-        return served
+        return _recent(await self._claim(keys=[keys.served], args=[action]), now)
+
+    async def claim_many(
+        self, wanted: Sequence[tuple[UserKeys, str]], now: float
+    ) -> list[dict[str, Any] | None]:
+        """:meth:`claim` for many (user, action) pairs, in order, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, action in wanted:
+                await self._claim(keys=[keys.served], args=[action], client=pipe)
+            raw = await pipe.execute()
+        return [_recent(r, now) for r in raw]
 
     async def add_success(self, bucket: str, action: str) -> None:
         await self.redis.hincrby(self.successes_key, _field(bucket, action), 1)
@@ -211,12 +215,14 @@ class PropensityObserver:
         self.sink = sink
 
     async def on_events(self, accepted: Sequence[Event], now: float) -> None:
-        for e in accepted:
-            if e.type not in SUCCESS_EVENTS or not e.item_id:
-                continue
-            keys = UserKeys(self.key_prefix, e.user_id)
-            served = await self.store.claim(keys, e.item_id, now)
-            if served is None:
+        wanted = [e for e in accepted if e.type in SUCCESS_EVENTS and e.item_id]
+        if not wanted:
+            return
+        claims = await self.store.claim_many(
+            [(UserKeys(self.key_prefix, e.user_id), str(e.item_id)) for e in wanted], now
+        )
+        for e, served in zip(wanted, claims, strict=True):
+            if served is None or not e.item_id:
                 continue
             await self.store.add_success(str(served["b"]), e.item_id)
             if self.sink is not None:
@@ -229,3 +235,12 @@ class PropensityObserver:
                         "ts": e.timestamp(now),
                     }
                 )
+
+
+def _recent(raw: bytes | str | None, now: float) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    served: dict[str, Any] = json.loads(raw)
+    if now - float(served.get("t", 0.0)) > ATTRIBUTION_WINDOW_S:
+        return None
+    return served

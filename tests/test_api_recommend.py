@@ -137,6 +137,8 @@ async def test_repeated_event_id_counts_once(client: httpx.AsyncClient) -> None:
     assert r2.json() == {
         "accepted": 0,
         "duplicates": 1,
+        "not_stored": 0,
+        "unknown": 0,
         "results": [{"event_id": "dup-1", "status": "duplicate"}],
     }
     ctx = (await client.get("/v1/users/dup/context")).json()

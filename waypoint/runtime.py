@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from context.decay import Decay
 from context.keys import GlobalKeys
+from intent.cache import CachedPredictor, PredictionCache
 from intent.resolve import Predictor
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
@@ -60,6 +61,7 @@ class Runtime:
         neighbours: NeighbourSource | None = None,
         rankers: RankerSource | None = None,
         arbitration: ArbitrationSource | None = None,
+        prediction_cache: PredictionCache | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -75,6 +77,8 @@ class Runtime:
         self.rankers = rankers
         #: levers, contact policy and propensity snapshot (recommender.arbiter)
         self.arbitration = arbitration
+        #: predictions of repeated queries, keyed by model version (intent.cache)
+        self.prediction_cache = prediction_cache
         self._taxonomy_version = -1
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -104,6 +108,8 @@ class Runtime:
             active = await self.models.active_version()
             if active is not None and active != state.model_version:
                 model = await self.models.load(active)
+                if self.prediction_cache is not None:
+                    model = CachedPredictor(model, active, self.prediction_cache)
                 state = replace(state, model=model, model_version=active)
                 log.info("intent model %s activated", active)
         if self.experiments is not None:

@@ -13,6 +13,7 @@ from context.keys import GlobalKeys
 from context.store import UserStore
 from experiments.service import ExperimentService
 from experiments.store import ExperimentStore
+from intent.cache import PredictionCache
 from intent.learned import LearnedExamples
 from intent.lifecycle import register_dir
 from intent.registry import ModelRegistry
@@ -103,6 +104,7 @@ def build_services(settings: Settings, redis: Any) -> Services:
         neighbours=cooccurrence,
         rankers=rankers,
         arbitration=ArbitrationSource(levers=levers, policies=policies, propensity=propensity),
+        prediction_cache=PredictionCache(size=settings.intent_cache_size),
     )
     return Services(
         settings=settings,
@@ -142,6 +144,8 @@ def build_services(settings: Settings, redis: Any) -> Services:
                 CooccurrenceObserver(redis, prefix=settings.key_prefix),
                 PropensityObserver(propensity, key_prefix=settings.key_prefix, sink=decision_log),
             ],
+            write_timeout_s=settings.event_write_timeout_s,
+            clock_skew_s=settings.clock_skew_s,
         ),
         experiments=experiments,
         rankers=rankers,

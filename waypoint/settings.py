@@ -90,6 +90,23 @@ class Settings(BaseSettings):
     affinity_half_life_days: float = Field(default=14.0, gt=0)
     event_dedup_ttl_s: int = Field(default=7 * 86_400, gt=0)
     max_batch: int = Field(default=1000, gt=0)
+    event_write_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long a batch of events may take in the store; a script of the batch "
+        "that reaches Redis later refuses to run (see context.event_writes).",
+    )
+    clock_skew_s: float = Field(
+        default=0.1,
+        ge=0,
+        description="How far Redis's clock may lag the service's (NTP-synced hosts: well "
+        "under this); a failed batch waits this long past its deadline before settling.",
+    )
+    intent_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Intent predictions kept per worker for repeated queries (0: no cache).",
+    )
     reload_interval_s: float = Field(
         default=1.0, gt=0, description="How often workers check catalog/model versions."
     )

@@ -21,7 +21,7 @@ from app.routing import GuardedRoute
 from context.live import journey_language, wait_for_change
 from context.models import Event, Location, RequestContext, SessionId, UserId
 from recommender.models import ActionId, Channel, CountryCode, LanguageCode
-from waypoint.errors import NotFound
+from waypoint.errors import NotFound, StoreUnavailable
 
 router = APIRouter(tags=["console"], route_class=GuardedRoute)
 
@@ -137,6 +137,11 @@ async def record_outcome(body: OutcomeIn, services: ServicesDep, key: ConsoleKey
         context=context,
     )
     (result,) = await services.ingestor.ingest([event], services.runtime.state)
+    if result.status not in ("accepted", "duplicate"):
+        raise StoreUnavailable(
+            "the event store failed before confirming this outcome; it may or may not be "
+            "recorded: send it again with the same event_id (a repeat changes nothing)"
+        )
     return OutcomeOut(
         event_id=result.event_id,
         status=result.status,

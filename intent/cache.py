@@ -1,0 +1,71 @@
+"""Remembering intent predictions of repeated queries (per worker, bounded).
+
+Customers type the same few things a lot ("cancel my contract", "new phone"). The service
+classifies the *normalized* query (case-folded, runs of whitespace made one space, ends
+trimmed), so every spelling that normalizes alike gets the same answer whether it came
+from the cache or not. Entries are keyed by model version as well: a model swap can never
+serve a prediction of the model it replaced, and the old model's entries simply age out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from intent.resolve import PredictionLike, Predictor
+
+
+def normalize_query(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@dataclass
+class PredictionCache:
+    """A least-recently-used map ``(model version, normalized query) -> prediction``."""
+
+    size: int = 10_000
+    hits: int = 0
+    misses: int = 0
+    _entries: OrderedDict[tuple[str, str], PredictionLike] = field(
+        default_factory=OrderedDict, repr=False
+    )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, version: str, query: str) -> PredictionLike | None:
+        found = self._entries.get((version, query))
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end((version, query))
+        self.hits += 1
+        return found
+
+    def put(self, version: str, query: str, prediction: PredictionLike) -> None:
+        if self.size <= 0:
+            return
+        self._entries[(version, query)] = prediction
+        self._entries.move_to_end((version, query))
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class CachedPredictor:
+    """A :class:`~intent.resolve.Predictor` in front of one model version.
+
+    Predictions are immutable values, so one cached answer can serve many requests.
+    """
+
+    model: Predictor
+    version: str
+    cache: PredictionCache
+
+    def predict_one(self, text: str) -> PredictionLike:
+        query = normalize_query(text)
+        found = self.cache.get(self.version, query)
+        if found is None:
+            found = self.model.predict_one(query)
+            self.cache.put(self.version, query, found)
+        return found

@@ -4,7 +4,8 @@ Each arm starts from a fresh demo world (empty Redis database, the demo catalog,
 and customers) and runs the same customers, drawn in the same order:
 
 * every customer has a hidden **taste**: a few liked leaf-ish categories (the first two
-  levels of the catalog's categories) and a quality per item; the chance that a shown
+  levels of the catalog's categories) and a quality per item (an appeal shared by all
+  customers times a personal factor in [0.8, 1.25]); the chance that a shown
   action is clicked is ``LIKED_P x quality`` for a liked category, ``OTHER_P x quality``
   otherwise;
 * **fading**: each time an action is shown to the customer without being clicked, the
@@ -35,6 +36,7 @@ service's snapshots (propensities, popularity, co-occurrence) are refreshed ever
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -131,10 +133,11 @@ def _plain(row: dict[str, Any]) -> bool:
 def _customers(cfg: SimConfig, catalog: dict[str, dict[str, Any]], arm: str) -> list[_Customer]:
     rng = random.Random(cfg.seed)
     families = sorted({_family(r["category"]) for r in catalog.values() if _plain(r)})
+    appeal = {item: rng.uniform(0.5, 1.5) for item in sorted(catalog)}
     out = []
     for i in range(cfg.customers):
         liked = frozenset(rng.sample(families, cfg.liked_categories))
-        quality = {item: rng.uniform(0.5, 1.5) for item in sorted(catalog)}
+        quality = {item: a * rng.uniform(0.8, 1.25) for item, a in appeal.items()}
         out.append(_Customer(f"sim-{arm}-{i}", liked, quality))
     return out
 
@@ -216,17 +219,13 @@ async def _recommend(client: httpx.AsyncClient, user_id: str, query: str | None)
 
 
 async def _probe(client: httpx.AsyncClient, queries: Sequence[str], tag: str) -> list[list[str]]:
-    return [
-        (await _recommend(client, f"probe-{tag}-{i}", q))[:3] for i, q in enumerate(queries)
-    ]
+    return [(await _recommend(client, f"probe-{tag}-{i}", q))[:3] for i, q in enumerate(queries)]
 
 
 def _quarters(values: Sequence[float]) -> list[float]:
     n = len(values)
     cuts = [round(n * k / 4) for k in range(5)]
-    return [
-        round(sum(values[a:b]) / max(b - a, 1), 4) for a, b in zip(cuts, cuts[1:], strict=False)
-    ]
+    return [round(sum(values[a:b]) / max(b - a, 1), 4) for a, b in itertools.pairwise(cuts)]
 
 
 async def _run_arm(
@@ -284,7 +283,9 @@ async def _run_arm(
         if before is not None:
             await runtime.refresh()
             after = await _probe(client, probe_queries, "b")
-            stability = round(sum(x == y for x, y in zip(before, after, strict=True)) / len(after), 4)
+            stability = round(
+                sum(x == y for x, y in zip(before, after, strict=True)) / len(after), 4
+            )
     return ArmResult(
         arm=arm,
         decisions=len(schedule),
@@ -327,9 +328,13 @@ def report_json(cfg: SimConfig, results: Sequence[ArmResult]) -> dict[str, Any]:
     out: dict[str, Any] = {"config": asdict(cfg), "arms": [asdict(r) for r in results]}
     if "feedback" in by and "impressions" in by:
         imp = by["impressions"].reward_per_decision
-        out["feedback_gain"] = round(by["feedback"].reward_per_decision / imp - 1, 4) if imp else None
+        out["feedback_gain"] = (
+            round(by["feedback"].reward_per_decision / imp - 1, 4) if imp else None
+        )
     if "feedback" in by and "popularity" in by:
-        out["late_feedback_minus_popularity"] = round(by["feedback"].late - by["popularity"].late, 4)
+        out["late_feedback_minus_popularity"] = round(
+            by["feedback"].late - by["popularity"].late, 4
+        )
     return out
 
 
@@ -354,3 +359,65 @@ def format_report(cfg: SimConfig, results: Sequence[ArmResult]) -> str:
 
 def run_blocking(cfg: SimConfig, redis_url: str, model_dir: Path) -> list[ArmResult]:
     return asyncio.run(run_simulation(cfg, redis_url, model_dir))
+
+
+def _run_cli(args: Any) -> int:
+    import tempfile
+
+    from waypoint.redis_server import EmbeddedRedis
+
+    cfg = SimConfig(
+        customers=args.customers,
+        decisions_per_customer=args.decisions,
+        seed=args.seed,
+        fade=args.fade,
+        arms=tuple(args.arms.split(",")),
+    )
+    unknown = set(cfg.arms) - set(ARMS)
+    if unknown:
+        print(f"error: unknown arms {', '.join(sorted(unknown))} (known: {', '.join(ARMS)})")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="waypoint-sim-") as tmp:
+        model_dir = train_demo_model(Path(tmp) / "model")
+        server = EmbeddedRedis.start(Path(tmp) / "redis")
+        try:
+            results = run_blocking(cfg, server.url, model_dir)
+        finally:
+            server.stop()
+    if args.json:
+        print(json.dumps(report_json(cfg, results)))
+    else:
+        print(format_report(cfg, results))
+    return 0
+
+
+def register(group: Any) -> Any:
+    """Add ``simulate`` to the ``evaluate`` group returned by ``evaluation.cli.register``."""
+    from evaluation.cli import open_fraction, positive_int
+
+    parser = group.add_parser(
+        "simulate",
+        help="closed-loop simulation of customers with hidden tastes, through the API",
+        description="Run simulated customers (hidden tastes, interest fading with every "
+        "impression without effect) against an in-process Waypoint on an embedded Redis "
+        "server, one fresh demo world per arm, and report the true clicks per decision "
+        "(early / late quarter), the share of repeated actions and, for the impressions "
+        "arm, the share of probe queries whose top 3 stayed the same.",
+    )
+    parser.add_argument("--customers", type=positive_int, default=40, help="default 40")
+    parser.add_argument(
+        "--decisions", type=positive_int, default=20, help="decisions per customer (default 20)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    parser.add_argument(
+        "--fade",
+        type=open_fraction,
+        default=0.5,
+        help="interest kept after an impression without a click (default 0.5)",
+    )
+    parser.add_argument(
+        "--arms", default=",".join(ARMS), help=f"comma-separated (default {','.join(ARMS)})"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=_run_cli)
+    return parser

@@ -161,7 +161,7 @@ class Arbiter:
         props = state.propensity
         ranked = arbitrate(
             kept,
-            propensity=lambda action_id: props.mean(bucket, action_id),
+            propensity=lambda action_id: props.multiplier(bucket, action_id),
             lever=lambda s: lever_of[s.action.id],
         )
         by_id = {a.id: a for a in ranked}
@@ -287,6 +287,7 @@ class Arbiter:
                     "score": a.scored.score,
                     "value_contribution": a.scored.contributions.get("value", 0.0),
                     "propensity": a.terms["propensity"],
+                    "rate": state.propensity.mean(bucket, a.id),
                     "lever": a.terms["lever"],
                     "priority": a.priority,
                     "explore": action.explore,

@@ -81,6 +81,22 @@ class Scored:
 _NO_TOKENS: frozenset[str] = frozenset()
 
 
+#: impressions per unit of fatigue: the term is -1 after this many, -2 after twice as many
+FATIGUE_UNIT = 3.0
+
+
+def fatigue_term(impressions: float) -> float:
+    """Fatigue of an action shown ``impressions`` times (the server's own decayed count).
+
+    ``-n / FATIGUE_UNIT``, without a cap: an action shown again and again without effect
+    keeps sinking until any relevance gives way to fresher actions (before, it stopped at
+    -1 after three impressions, which a strong relevance term could outweigh forever). It
+    is the one term allowed below -1. The count itself decays (half-life one day), so the
+    fatigue wears off.
+    """
+    return -max(impressions, 0.0) / FATIGUE_UNIT
+
+
 def _under(category: str, prefix: str) -> bool:
     return category == prefix or category.startswith(prefix + "/")
 
@@ -188,7 +204,7 @@ def score_actions(
         else:  # an action object from elsewhere: compute its term
             value = math.log1p(action.value) / math.log1p(catalog.max_value)
         popularity = ctx.popularity.get(aid, 0.0)
-        fatigue = -min(1.0, ctx.impressions.get(aid, 0.0) / 3.0)
+        fatigue = fatigue_term(ctx.impressions.get(aid, 0.0))
         similar = ctx.similar.get(aid, 0.0)
         if similar > 0 and aid in ctx.similar_sources:
             details["similar"] = ctx.similar_sources[aid]

@@ -4,7 +4,10 @@ Each arm starts from a fresh demo world (empty Redis database, the demo catalog,
 and customers) and runs the same customers, drawn in the same order:
 
 * every customer has a hidden **taste**: a few liked leaf-ish categories (the first two
-  levels of the catalog's categories) and a quality per item (an appeal shared by all
+  levels of the catalog's categories), those of one of ``taste_groups`` groups of
+  customers (one of them swapped for a random one a third of the time; with
+  ``taste_groups=0`` every customer's are drawn independently, where no customer says
+  anything about another) and a quality per item (an appeal shared by all
   customers times a personal factor in [0.8, 1.25]); the chance that a shown
   action is clicked is ``LIKED_P x quality`` for a liked category, ``OTHER_P x quality``
   otherwise;
@@ -64,6 +67,8 @@ class SimConfig:
     seed: int = 0
     fade: float = 0.5
     liked_categories: int = 3
+    #: customers share tastes in this many groups (0: every customer's are independent)
+    taste_groups: int = 4
     query_share: float = 0.3
     refresh_every: int = 20
     probes: int = 30
@@ -134,9 +139,17 @@ def _customers(cfg: SimConfig, catalog: dict[str, dict[str, Any]], arm: str) -> 
     rng = random.Random(cfg.seed)
     families = sorted({_family(r["category"]) for r in catalog.values() if _plain(r)})
     appeal = {item: rng.uniform(0.5, 1.5) for item in sorted(catalog)}
+    groups = [rng.sample(families, cfg.liked_categories) for _ in range(cfg.taste_groups)]
     out = []
     for i in range(cfg.customers):
-        liked = frozenset(rng.sample(families, cfg.liked_categories))
+        if groups:
+            # the group's tastes, one of them swapped for a random family a third of the time
+            liked_list = list(groups[i % len(groups)])
+            if rng.random() < 1 / 3:
+                liked_list[rng.randrange(len(liked_list))] = rng.choice(families)
+            liked = frozenset(liked_list)
+        else:
+            liked = frozenset(rng.sample(families, cfg.liked_categories))
         quality = {item: a * rng.uniform(0.8, 1.25) for item, a in appeal.items()}
         out.append(_Customer(f"sim-{arm}-{i}", liked, quality))
     return out
@@ -341,7 +354,7 @@ def report_json(cfg: SimConfig, results: Sequence[ArmResult]) -> dict[str, Any]:
 def format_report(cfg: SimConfig, results: Sequence[ArmResult]) -> str:
     lines = [
         f"closed-loop simulation: {cfg.customers} customers x {cfg.decisions_per_customer} "
-        f"decisions, fade {cfg.fade}, seed {cfg.seed}",
+        f"decisions, fade {cfg.fade}, taste groups {cfg.taste_groups}, seed {cfg.seed}",
         f"{'arm':<16}{'reward/dec':>11}{'early':>8}{'late':>8}{'repeat':>8}{'late rep':>9}"
         f"{'clicks':>8}{'stable':>8}",
     ]
@@ -371,6 +384,7 @@ def _run_cli(args: Any) -> int:
         decisions_per_customer=args.decisions,
         seed=args.seed,
         fade=args.fade,
+        taste_groups=args.taste_groups,
         arms=tuple(args.arms.split(",")),
     )
     unknown = set(cfg.arms) - set(ARMS)
@@ -414,6 +428,12 @@ def register(group: Any) -> Any:
         type=open_fraction,
         default=0.5,
         help="interest kept after an impression without a click (default 0.5)",
+    )
+    parser.add_argument(
+        "--taste-groups",
+        type=int,
+        default=4,
+        help="customers share tastes in this many groups; 0: independent tastes (default 4)",
     )
     parser.add_argument(
         "--arms", default=",".join(ARMS), help=f"comma-separated (default {','.join(ARMS)})"

@@ -1,4 +1,5 @@
-"""Scoring: each candidate gets named terms in [-1, 1]; the score is their weighted sum.
+"""Scoring: each candidate gets named terms in [-1, 1] (fatigue: <= 0, uncapped); the
+score is their weighted sum.
 
 Keeping the terms (not just the sum) is what lets every answer explain itself: the
 reasons are written from the terms that actually contributed most to the rank.
@@ -81,8 +82,9 @@ class Scored:
 _NO_TOKENS: frozenset[str] = frozenset()
 
 
-#: impressions per unit of fatigue: the term is -1 after this many, -2 after twice as many
-FATIGUE_UNIT = 3.0
+#: impressions per unit of fatigue: with the default weight (0.5) three impressions
+#: without effect cost 1, as much as a full affinity or context term
+FATIGUE_UNIT = 1.5
 
 
 def fatigue_term(impressions: float) -> float:
@@ -90,9 +92,9 @@ def fatigue_term(impressions: float) -> float:
 
     ``-n / FATIGUE_UNIT``, without a cap: an action shown again and again without effect
     keeps sinking until any relevance gives way to fresher actions (before, it stopped at
-    -1 after three impressions, which a strong relevance term could outweigh forever). It
-    is the one term allowed below -1. The count itself decays (half-life one day), so the
-    fatigue wears off.
+    -1 after three impressions, which a strong relevance term or the propensity multiplier
+    could outweigh forever). It is the one term allowed below -1. The count itself decays
+    (half-life one day), so the fatigue wears off.
     """
     return -max(impressions, 0.0) / FATIGUE_UNIT
 

@@ -86,7 +86,6 @@ class ArmResult:
     clicks: int
     purchases: int
     stability_top3: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def early(self) -> float:

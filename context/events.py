@@ -77,10 +77,8 @@ class EventPlanner:
                     ("hincrbyfloat", "category_affinity", level, gain)
                     for level in category_levels(action.category)
                 )
-        if event.type == "impression" and event.item_id:
-            ops.append(
-                ("hincrbyfloat", "impressions", event.item_id, repr(self.fatigue.encode(1.0, ts)))
-            )
+        # client ``impression`` events add no fatigue: the server counts what it served
+        # (decision_ops), and counting the client's report too would double it
 
         if event.item_id and event.type in NEGATIVE_EVENTS:
             # read by the contact policy (recommender.policy): N of these suppress the action

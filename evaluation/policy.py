@@ -163,7 +163,8 @@ def evaluate_log(
     q_full = np.zeros((n, len(vocab)))
     pi_full = np.zeros((width, n, len(vocab)))
     for i, d in enumerate(decisions):
-        q = {c["id"]: float(c["propensity"]) for c in d["candidates"]}
+        # the success rate (older logs: the propensity term was that rate)
+        q = {c["id"]: float(c.get("rate", c["propensity"])) for c in d["candidates"]}
         for a, v in q.items():
             q_full[i, vocab[a]] = v
         policy = _policy(d, variant)

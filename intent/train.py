@@ -15,9 +15,9 @@ for every data set:
    on their pooled held-out scores the temperature and the background-class parameters are
    fitted by minimising the log loss, and the rejection threshold is the highest one (= the
    highest out-of-scope recall) that gives up at most ``MAX_ACCURACY_LOSS`` of held-out in-scope
-   accuracy.  The configuration with the best ``in-scope accuracy + OOS_WEIGHT * out-of-scope
-   recall`` wins; the ambiguity rule is then tuned on the same predictions
-   (:func:`choose_ambiguity`).
+   accuracy -- or none at all when the data has no out-of-scope example.  The configuration
+   with the best ``in-scope accuracy + OOS_WEIGHT * out-of-scope recall`` wins; the
+   ambiguity rule is then tuned on the same predictions (:func:`choose_ambiguity`).
 4. The chosen configuration is refitted on all examples.
 """
 
@@ -49,7 +49,8 @@ IntArray = NDArray[np.int64]
 OOS_WEIGHT = 0.1
 #: Share of out-of-scope traffic assumed when fitting the calibration.
 OOS_PRIOR = 0.2
-#: The rejection threshold may cost at most this much held-out in-scope accuracy ...
+#: The rejection threshold may cost at most this much held-out in-scope accuracy when the
+#: data has out-of-scope examples (without any, it may cost none) ...
 MAX_ACCURACY_LOSS = 0.005
 #: ... and never exceeds this (an intent with a probability above it is always answered).
 MAX_THRESHOLD = 0.5
@@ -257,7 +258,10 @@ def _evaluate_candidate(params: dict[str, float], folds: list[_Fold]) -> _Candid
             accuracy = (top_prob[None, :] >= grid[:, None])[:, correct].sum(axis=1) / n_in
             recall = np.zeros(len(grid))
         base = float(correct[~is_oos].mean())
-        feasible = np.flatnonzero(accuracy >= base - MAX_ACCURACY_LOSS - 1e-12)
+        # Without a single out-of-scope example in the data nothing says rejection is
+        # wanted: then it may catch only what costs no in-scope answer at all.
+        budget = MAX_ACCURACY_LOSS if real_oos.any() else 0.0
+        feasible = np.flatnonzero(accuracy >= base - budget - 1e-12)
         best = int(feasible[-1]) if len(feasible) else 0
         threshold = float(grid[best])
         objective = accuracy + OOS_WEIGHT * recall

@@ -173,7 +173,7 @@ class Arbiter:
         ids = catalog.ids
         positions = table.positions[rows]
         propensity = np.fromiter(
-            (props.mean(bucket, ids[p]) for p in positions.tolist()), np.float64, len(rows)
+            (props.multiplier(bucket, ids[p]) for p in positions.tolist()), np.float64, len(rows)
         )
         arb = arbitrate_rows(table, rows, propensity, lever[rows])
         # by priority, ties by id (positions are in id order)
@@ -242,6 +242,8 @@ class Arbiter:
             refused = {order[i] for i in admission.refused}
             ranks = sorted(logged)
             logged_entries = logged_candidates(table, arb, at, ranked[ranks], ranks, refused)
+            for entry in logged_entries:  # the posterior success rate (propensity is a lift)
+                entry["rate"] = props.mean(bucket, entry["id"])
             picked.log_record = self._log_record(
                 req, state, strategy, user, decision, bucket, rate, logged_entries, admission,
                 shown, request_id, experiment, now,

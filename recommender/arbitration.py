@@ -4,8 +4,12 @@
 
     priority = propensity x context_weight x value x lever
 
-* ``propensity`` -- the posterior mean success rate of the action in the request's
-  context bucket (:mod:`recommender.propensity_store`), learned online.
+* ``propensity`` -- the action's lift in the request's context bucket: how much more
+  often than the average action it succeeds, shrunk toward 1 and clamped into
+  ``[0.5, 2]`` (:meth:`recommender.propensity_store.Propensities.multiplier`), learned
+  online. It is exactly 1 for every action until some success is observed, so traffic
+  without feedback never reorders answers, and its range keeps it an adjustment of
+  relevance, not an override.
 * ``context_weight`` -- how well the action fits this customer and moment:
   ``exp(relevance)``, where ``relevance`` is the weighted score of
   :mod:`recommender.scoring` *without* its value term (affinity, query/page/channel
@@ -17,9 +21,10 @@
 * ``lever`` -- the business's multiplier (:mod:`recommender.levers`).
 
 Why these two mappings: ``context_weight x value = exp(score)`` exactly, so with flat
-propensities (cold start) and neutral levers the arbitration ranks exactly like the
-relevance score did before it existed, and the value term is not counted twice. Every
-term is positive except a lever of 0, which removes the action before arbitration.
+propensities (cold start, or no feedback yet) and neutral levers the arbitration ranks
+exactly like the relevance score did before it existed, and the value term is not
+counted twice. Every term is positive except a lever of 0, which removes the action
+before arbitration.
 
 With ``explain: true`` each action reports ``{"terms": {...}, "priority": p}``; ``p`` is
 computed as the product of the reported terms in the order of :data:`TERMS`, so the

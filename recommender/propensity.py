@@ -230,6 +230,8 @@ class PropensityModel:
         # updated bucket is kept, so reads need no aggregation.
         self._counts: dict[tuple[str, str], list[float]] = {}
         self._leaves: set[tuple[str, str]] = set()
+        # level bucket -> [impressions, successes] of all actions (the level's base rate)
+        self._totals: dict[str, list[float]] = {}
 
     # -- scikit-learn-like plumbing ------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -248,6 +250,7 @@ class PropensityModel:
         """Reset the counts and learn from one logged impression per element."""
         self._counts.clear()
         self._leaves.clear()
+        self._totals.clear()
         return self.partial_fit(buckets, actions, rewards)
 
     def partial_fit(
@@ -301,6 +304,9 @@ class PropensityModel:
             cell = self._counts.setdefault((level, action), [0.0, 0.0])
             cell[0] += impressions
             cell[1] += successes
+            total = self._totals.setdefault(level, [0.0, 0.0])
+            total[0] += impressions
+            total[1] += successes
 
     def counts(self) -> dict[tuple[str, str], tuple[float, float]]:
         """Leaf counters ``{(bucket, action): (impressions, successes)}``.
@@ -402,6 +408,41 @@ class PropensityModel:
             if n > 0:
                 post = BetaPrior(post.alpha + s, post.beta + (n - s))
         return post
+
+    def lift(self, bucket: str, action: str, *, strength: float) -> float:
+        """How much more often than the average action ``action`` succeeds in ``bucket``.
+
+        A Gamma-Poisson estimate measured in *expected successes*: at each level of the
+        back-off chain (coarsest first, each observation counted at one level as in
+        :meth:`posterior`) the action's ``s`` successes are compared with the ``n * r``
+        that an average action would have earned from its ``n`` impressions, ``r`` being
+        the success rate of all actions at that level, and shrunk toward the coarser
+        level's lift with ``strength`` pseudo expected successes::
+
+            lift = (s + strength * lift_parent) / (n * r + strength)
+
+        Starting from 1 at the root. So an action never shown, or shown where nothing has
+        ever succeeded (``r = 0``: no feedback at all), has a lift of exactly 1: impressions
+        alone never move it; only evidence about successes does.
+        """
+        if not (strength > 0 and math.isfinite(strength)):
+            raise ValueError(f"strength must be finite and > 0 (got {strength})")
+        levels = bucket_levels(bucket)
+        cum = [self._counts.get((level, action), (0.0, 0.0)) for level in levels]
+        last = len(levels) - 1
+        value = 1.0
+        for depth, level in enumerate(levels):
+            n, s = cum[depth]
+            if depth < last:
+                n, s = n - cum[depth + 1][0], s - cum[depth + 1][1]
+            n = max(n, 0.0)
+            s = min(max(s, 0.0), n)
+            if n <= 0:
+                continue
+            total_n, total_s = self._totals.get(level, (0.0, 0.0))
+            rate = total_s / total_n if total_n > 0 else 0.0
+            value = (s + strength * value) / (n * rate + strength)
+        return value
 
     def posterior(self, bucket: str, action: str) -> BetaPrior:
         """Beta posterior of the cell after back-off through all coarser levels."""

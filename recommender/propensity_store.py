@@ -20,6 +20,25 @@ segment of the customer's profile (CRM order; ``none`` when there is none).
   they say nothing about what *showing* the action does.
 * The in-memory model is rebuilt from the counters by the runtime every
   ``every_s`` seconds (not per request) and swapped into the live state whole.
+
+What arbitration uses is not the raw rate but a bounded **lift**
+(:meth:`Propensities.multiplier`): how much more often than the average action this
+action succeeds in the bucket, measured in expected successes and shrunk toward 1 with
+:data:`LIFT_STRENGTH` pseudo expected successes
+(:meth:`recommender.propensity.PropensityModel.lift`), then clamped into
+:data:`LIFT_RANGE`. So:
+
+* impressions alone never move it: without any success in the bucket an action's lift is
+  exactly 1, and answers without feedback do not drift with traffic;
+* an action never shown (or shown a little) gets the average, 1 -- no advantage over a
+  well-tried one;
+* it adjusts relevance (at most a factor 2 either way) but cannot override it.
+
+The posterior mean rate (:meth:`Propensities.mean`) is still reported in the decision log
+(``rate``) for off-policy evaluation; its root prior is refitted by empirical Bayes only
+once :data:`REFIT_MIN_SUCCESSES` successes exist, and never with less strength than
+:data:`LIFT_STRENGTH` pseudo-successes, so that impressions without successes cannot
+drive it toward 0.
 """
 
 from __future__ import annotations
@@ -40,6 +59,8 @@ log = logging.getLogger("waypoint.propensity")
 
 __all__ = [
     "ATTRIBUTION_WINDOW_S",
+    "LIFT_RANGE",
+    "LIFT_STRENGTH",
     "SUCCESS_EVENTS",
     "Propensities",
     "PropensityObserver",
@@ -52,8 +73,15 @@ ATTRIBUTION_WINDOW_S = 7 * 86_400
 #: the cold-start prior: a 5% success rate worth 20 impressions
 DEFAULT_PRIOR = BetaPrior(1.0, 19.0)
 DEFAULT_BACKOFF = 20.0
-#: past this many impressions the root prior is fitted to the data (empirical Bayes)
+#: past this many impressions the root prior is fitted to the data (empirical Bayes) ...
 REFIT_AFTER = 1_000
+#: ... provided this many successes back it (without feedback there is nothing to fit)
+REFIT_MIN_SUCCESSES = 20
+#: the lift's prior, in pseudo expected successes (an action must miss or beat about this
+#: many expected successes before its multiplier moves halfway)
+LIFT_STRENGTH = 5.0
+#: bounds of the arbitration multiplier: evidence adjusts a priority, never overrides it
+LIFT_RANGE = (0.5, 2.0)
 
 # One HINCRBY by 1 per field of the one hash KEYS[1] (a single round of parsing instead of
 # one command per shown action).
@@ -93,8 +121,10 @@ class Propensities:
     )
     version: str = "empty"
     _cache: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+    _lifts: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     def mean(self, bucket: str, action: str) -> float:
+        """Posterior mean success rate (logged for off-policy evaluation)."""
         key = (bucket, action)
         value = self._cache.get(key)
         if value is None:
@@ -102,6 +132,18 @@ class Propensities:
                 self._cache.clear()
             value = self.model.mean(bucket, action)
             self._cache[key] = value
+        return value
+
+    def multiplier(self, bucket: str, action: str) -> float:
+        """The arbitration term: the action's lift, clamped into :data:`LIFT_RANGE`."""
+        key = (bucket, action)
+        value = self._lifts.get(key)
+        if value is None:
+            if len(self._lifts) > 200_000:
+                self._lifts.clear()
+            lift = self.model.lift(bucket, action, strength=LIFT_STRENGTH)
+            value = min(max(lift, LIFT_RANGE[0]), LIFT_RANGE[1])
+            self._lifts[key] = value
         return value
 
     def impressions(self, bucket: str, action: str) -> float:
@@ -185,8 +227,10 @@ class PropensityStore:
         model = PropensityModel.from_counts(
             counts, self.prior, backoff_strength=self.backoff_strength
         )
-        if total_n >= REFIT_AFTER:
-            model.fit_prior(min_strength=self.prior.strength, max_strength=1_000.0)
+        if total_n >= REFIT_AFTER and total_s >= REFIT_MIN_SUCCESSES:
+            # at least LIFT_STRENGTH pseudo-successes: strength * pooled rate >= LIFT_STRENGTH
+            floor = max(self.prior.strength, LIFT_STRENGTH * total_n / total_s)
+            model.fit_prior(min_strength=floor, max_strength=max(1_000.0, floor))
         return Propensities(model=model, version=f"n{int(total_n)}-s{int(total_s)}")
 
 

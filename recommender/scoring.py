@@ -1,4 +1,5 @@
-"""Scoring: each candidate gets named terms in [-1, 1]; the score is their weighted sum.
+"""Scoring: each candidate gets named terms in [-1, 1] (fatigue: <= 0, uncapped); the
+score is their weighted sum.
 
 Keeping the terms (not just the sum) is what lets every answer explain itself: the
 reasons are written from the terms that actually contributed most to the rank.
@@ -79,6 +80,23 @@ class Scored:
 
 
 _NO_TOKENS: frozenset[str] = frozenset()
+
+
+#: impressions per unit of fatigue: with the default weight (0.5) three impressions
+#: without effect cost 1, as much as a full affinity or context term
+FATIGUE_UNIT = 1.5
+
+
+def fatigue_term(impressions: float) -> float:
+    """Fatigue of an action shown ``impressions`` times (the server's own decayed count).
+
+    ``-n / FATIGUE_UNIT``, without a cap: an action shown again and again without effect
+    keeps sinking until any relevance gives way to fresher actions (before, it stopped at
+    -1 after three impressions, which a strong relevance term or the propensity multiplier
+    could outweigh forever). It is the one term allowed below -1. The count itself decays
+    (half-life one day), so the fatigue wears off.
+    """
+    return -max(impressions, 0.0) / FATIGUE_UNIT
 
 
 def _under(category: str, prefix: str) -> bool:
@@ -191,7 +209,7 @@ def score_actions(
         else:  # an action object from elsewhere: compute its term
             value = math.log1p(action.value) / math.log1p(catalog.max_value)
         popularity = ctx.popularity.get(aid, 0.0)
-        fatigue = -min(1.0, ctx.impressions.get(aid, 0.0) / 3.0)
+        fatigue = fatigue_term(ctx.impressions.get(aid, 0.0))
         similar = ctx.similar.get(aid, 0.0)
         if similar > 0 and aid in ctx.similar_sources:
             details["similar"] = ctx.similar_sources[aid]

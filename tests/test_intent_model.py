@@ -141,6 +141,28 @@ def test_training_without_oos_examples() -> None:
     assert model.predict_one("galaxy dinosaur opera volcano").intent is None
 
 
+def test_without_oos_examples_rejection_costs_no_in_scope_accuracy() -> None:
+    # shared words make some held-out predictions wrong or unsure, and the selection split
+    # is large enough (> 200 in-scope examples) for a half-point budget to give up answers
+    rng = random.Random(3)
+    shared = ["help", "question", "problem", "issue", "today", "account"]
+    vocab = {
+        **VOCAB,
+        "music": ["song", "album", "playlist", "band", "lyrics", "concert", "guitar"],
+        "travel": ["flight", "hotel", "trip", "visa", "airport", "booking", "luggage"],
+    }
+    data = [
+        LabelledText(_utterance(rng, words + shared), intent, "en")
+        for intent, words in vocab.items()
+        for _ in range(150)
+    ]
+    result = train(data, seed=3)
+    v = result.validation
+    assert v["in_scope_accuracy_no_rejection"] < 1.0  # the data is not trivially separable
+    assert v["in_scope_accuracy"] == v["in_scope_accuracy_no_rejection"]
+    assert "oos_recall_pseudo" in v  # pseudo out-of-scope intents were still held out
+
+
 def test_fit_needs_two_intents() -> None:
     with pytest.raises(ValueError, match="two in-scope"):
         IntentClassifier().fit(["a", "b"], ["x", OUT_OF_SCOPE])

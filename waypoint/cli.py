@@ -151,7 +151,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from evaluation import cli as evaluation_cli
     from evaluation import policy as evaluation_policy
-    from evaluation import probes_cli, ranking_cli
+    from evaluation import probes_cli, ranking_cli, simulation_cli
     from intent import cli as intent_cli
     from recommender import decision_log, ranker_cli
     from waypoint import bench, models_cli
@@ -196,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     ranking_cli.register(evaluate_group)
     evaluation_policy.register(evaluate_group)
     probes_cli.register(evaluate_group)
+    simulation_cli.register(evaluate_group)
     decision_log.register(sub)
     bench.register(sub)
     ranker_cli.register(sub)

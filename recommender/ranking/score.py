@@ -19,7 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.catalog import CatalogIndex
-from recommender.scoring import TERMS, Scored, ScoringContext, Weights, category_terms
+from recommender.scoring import (
+    FATIGUE_UNIT,
+    TERMS,
+    Scored,
+    ScoringContext,
+    Weights,
+    category_terms,
+)
 
 IntArray = NDArray[np.int32]
 FloatArray = NDArray[np.float64]
@@ -116,7 +123,8 @@ def score_positions(
 
     value = catalog.value_term[positions]
     popularity = _lookup(catalog, positions, ctx.popularity)
-    fatigue = -np.minimum(1.0, _lookup(catalog, positions, ctx.impressions) / 3.0)
+    # fatigue_term, as arrays: -n / FATIGUE_UNIT, no cap
+    fatigue = -np.maximum(_lookup(catalog, positions, ctx.impressions), 0.0) / FATIGUE_UNIT
     similar = _lookup(catalog, positions, ctx.similar)
 
     terms = np.stack(

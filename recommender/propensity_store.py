@@ -200,7 +200,9 @@ class PropensityStore:
         """:meth:`claim` for many (user, action) pairs, in order, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, action in wanted:
-                await self._claim(keys=[keys.served], args=[action], client=pipe)
+                # EVAL, not the registered script's EVALSHA: a cluster pipeline refuses
+                # EVALSHA, and routes EVAL to the slot of its key
+                pipe.eval(CLAIM_LUA, 1, keys.served, action)
             raw = await pipe.execute()
         return [_recent(r, now) for r in raw]
 

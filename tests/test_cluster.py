@@ -275,7 +275,7 @@ async def test_a_lost_primary_degrades_answers_instead_of_failing(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """A cluster of its own (this one loses a node): decisions still answer, flagged
-    ``degraded``, and an event batch is refused whole with 503 (safe to retry)."""
+    ``degraded``, and an event batch is never acknowledged as stored (safe to retry)."""
     local = LocalCluster.start(tmp_path_factory.mktemp("lossy-cluster"))
     try:
         key = ApiKey(id="ops", sha256=hash_key(TEST_KEY), scopes=list(ALL_SCOPES))
@@ -306,6 +306,10 @@ async def test_a_lost_primary_degrades_answers_instead_of_failing(
             assert [a["id"] for a in answer["actions"]], "answered from the catalog"
             event = {"event_id": "l1", "user_id": "cl-lost", "type": "view", "item_id": "cl-a0"}
             r = await client.post("/v1/events", json={"events": [event]})
-            assert r.status_code == 503, r.text
+            # never acknowledged as stored: 503 (nothing stored) or 207 with the event
+            # "unknown" (the node died mid-way and cannot be asked): retry either way
+            assert r.status_code in (207, 503), r.text
+            if r.status_code == 207:
+                assert r.json()["results"][0]["status"] in ("unknown", "not_stored")
     finally:
         local.stop()

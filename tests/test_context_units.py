@@ -6,18 +6,20 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 from redis.crc import key_slot
 
 from context.decay import EPOCH, Decay
 from context.events import EventPlanner
-from context.filter import FilterContext, apply_filter
 from context.keys import GlobalKeys, UserKeys
 from context.models import Event
 from context.rules import holds
 from intent.taxonomy import Intent
+from recommender.catalog import CatalogIndex
 from recommender.models import Action, Rule
+from recommender.ranking.filter import ContextFilter, FilterContext
 
 DAY = 86_400.0
 
@@ -116,19 +118,20 @@ def test_filter_counts_each_rule() -> None:
             eligibility=[{"field": "profile.segments", "op": "contains", "value": "student"}],
         ),
     ]
-    result = apply_filter(
-        actions,
+    catalog = CatalogIndex.build(actions, 1)
+    result = ContextFilter(
+        catalog,
         FilterContext(
             channel="web",
             language="de",
             country="DE",
-            now=now,
+            now=now.timestamp(),
             owned=frozenset({"owned"}),
             intents=(book,),
             facts={"profile": {"segments": []}},
         ),
-    )
-    assert [a.id for a in result.kept] == ["ok"]
+    ).apply(np.arange(len(catalog), dtype=np.int32))
+    assert [catalog.ids[p] for p in result.kept] == ["ok"]
     assert result.removed == {
         "intent": 1,
         "channel": 1,

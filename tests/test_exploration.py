@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from context.decay import Decay
 from context.events import EventPlanner
-from context.filter import FilterContext, apply_filter
 from context.store import UserSnapshot, UserStore
 from intent.taxonomy import Taxonomy
 from recommender.arbiter import Arbiter
@@ -24,6 +24,7 @@ from recommender.explore import EXPLORE_REASON, shown_probabilities
 from recommender.models import Action
 from recommender.pipeline import Recommender, Strategy, Treatment
 from recommender.policy import Admission, ContactEnforcer, ContactPolicy
+from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.schemas import RecommendRequest, RecommendResponse
 from recommender.state import LiveState
 from waypoint.redis_server import connect
@@ -148,18 +149,21 @@ async def _run_world(redis_url: str, world: dict[str, Any]) -> None:
                 "context": context,
             }
         )
+        catalog_index = state.catalog
         passed = {
-            a.id
-            for a in apply_filter(
-                world["actions"],
+            catalog_index.ids[p]
+            for p in ContextFilter(
+                catalog_index,
                 FilterContext(
                     channel=world["channel"],
                     language=world["language"],
                     country=world["country"],
-                    now=datetime.fromtimestamp(now, UTC),
+                    now=now,
                     excluded=frozenset(world["exclude"]),
                 ),
-            ).kept
+            )
+            .apply(np.arange(len(catalog_index), dtype=np.int32))
+            .kept
         }
         catalog = {a.id: a for a in world["actions"]}
         served: list[Action] = []

@@ -1,7 +1,7 @@
 """The context filter over a candidate set: which of them may be shown here and now.
 
-The same rules as the scalar filter (:mod:`context.filter`), in the same order, computed
-over catalog positions with the catalog's columns. Each rule counts how many candidates
+The rules run in order (cheap and most selective first), computed over catalog positions
+with the catalog's columns. Each rule counts how many candidates
 it removed, so a debug answer can say why an action is missing. Only eligibility rules on
 the profile or context run in Python, for the few actions that carry any.
 """

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         "when the customer has no journey or open intent (JSON list).",
     )
     retrieval_query: int = Field(
-        default=200, ge=1, le=10_000, description="Candidates retrieved by the query's words."
+        default=150, ge=1, le=10_000, description="Candidates retrieved by the query's words."
     )
     retrieval_category: int = Field(
         default=300,

@@ -118,6 +118,16 @@ class CatalogStore:
             version = await self._run("upsert", self._pairs(actions[start : start + CHUNK]))
         return version
 
+    async def upsert_encoded(self, entries: Sequence[tuple[str, str]]) -> int:
+        """:meth:`upsert` of entries already validated and encoded: ``(id, JSON)``."""
+        if not entries:
+            return await self.version()
+        version = 0
+        for start in range(0, len(entries), CHUNK):
+            pairs = [x for entry in entries[start : start + CHUNK] for x in entry]
+            version = await self._run("upsert", pairs)
+        return version
+
     async def replace_all(self, actions: Sequence[Action]) -> int:
         """Replace the whole catalog atomically: the new entries are staged in chunks,
         then swapped in by one script."""

@@ -12,6 +12,8 @@ applied together by the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import time
 from dataclasses import dataclass, field
@@ -69,6 +71,7 @@ class CatalogSync:
         index = await asyncio.to_thread(_build, rows, version, vocabulary)
         self.rows, self.vocabulary = rows, vocabulary
         self.index = index
+        _release_free_memory()
         self.version = version
         self.stats.builds += 1
         self.stats.last_build_s = time.perf_counter() - started
@@ -81,6 +84,13 @@ class CatalogSync:
             self.stats.last_build_s * 1000,
         )
         return index
+
+
+def _release_free_memory() -> None:
+    """Hand the heap freed by the previous index back to the OS (glibc keeps it otherwise,
+    so a worker that applied many versions would look as large as its peak)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _apply_chunk(

@@ -39,7 +39,7 @@ BoolArray = NDArray[np.bool_]
 class Limits:
     """How many candidates each source may return (``WAYPOINT_RETRIEVAL_*`` settings)."""
 
-    query: int = 200
+    query: int = 150
     #: postings read per query word (the heaviest first)
     postings: int = 5_000
     #: candidates from the allowed categories, shared among their prefixes (a third of it
@@ -51,7 +51,7 @@ class Limits:
     popular: int = 50
     affinity_categories: int = 5
     #: candidates from the customer's favourite categories, shared among them
-    affinity: int = 100
+    affinity: int = 60
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +37,7 @@ from recommender.arbitration import TERMS, Arbitrated
 from recommender.decision_log import LOG_CANDIDATES, DecisionLog
 from recommender.explore import explore_order, shown_probabilities
 from recommender.levers import LeverStore
+from recommender.models import CatalogItem
 from recommender.policy import (
     MAX_CANDIDATES,
     Admission,
@@ -172,9 +174,7 @@ class Arbiter:
         props = state.propensity
         ids = catalog.ids
         positions = table.positions[rows]
-        propensity = np.fromiter(
-            (props.multiplier(bucket, ids[p]) for p in positions.tolist()), np.float64, len(rows)
-        )
+        propensity = props.multipliers(bucket, [ids[p] for p in positions.tolist()])
         arb = arbitrate_rows(table, rows, propensity, lever[rows])
         # by priority, ties by id (positions are in id order)
         ranked = rows[np.lexsort((positions, -arb.priority))]
@@ -191,8 +191,7 @@ class Arbiter:
         rest = ranked[~np.isin(ranked, head)]
         # the admission script reads at most MAX_CANDIDATES of them
         order = head + rest[: max(0, MAX_CANDIDATES - len(head))].tolist()
-        items = catalog.items
-        candidates = [Candidate(items[p]) for p in table.positions[order].tolist()]
+        candidates = LazyCandidates(catalog.items, table.positions[order].tolist())
 
         def arbitrated(row: int) -> Arbitrated:
             j = int(at[row])
@@ -256,7 +255,7 @@ class Arbiter:
         state: LiveState,
         user_keys: UserKeys,
         request_id: str,
-        candidates: list[Candidate],
+        candidates: Sequence[Candidate],
         pool: list[int] | None,
         go: bool,
         now: float,
@@ -390,6 +389,27 @@ def logged_candidates(
             }
         )
     return out
+
+
+class LazyCandidates(Sequence[Candidate]):
+    """The candidates in the order offered to the contact policy, made into
+    :class:`Candidate` objects only when read (the policy usually reads the head alone)."""
+
+    def __init__(self, items: Sequence[CatalogItem], positions: list[int]) -> None:
+        self.items = items
+        self.positions = positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @overload
+    def __getitem__(self, i: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Candidate]: ...
+    def __getitem__(self, i: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(i, slice):
+            return [Candidate(self.items[p]) for p in self.positions[i]]
+        return Candidate(self.items[self.positions[i]])
 
 
 class ArbitrationSource:

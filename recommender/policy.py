@@ -520,7 +520,6 @@ class ContactEnforcer:
         ``explore`` the first such one replaces the last slot, so the pick is uniform
         among the eligible ones.
         """
-        candidates = list(candidates)[:MAX_CANDIDATES]
         run = _Run(
             keys=keys,
             policy=policy,
@@ -535,9 +534,12 @@ class ContactEnforcer:
             # Without exploration the script stops as soon as the answer is full, so the
             # head of the list nearly always suffices; if it does not, the script has
             # reserved nothing and the whole list is walked again (atomically, afresh).
-            head = await self._run(run, candidates[: want + BACKFILL_MARGIN], None, "0", True)
+            first = list(candidates[: want + BACKFILL_MARGIN])
+            head = await self._run(run, first, None, "0", True)
             if head is not None:
                 return head
+        # (a lazily built sequence is only materialised this far when needed)
+        candidates = list(candidates[:MAX_CANDIDATES])
         mode = "0" if explore_order is None else ("2" if explore else "1")
         admission = await self._run(run, candidates, explore_order, mode, False)
         assert admission is not None  # only a prefix run can ask for more

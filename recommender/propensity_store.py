@@ -43,12 +43,16 @@ drive it toward 0.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 from context.events import Op
 from context.keys import UserKeys
@@ -133,6 +137,17 @@ class Propensities:
             value = self.model.mean(bucket, action)
             self._cache[key] = value
         return value
+
+    @functools.cached_property
+    def any_success(self) -> bool:
+        """Whether any action has succeeded anywhere; without, every lift is exactly 1."""
+        return any(s > 0 for _, s in self.model.counts().values())
+
+    def multipliers(self, bucket: str, actions: Sequence[str]) -> NDArray[np.float64]:
+        """:meth:`multiplier` of each of ``actions``."""
+        if not self.any_success:
+            return np.ones(len(actions))
+        return np.fromiter((self.multiplier(bucket, a) for a in actions), np.float64, len(actions))
 
     def multiplier(self, bucket: str, action: str) -> float:
         """The arbitration term: the action's lift, clamped into :data:`LIFT_RANGE`."""

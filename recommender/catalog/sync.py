@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -72,6 +73,10 @@ class CatalogSync:
         self.rows, self.vocabulary = rows, vocabulary
         self.index = index
         _release_free_memory()
+        # the new index's objects live until the next version: keep the cyclic garbage
+        # collector from walking them again and again (a full pass over a large catalog
+        # would stall requests); they are freed by reference counting when replaced
+        gc.freeze()
         self.version = version
         self.stats.builds += 1
         self.stats.last_build_s = time.perf_counter() - started

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import orjson
 
 from context.decay import Decay
-from context.models import OUTCOME_EVENTS, Event, JourneyStep, RequestContext
+from context.models import OUTCOME_EVENTS, Event, JourneyStep, LastAnswer, RequestContext
 from recommender.models import Action, CatalogItem, category_levels
 
 #: One store operation: (op, key name on UserKeys, arg1, arg2).
@@ -142,6 +142,7 @@ class EventPlanner:
         A clarifying question is remembered (query and options) until the customer picks
         an intent, so the pick can be learned as a labelled example.
         """
+        shown = list(shown)
         ops: list[Op] = [
             ("hincrbyfloat", "impressions", item_id, repr(self.fatigue.encode(1.0, ts)))
             for item_id in shown
@@ -149,6 +150,10 @@ class EventPlanner:
         ops.extend(context_ops(context, session_id, ts))
         if query:
             ops.append(("hset", "journey", "last_query", query))
+            # what this query was answered with: asked again in this journey, it is not
+            # held against its own earlier answer (recommender.pipeline)
+            answer = LastAnswer(query=query, channel=context.channel, shown=shown)
+            ops.append(("hset", "journey", "last_answer", answer.model_dump_json()))
         if intent is not None and intent[2] != "journey":
             ops.extend(intent_ops(*intent, ts, session_id, query))
         if clarify_options and query:

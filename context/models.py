@@ -151,6 +151,14 @@ class JourneyStep(BaseModel):
     intent: str | None = None
 
 
+class LastAnswer(BaseModel):
+    """The actions the journey's last query was answered with, and where."""
+
+    query: str
+    channel: str
+    shown: list[str] = []
+
+
 class Journey(BaseModel):
     """Live context of the customer's current journey (expires after inactivity)."""
 
@@ -162,6 +170,7 @@ class Journey(BaseModel):
     device: str | None = None
     page_item: str | None = None
     last_query: str | None = None
+    last_answer: LastAnswer | None = None
     intent: str | None = None
     intent_confidence: float | None = None
     intent_source: str | None = None

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from context.decay import Decay
 from context.events import Op
 from context.keys import UserKeys
-from context.models import Journey, JourneyStep, OpenIntent, Profile
+from context.models import Journey, JourneyStep, LastAnswer, OpenIntent, Profile
 
 #: what a failing or slow store raises (callers degrade or refuse on these)
 STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
@@ -141,6 +142,15 @@ def parse_profile(raw: dict[str, str]) -> Profile:
     )
 
 
+def _last_answer(raw: str | None) -> LastAnswer | None:
+    if not raw:
+        return None
+    try:
+        return LastAnswer.model_validate_json(raw)
+    except ValidationError:  # written by another release: forget it, it is only a hint
+        return None
+
+
 def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
     def num(name: str) -> float | None:
         return float(raw[name]) if raw.get(name) else None
@@ -157,6 +167,7 @@ def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
         device=raw.get("device"),
         page_item=raw.get("page_item"),
         last_query=raw.get("last_query"),
+        last_answer=_last_answer(raw.get("last_answer")),
         intent=raw.get("intent"),
         intent_confidence=num("intent_confidence"),
         intent_source=raw.get("intent_source"),

@@ -381,6 +381,20 @@ class Recommender:
         return table, debug
 
     @staticmethod
+    def _fatigue_counts(req: RecommendRequest, user: UserSnapshot) -> dict[str, float]:
+        """The impression counts fatigue is computed from. The same query asked again in
+        this journey, on the same channel, is not held against its own earlier answer:
+        asking twice (or reloading) gets the same answer unless something else changed."""
+        last = user.journey.last_answer
+        counts = dict(user.impressions)
+        again = last is not None and last.query == req.query
+        if req.query and again and last is not None and last.channel == req.context.channel:
+            for action_id in last.shown:
+                if action_id in counts:
+                    counts[action_id] = max(counts[action_id] - 1.0, 0.0)
+        return counts
+
+    @staticmethod
     def _page_item(req: RecommendRequest, user: UserSnapshot) -> str | None:
         return req.context.page.item_id if req.context.page else user.journey.page_item
 
@@ -412,7 +426,7 @@ class Recommender:
         return ScoringContext(
             category_affinity=user.category_affinity,
             item_affinity=user.item_affinity,
-            impressions=user.impressions,
+            impressions=self._fatigue_counts(req, user),
             query_tokens=tokens(req.query) if req.query else frozenset(),
             query=req.query,
             page_category=page_action.category if page_action else None,

@@ -56,3 +56,25 @@ async def test_out_of_scope_follows_the_current_journey(client: httpx.AsyncClien
     body = r.json()
     assert body["fallback"] == "journey"
     assert body["actions"] and all(a["category"].startswith("books") for a in body["actions"])
+
+
+async def test_the_same_query_asked_again_gets_the_same_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    """Asking again (or reloading) is not held against the first answer's impressions;
+    a different query is."""
+    body = {"user_id": "re-ask", "query": "ich suche einen Krimi", "context": WEB}
+    first = (await client.post("/v1/recommend", json=body)).json()
+    again = (await client.post("/v1/recommend", json=body)).json()
+    assert [a["id"] for a in again["actions"]] == [a["id"] for a in first["actions"]]
+    # the impressions were still counted: asked with other words, those actions sink
+    explained = (
+        await client.post(
+            "/v1/recommend",
+            json={**body, "query": "einen Krimi bitte", "explain": True, "limit": 20},
+        )
+    ).json()
+    shown = {a["id"] for a in first["actions"]}
+    assert any(
+        a["explanation"]["fatigue"]["term"] < 0 for a in explained["actions"] if a["id"] in shown
+    )

@@ -101,8 +101,8 @@ def _best_of(
         ranked = catalog.under_prefix(p)
         got: list[IntArray] = []
         found = 0
-        # read the prior-ordered list in growing chunks until the quota is met; bounded
-        # at 20 chunks' worth so an unavailable category cannot make this a full scan
+        # read the prior-ordered list in growing chunks until the quota is met; never
+        # past 20 times the quota, so an unavailable category cannot make it a full scan
         start, chunk = 0, each * 2
         while found < each and start < len(ranked) and start < 20 * each:
             part = ranked[start : start + chunk]

@@ -40,14 +40,15 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from context.keys import UserKeys
-from experiments.models import HOLDOUT, Experiment
-from experiments.results import (
+from experiments.counters import (
     DEFAULT_ATTRIBUTION_WINDOW_S,
     ExposureRecord,
     OutcomeRecord,
     VariantCounters,
     recompute_counters,
 )
+from experiments.lifecycle import Experiment
+from experiments.models import HOLDOUT
 
 log = logging.getLogger("waypoint.experiments")
 

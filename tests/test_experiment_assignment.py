@@ -22,7 +22,8 @@ from experiments.assignment import (
     namespace_layout,
     namespace_position,
 )
-from experiments.models import HOLDOUT, Experiment, ExperimentError, ExperimentSpec, Targeting
+from experiments.lifecycle import Experiment
+from experiments.models import HOLDOUT, ExperimentError, ExperimentSpec, Targeting
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 USERS = [f"user-{i}" for i in range(20_000)]

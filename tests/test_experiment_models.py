@@ -8,15 +8,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from experiments.lifecycle import Experiment, check_update, transition
 from experiments.models import (
     HOLDOUT,
-    Experiment,
     ExperimentError,
     ExperimentSpec,
     StrategyParams,
-    check_update,
     default_seed,
-    transition,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

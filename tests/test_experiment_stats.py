@@ -12,16 +12,17 @@ from scipy import special, stats
 
 from experiments import stats as xs
 from experiments.assignment import assign
-from experiments.models import HOLDOUT, Experiment, ExperimentSpec
-from experiments.results import (
+from experiments.counters import (
     CounterLedger,
     ExposureRecord,
     OutcomeRecord,
     VariantCounters,
-    compute_results,
     recompute_counters,
     value_increment,
 )
+from experiments.lifecycle import Experiment
+from experiments.models import HOLDOUT, ExperimentSpec
+from experiments.readout import compute_results
 
 # --------------------------------------------------------------------------- proportions
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from experiments.results import ExposureRecord
+from experiments.counters import ExposureRecord
 from experiments.service import ExperimentService
 from tests.conftest import TEST_KEY, app_client, demo_settings
 from waypoint.redis_server import connect

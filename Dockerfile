@@ -6,6 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc make \
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY context ./context
+COPY artifacts ./artifacts
 COPY intent ./intent
 COPY recommender ./recommender
 COPY experiments ./experiments

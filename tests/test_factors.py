@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from intent.artifact import ModelCompatibilityError, UntrustedModelError
+from artifacts.store import ModelCompatibilityError, UntrustedModelError
 from recommender.factors import ImplicitALS, _solve_side, preference_matrix
 from recommender.interactions import Interaction
 from recommender.ranker_artifact import (

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import skops.io as sio
 
+from artifacts.store import ModelCompatibilityError, UntrustedModelError
 from intent import artifact
 from intent.artifact import (
-    ModelCompatibilityError,
-    UntrustedModelError,
     dumps_model,
     load_model,
     loads_model,

@@ -33,11 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
-from intent.classifier import (
-    IntentClassifier,
-    scores_to_proba,
-)
+from intent.classifier import IntentClassifier
 from intent.data import LabelledText
+from intent.decision import scores_to_proba
 from intent.embeddings import DEFAULT_EMBEDDING, embedding_available
 from intent.taxonomy import OUT_OF_SCOPE
 

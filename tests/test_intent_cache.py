@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from intent.cache import CachedPredictor, PredictionCache, normalize_query
-from intent.classifier import Prediction
+from intent.decision import Prediction
 
 
 @dataclass

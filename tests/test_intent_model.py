@@ -18,9 +18,10 @@ from intent.artifact import (
     loads_model,
     save_model,
 )
-from intent.classifier import AMBIGUOUS, ANSWER, OUT, IntentClassifier, Prediction, decide
+from intent.classifier import IntentClassifier
 from intent.cli import main as cli_main
 from intent.data import LabelledText, dump_jsonl, load_jsonl
+from intent.decision import AMBIGUOUS, ANSWER, OUT, Prediction, decide
 from intent.embeddings import DEFAULT_EMBEDDING, embedding_available, get_embedder
 from intent.evaluate import (
     evaluate,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cli import open_fraction, positive_int
-from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking, format_report
+from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
+from evaluation.ranking_report import format_report
 from recommender.interactions import LogFormatError
 from recommender.models import Action
 

@@ -103,7 +103,7 @@ def decide(
 
 def prediction(
     proba: FloatArray,
-    classes: Sequence[Any],
+    classes: Sequence[Any] | NDArray[Any],
     top: list[int],
     kind: int,
     candidates: list[int],

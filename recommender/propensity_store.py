@@ -57,7 +57,8 @@ from numpy.typing import NDArray
 from context.events import Op
 from context.keys import UserKeys
 from context.models import Event
-from recommender.propensity import BetaPrior, PropensityModel, bucket_key
+from recommender.beta_prior import BetaPrior
+from recommender.propensity import PropensityModel, bucket_key
 
 log = logging.getLogger("waypoint.propensity")
 

@@ -22,7 +22,8 @@ from evaluation.bandit import (
     slate_probabilities,
 )
 from evaluation.obd import OBDLog
-from recommender.propensity import BetaPrior, PropensityModel, bucket_key, bucket_levels
+from recommender.beta_prior import BetaPrior
+from recommender.propensity import PropensityModel, bucket_key, bucket_levels
 
 # --- BetaPrior -----------------------------------------------------------------------------
 

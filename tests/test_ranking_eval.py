@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.ranking import (
-    RankingConfig,
-    hit_rate_at_k,
-    ndcg_at_k,
-    rank_of,
-    time_split,
-    top_k,
-)
+from evaluation.ranking import RankingConfig, time_split
+from evaluation.ranking_report import hit_rate_at_k, ndcg_at_k, rank_of, top_k
 from recommender.interactions import Interaction, LogFormatError, read_interactions
 from recommender.ranker_artifact import load_ranker
 from waypoint.cli import main

@@ -1,4 +1,6 @@
-"""Unit tests of the intent model on small synthetic data (fast)."""
+"""Unit tests of the intent model on small synthetic data (fast): data files, the model and
+its decision rule, the CLI, the embedding block (model files: test_intent_artifact.py;
+metrics: test_intent_metrics.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skops.io as sio
 
-from artifacts.store import ModelCompatibilityError, UntrustedModelError
-from intent import artifact
+from artifacts.store import ModelCompatibilityError
 from intent.artifact import (
     dumps_model,
-    load_model,
     loads_model,
-    save_model,
 )
 from intent.classifier import IntentClassifier
 from intent.cli import main as cli_main
@@ -24,45 +22,16 @@ from intent.data import LabelledText, dump_jsonl, load_jsonl
 from intent.decision import AMBIGUOUS, ANSWER, OUT, Prediction, decide
 from intent.embeddings import DEFAULT_EMBEDDING, embedding_available, get_embedder
 from intent.evaluate import (
-    evaluate,
-    expected_calibration_error,
-    macro_f1,
     metrics_from_predictions,
-    oos_precision_recall,
 )
 from intent.taxonomy import OUT_OF_SCOPE
 from intent.train import train
-
-VOCAB = {
-    "weather": ["rain", "sunny", "forecast", "temperature", "umbrella", "snow", "windy"],
-    "billing": ["invoice", "payment", "charge", "bill", "refund", "overcharged", "receipt"],
-    "delivery": ["package", "shipping", "parcel", "tracking", "courier", "delivered", "arrive"],
-    "password": ["password", "login", "locked", "reset", "account", "sign", "credentials"],
-}
-OOS_VOCAB = ["guitar", "volcano", "poetry", "football", "dinosaur", "galaxy", "recipe", "opera"]
-FRAMES = ["can you help with {a} and {b}", "{a} {b} please", "i have a question about {a} {b}"]
-
-
-def _utterance(rng: random.Random, words: list[str]) -> str:
-    a, b = rng.sample(words, 2)
-    return rng.choice(FRAMES).format(a=a, b=b)
-
-
-def make_dataset(seed: int = 0, per_intent: int = 40, n_oos: int = 30) -> list[LabelledText]:
-    rng = random.Random(seed)
-    examples = [
-        LabelledText(_utterance(rng, words), intent, "en")
-        for intent, words in VOCAB.items()
-        for _ in range(per_intent)
-    ]
-    examples += [LabelledText(_utterance(rng, OOS_VOCAB), OUT_OF_SCOPE) for _ in range(n_oos)]
-    rng.shuffle(examples)
-    return examples
+from tests.intent_data import VOCAB, make_dataset, trained_model, utterance
 
 
 @pytest.fixture(scope="module")
 def trained() -> IntentClassifier:
-    return train(make_dataset(), seed=0).model
+    return trained_model()
 
 
 # ---------------------------------------------------------------------------- data
@@ -152,7 +121,7 @@ def test_without_oos_examples_rejection_costs_no_in_scope_accuracy() -> None:
         "travel": ["flight", "hotel", "trip", "visa", "airport", "booking", "luggage"],
     }
     data = [
-        LabelledText(_utterance(rng, words + shared), intent, "en")
+        LabelledText(utterance(rng, words + shared), intent, "en")
         for intent, words in vocab.items()
         for _ in range(150)
     ]
@@ -196,122 +165,6 @@ def test_ambiguous_prediction() -> None:
     assert pred.intent == (pred.alternatives[0][0] if pred.confidence >= 0.8 else None)
     assert set(pred.candidates) >= {"billing", "delivery"}
     assert 2 <= len(pred.candidates) <= 4
-
-
-# ---------------------------------------------------------------------------- artifacts
-def test_skops_roundtrip_file(tmp_path: Path, trained: IntentClassifier) -> None:
-    meta = save_model(
-        trained,
-        tmp_path / "m",
-        metadata={"metrics": {"in_scope_accuracy": 1.0}, "training_data_sha256": "ab" * 32},
-    )
-    assert (tmp_path / "m" / "model.skops").is_file()
-    stored = json.loads((tmp_path / "m" / "metadata.json").read_text())
-    assert stored["labels"] == sorted(VOCAB)
-    assert stored["version"] == meta.version
-    assert meta.version.startswith("intent-") and meta.version.endswith(meta.model_sha256[:8])
-    assert stored["created_at"].endswith("Z")
-    loaded, loaded_meta = load_model(tmp_path / "m")
-    assert loaded_meta == meta
-    texts = ["rain tomorrow", "invoice refund", "guitar opera"]
-    np.testing.assert_allclose(loaded.predict_proba(texts), trained.predict_proba(texts))
-    assert loaded.predict(texts) == trained.predict(texts)
-
-
-def test_skops_roundtrip_bytes(trained: IntentClassifier) -> None:
-    trained.predict_one("warm up the fast path cache")  # must not end up in the bytes
-    data = dumps_model(trained)
-    assert isinstance(data, bytes)
-    loaded = loads_model(data)
-    assert loaded.predict_one("my package never arrived") == trained.predict_one(
-        "my package never arrived"
-    )
-
-
-def test_refuses_other_sklearn_major(tmp_path: Path, trained: IntentClassifier) -> None:
-    save_model(trained, tmp_path / "m", metadata={})
-    meta_path = tmp_path / "m" / "metadata.json"
-    stored = json.loads(meta_path.read_text())
-    stored["sklearn_version"] = "0.24.2"
-    meta_path.write_text(json.dumps(stored))
-    with pytest.raises(ModelCompatibilityError, match=r"scikit-learn 0\.24\.2"):
-        load_model(tmp_path / "m")
-
-
-def test_refuses_other_sklearn_major_in_bytes(trained: IntentClassifier) -> None:
-    model = loads_model(dumps_model(trained))
-    model.sklearn_version_ = "99.0.0"
-    with pytest.raises(ModelCompatibilityError, match="major versions differ"):
-        loads_model(dumps_model(model))
-
-
-class _Stranger:
-    def __init__(self) -> None:
-        self.payload = [1, 2, 3]
-
-
-def test_refuses_untrusted_types(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(UntrustedModelError, match="untrusted"):
-        loads_model(sio.dumps(_Stranger()))
-    with pytest.raises(UntrustedModelError):
-        loads_model(b"definitely not a zip file")
-    # A model type itself is only accepted while it is on the trusted list.
-    monkeypatch.setattr(artifact, "TRUSTED_TYPES", ("scipy.sparse._csr.csr_matrix",))
-    with pytest.raises(UntrustedModelError, match="IntentClassifier"):
-        loads_model(sio.dumps(IntentClassifier()))
-
-
-# ---------------------------------------------------------------------------- metrics
-def test_expected_calibration_error_hand_computed() -> None:
-    # bins (15): 0.9 -> bin 13, 0.1 -> bin 1, 0.5 -> bin 7
-    # bin 13: 2/4 * |0.5 - 0.9| = 0.2; bin 1: 1/4 * |0 - 0.1| = 0.025; bin 7: 1/4 * 0.5 = 0.125
-    ece = expected_calibration_error([0.9, 0.9, 0.1, 0.5], [True, False, False, True])
-    assert ece == pytest.approx(0.35)
-    assert expected_calibration_error([1.0, 0.0], [True, False]) == pytest.approx(0.0)
-    assert expected_calibration_error([], []) == 0.0
-
-
-def test_oos_precision_recall_and_macro_f1_hand_computed() -> None:
-    true = ["oos", "oos", "a", "b"]
-    pred = ["oos", "a", "oos", "b"]
-    assert oos_precision_recall(true, pred) == (pytest.approx(0.5), pytest.approx(0.5))
-    # F1: oos = 0.5, a = 0 (tp 0), b = 1  -> mean 0.5
-    assert macro_f1(true, pred) == pytest.approx(0.5)
-    assert oos_precision_recall(["a"], ["a"]) == (0.0, 0.0)
-
-
-def test_metrics_from_predictions_counts_rejections_as_wrong() -> None:
-    examples = [LabelledText("x", "a"), LabelledText("y", "b"), LabelledText("z", "oos")]
-
-    def pred(intent: str | None, top: str, conf: float) -> Prediction:
-        return Prediction(intent, conf, ((top, conf),), False, intent is None)
-
-    predictions = [pred("a", "a", 0.9), pred(None, "b", 0.3), pred(None, "a", 0.2)]
-    m = metrics_from_predictions(examples, predictions)
-    assert m["in_scope_accuracy"] == pytest.approx(0.5)
-    assert m["in_scope_top1_accuracy"] == pytest.approx(1.0)
-    assert m["oos_recall"] == 1.0 and m["oos_precision"] == pytest.approx(0.5)
-    assert (m["n"], m["n_in_scope"], m["n_oos"]) == (3, 2, 1)
-
-
-def test_evaluate_reports_all_metrics(trained: IntentClassifier) -> None:
-    metrics = evaluate(trained, make_dataset(seed=5, per_intent=10, n_oos=10), latency_calls=200)
-    for key in (
-        "in_scope_accuracy",
-        "oos_recall",
-        "oos_precision",
-        "macro_f1",
-        "ece",
-        "p50_predict_ms",
-        "p99_predict_ms",
-        "n",
-        "n_in_scope",
-        "n_oos",
-    ):
-        assert key in metrics
-    assert metrics["in_scope_accuracy"] > 0.9
-    assert metrics["oos_recall"] > 0.8
-    assert metrics["n"] == 50
 
 
 # ---------------------------------------------------------------------------- CLI

@@ -117,6 +117,25 @@ async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncCli
         yield c
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def experiments_app(redis_url: str, demo_model_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """One app for a whole module of experiments API tests, on a flushed database."""
+    redis = connect(redis_url, timeout_s=5.0)
+    await redis.flushdb()
+    await redis.aclose()
+    async with app_client(demo_settings(redis_url, demo_model_dir)) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def experiments_stopped(experiments_app: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Stops the experiments a test started once it is done."""
+    from tests.experiment_api import stop_experiments
+
+    yield
+    await stop_experiments(experiments_app)
+
+
 #: Debian's Chromium; the browser tests never download one
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -98,7 +98,7 @@ async def test_experiments_are_reloaded_when_their_version_moves(redis: Any) -> 
     store = ExperimentStore(redis, prefix="t")
     rt = runtime(redis, experiments=store)
     await rt.refresh()
-    assert rt.state.experiments == ()
+    assert not rt.state.experiments
     spec = ExperimentSpec.model_validate(
         {
             "id": "exp",

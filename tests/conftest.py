@@ -76,6 +76,15 @@ def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def trained() -> Any:
+    """A small intent model trained on synthetic data (``tests/intent_data.py``), once."""
+    from intent.train import train
+    from tests.intent_data import make_dataset
+
+    return train(make_dataset(), seed=0).model
+
+
 def demo_settings(redis_url: str, model_dir: Path) -> Settings:
     """Settings of a demo app on ``redis_url`` with the pre-trained demo model."""
     return Settings(

@@ -14,6 +14,14 @@ from experiments.service import ExperimentService
 FAST: dict[str, Any] = {"intent": "cancel_contract", "limit": 1}
 
 
+#: every test module of the experiments API: one event loop per module (the app is per module,
+#: conftest ``experiments_app``), and the experiments a test started are stopped after it
+MODULE_MARKS = [
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.usefixtures("experiments_stopped"),
+]
+
+
 def spec(exp_id: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": exp_id,

@@ -1,14 +1,11 @@
-"""Small synthetic intent data, and one model trained on it per test session."""
+"""Small synthetic intent data (the ``trained`` fixture in conftest is a model trained on it)."""
 
 from __future__ import annotations
 
 import random
-from functools import cache
 
-from intent.classifier import IntentClassifier
 from intent.data import LabelledText
 from intent.taxonomy import OUT_OF_SCOPE
-from intent.train import train
 
 VOCAB = {
     "weather": ["rain", "sunny", "forecast", "temperature", "umbrella", "snow", "windy"],
@@ -35,9 +32,3 @@ def make_dataset(seed: int = 0, per_intent: int = 40, n_oos: int = 30) -> list[L
     examples += [LabelledText(utterance(rng, OOS_VOCAB), OUT_OF_SCOPE) for _ in range(n_oos)]
     rng.shuffle(examples)
     return examples
-
-
-@cache
-def trained_model() -> IntentClassifier:
-    """A model trained on :func:`make_dataset` (once: tests must not change it)."""
-    return train(make_dataset(), seed=0).model

@@ -9,56 +9,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.preprocessing import StandardScaler
 
-from artifacts.registry import ArtifactRegistry
 from artifacts.store import (
     METADATA_FILE,
     MODEL_FILE,
-    ArtifactMetadata,
     ModelCompatibilityError,
     UntrustedModelError,
     dumps,
     load_metadata,
     load_trusted,
-    new_metadata,
     read_dir,
-    write_dir,
 )
+from tests.scaler_artifacts import ScalerMetadata, loads, save, scaler, scaler_registry
 from waypoint.errors import Invalid, NotFound
 
 
-class ScalerMetadata(ArtifactMetadata):
-    n_features: int
-    n_rows: int | None = None
-
-
-def _scaler(scale: float = 1.0) -> StandardScaler:
-    return StandardScaler().fit(np.arange(6.0).reshape(3, 2) * scale)
-
-
-def _loads(data: bytes) -> StandardScaler:
-    model = load_trusted(data, (), "scaler")
-    assert isinstance(model, StandardScaler)
-    return model
-
-
-def _save(out: Path, scale: float = 1.0, given: dict[str, Any] | None = None) -> ScalerMetadata:
-    data = dumps(_scaler(scale))
-    meta = new_metadata(
-        ScalerMetadata,
-        data,
-        given,
-        kind="scaler",
-        default_params={"with_mean": True},
-        own_given=("n_rows",),
-        n_features=2,
-    )
-    return write_dir(out, data, meta)
-
-
 def _dir(path: Path) -> Path:
-    _save(path)
+    save(path)
     return path
 
 
@@ -70,7 +37,7 @@ class ScalerBox:
 
 
 def test_metadata_names_the_version_by_kind_time_and_file_hash(tmp_path: Path) -> None:
-    meta = _save(tmp_path, given={"metrics": {"mae": 0.5, "note": "x"}, "n_rows": 3, "who": "me"})
+    meta = save(tmp_path, given={"metrics": {"mae": 0.5, "note": "x"}, "n_rows": 3, "who": "me"})
     digest = hashlib.sha256((tmp_path / MODEL_FILE).read_bytes()).hexdigest()
     assert meta.model_sha256 == digest
     assert meta.version.startswith("scaler-") and meta.version.endswith(digest[:8])
@@ -82,15 +49,15 @@ def test_metadata_names_the_version_by_kind_time_and_file_hash(tmp_path: Path) -
 
 
 def test_read_dir_gives_back_the_bytes_written(tmp_path: Path) -> None:
-    meta = _save(tmp_path)
+    meta = save(tmp_path)
     data, read = read_dir(tmp_path, ScalerMetadata)
     assert read == meta
-    np.testing.assert_allclose(_loads(data).mean_, _scaler().mean_)
+    np.testing.assert_allclose(loads(data).mean_, scaler().mean_)
 
 
 def test_a_file_that_does_not_match_its_metadata_is_refused(tmp_path: Path) -> None:
-    _save(tmp_path / "a")
-    _save(tmp_path / "b", scale=2.0)
+    save(tmp_path / "a")
+    save(tmp_path / "b", scale=2.0)
     (tmp_path / "a" / MODEL_FILE).write_bytes((tmp_path / "b" / MODEL_FILE).read_bytes())
     with pytest.raises(ModelCompatibilityError, match="does not match"):
         read_dir(tmp_path / "a", ScalerMetadata)
@@ -99,7 +66,7 @@ def test_a_file_that_does_not_match_its_metadata_is_refused(tmp_path: Path) -> N
 
 
 def test_another_sklearn_major_version_is_refused(tmp_path: Path) -> None:
-    _save(tmp_path)
+    save(tmp_path)
     path = tmp_path / METADATA_FILE
     raw = json.loads(path.read_text())
     raw["sklearn_version"] = "0.24.2"
@@ -123,22 +90,10 @@ def test_a_missing_metadata_file_is_reported(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- registry
 
 
-def _registry(redis: Any) -> ArtifactRegistry[ScalerMetadata, StandardScaler]:
-    return ArtifactRegistry(
-        redis,
-        index_key="t:{art}:models",
-        blob_prefix="t:{art}:model:",
-        active_key="t:{art}:active",
-        metadata_model=ScalerMetadata,
-        loads=_loads,
-        what="scaler",
-    )
-
-
 async def test_registry_stores_lists_and_loads_versions(redis: Any, tmp_path: Path) -> None:
-    registry = _registry(redis)
+    registry = scaler_registry(redis)
     first = await registry.store_dir(_dir(tmp_path / "1"), load_first=True)
-    second_meta = _save(tmp_path / "2", scale=3.0)
+    second_meta = save(tmp_path / "2", scale=3.0)
     second_meta = second_meta.model_copy(update={"created_at": first.created_at.replace(year=2099)})
     blob = (tmp_path / "2" / MODEL_FILE).read_bytes()
     assert await registry.put_blob(blob, second_meta) == second_meta.version
@@ -146,11 +101,11 @@ async def test_registry_stores_lists_and_loads_versions(redis: Any, tmp_path: Pa
     assert [m.version for m in await registry.list()] == [second_meta.version, first.version]
     assert await registry.metadata(first.version) == first
     loaded = await registry.load(second_meta.version)
-    np.testing.assert_allclose(loaded.mean_, _scaler(3.0).mean_)
+    np.testing.assert_allclose(loaded.mean_, scaler(3.0).mean_)
 
 
 async def test_registry_activation(redis: Any, tmp_path: Path) -> None:
-    registry = _registry(redis)
+    registry = scaler_registry(redis)
     meta = await registry.store_dir(_dir(tmp_path), load_first=False)
     assert await registry.active_version() is None
 
@@ -168,7 +123,7 @@ async def test_registry_activation(redis: Any, tmp_path: Path) -> None:
 
 
 async def test_registry_unknown_versions_are_not_found(redis: Any, tmp_path: Path) -> None:
-    registry = _registry(redis)
+    registry = scaler_registry(redis)
     with pytest.raises(NotFound, match="no scaler with version 'nope'"):
         await registry.metadata("nope")
     with pytest.raises(NotFound):
@@ -181,8 +136,8 @@ async def test_registry_unknown_versions_are_not_found(redis: Any, tmp_path: Pat
 async def test_an_unreadable_file_is_never_stored_when_loaded_first(
     redis: Any, tmp_path: Path
 ) -> None:
-    registry = _registry(redis)
-    _save(tmp_path)
+    registry = scaler_registry(redis)
+    save(tmp_path)
     (tmp_path / MODEL_FILE).write_bytes(b"not a zip")
     with pytest.raises(UntrustedModelError):
         await registry.store_dir(tmp_path, load_first=True)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.experiment_api import (
+    MODULE_MARKS,
     arm_of,
     by_arm,
     create_running,
@@ -21,13 +22,7 @@ from tests.experiment_api import (
     service,
 )
 
-# One app (and one demo world) per module (conftest ``experiments_app``): starting the app is
-# the slow part. Every test uses its own experiment and user ids, and the experiments it
-# started are stopped after it, so tests stay independent.
-pytestmark = [
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.usefixtures("experiments_stopped"),
-]
+pytestmark = MODULE_MARKS
 
 
 @pytest.fixture

@@ -18,12 +18,7 @@ from intent.artifact import (
     save_model,
 )
 from intent.classifier import IntentClassifier
-from tests.intent_data import VOCAB, trained_model
-
-
-@pytest.fixture(scope="module")
-def trained() -> IntentClassifier:
-    return trained_model()
+from tests.intent_data import VOCAB
 
 
 # ---------------------------------------------------------------------------- artifacts

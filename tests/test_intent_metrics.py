@@ -14,12 +14,7 @@ from intent.evaluate import (
     metrics_from_predictions,
     oos_precision_recall,
 )
-from tests.intent_data import make_dataset, trained_model
-
-
-@pytest.fixture(scope="module")
-def trained() -> IntentClassifier:
-    return trained_model()
+from tests.intent_data import make_dataset
 
 
 # ---------------------------------------------------------------------------- metrics

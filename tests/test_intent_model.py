@@ -26,12 +26,7 @@ from intent.evaluate import (
 )
 from intent.taxonomy import OUT_OF_SCOPE
 from intent.train import train
-from tests.intent_data import VOCAB, make_dataset, trained_model, utterance
-
-
-@pytest.fixture(scope="module")
-def trained() -> IntentClassifier:
-    return trained_model()
+from tests.intent_data import VOCAB, make_dataset, utterance
 
 
 # ---------------------------------------------------------------------------- data

@@ -10,12 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from artifacts.registry import ArtifactRegistry
-from artifacts.store import ArtifactMetadata, dumps, load_trusted, new_metadata
 from context.decay import Decay
 from context.keys import GlobalKeys
 from experiments.lifecycle import Experiment
@@ -26,16 +23,13 @@ from intent.registry import ModelRegistry
 from intent.store import TaxonomyStore
 from intent.taxonomy import Intent, Taxonomy
 from recommender.catalog import CatalogStore
+from tests.scaler_artifacts import save, scaler_registry
 from waypoint.redis_server import connect
 from waypoint.runtime import Runtime
 
 DAY = 86_400.0
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 BOOK = Intent(name="buy_book", label={"en": "Buy a book"}, allowed_categories=["books"])
-
-
-class _Meta(ArtifactMetadata):
-    pass
 
 
 def runtime(redis: Any, **sources: Any) -> Runtime:
@@ -114,23 +108,9 @@ async def test_experiments_are_reloaded_when_their_version_moves(redis: Any) -> 
 
 
 async def test_the_active_ranker_is_loaded_and_turned_off_again(redis: Any, tmp_path: Path) -> None:
-    def loads(data: bytes) -> StandardScaler:
-        model = load_trusted(data, ())
-        assert isinstance(model, StandardScaler)
-        return model
-
-    rankers: ArtifactRegistry[_Meta, StandardScaler] = ArtifactRegistry(
-        redis,
-        index_key="t:{r}:models",
-        blob_prefix="t:{r}:model:",
-        active_key="t:{r}:active",
-        metadata_model=_Meta,
-        loads=loads,
-        what="ranker",
-    )
-    data = dumps(StandardScaler().fit(np.arange(4.0).reshape(2, 2)))
-    meta = new_metadata(_Meta, data, None, kind="ranker", default_params={})
-    await rankers.put_blob(data, meta)
+    rankers = scaler_registry(redis, "ranker")
+    meta = save(tmp_path)
+    await rankers.store_dir(tmp_path, load_first=True)
     rt = runtime(redis, rankers=rankers)
     await rankers.set_active(meta.version)
     await rt.refresh()

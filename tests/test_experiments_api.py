@@ -1,7 +1,7 @@
 """A/B experiments through the real app and Redis: configuration, audit, assignment inside
 ``/v1/recommend``, outcome attribution from ``/v1/events`` and the results read-out.
 
-The false-positive rate of the statistics (A/A runs) is covered in test_experiment_stats.py;
+The false-positive rate of the statistics (A/A runs) is covered in test_experiment_readout.py;
 here the point is the whole loop, with counters kept in Redis as traffic arrives (the
 simulated traffic itself: test_experiment_loop.py).
 """

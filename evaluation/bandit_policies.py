@@ -3,7 +3,8 @@
 :data:`CANDIDATES` is the pre-declared family (greedy, Thompson, softmax, epsilon-greedy);
 :func:`slate_probabilities` turns one of them plus a context's posterior means into the
 per-position action probabilities ``pi`` the estimators need. The protocol is described in
-:mod:`evaluation.bandit`."""
+:mod:`evaluation.bandit`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """What :func:`evaluation.bandit.evaluate_logs` reports: the result types, their JSON and the
-human-readable text."""
+human-readable text.
+"""
 
 from __future__ import annotations
 

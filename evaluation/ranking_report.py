@@ -1,6 +1,7 @@
 """The metrics of the history-ranking evaluation, and its report (JSON and text).
 
-The protocol and the run are :mod:`evaluation.ranking`."""
+The protocol and the run are :mod:`evaluation.ranking`.
+"""
 
 from __future__ import annotations
 

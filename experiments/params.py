@@ -3,11 +3,11 @@
 A variant's :class:`experiments.models.StrategyParams` become a pipeline ``Strategy`` per request
 (:func:`apply_params`); parameters the pipeline cannot apply yet are refused at creation
 (:func:`check_supported`), and experiments of different namespaces may not vary the same one
-(:func:`check_layers`)."""
+(:func:`check_layers`).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import fields as dc_fields
 from dataclasses import replace as dc_replace
@@ -17,9 +17,6 @@ from experiments.lifecycle import Experiment
 from experiments.models import RANKING_WEIGHT_NAMES, ExperimentError, ExperimentSpec, StrategyParams
 from recommender.pipeline import Strategy
 from recommender.scoring import TERMS
-
-log = logging.getLogger("waypoint.experiments")
-
 
 #: ranking weights the ranker has a score term for (``propensity`` is not scored yet)
 SUPPORTED_WEIGHTS: Final[tuple[str, ...]] = tuple(n for n in RANKING_WEIGHT_NAMES if n in TERMS)

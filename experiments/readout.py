@@ -1,6 +1,7 @@
 """Experiment read-out: counters per arm -> rates, lifts, tests, SRM and warnings.
 
-The counters themselves (what is recorded, and how) are :mod:`experiments.counters`."""
+The counters themselves (what is recorded, and how) are :mod:`experiments.counters`.
+"""
 
 from __future__ import annotations
 

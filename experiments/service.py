@@ -13,7 +13,6 @@ outcome attribution and read-outs.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -44,8 +43,6 @@ from experiments.user_records import (
 from recommender.pipeline import Strategy, Treatment
 from recommender.schemas import ExperimentOut, RecommendRequest, RecommendResponse
 from recommender.state import LiveState
-
-log = logging.getLogger("waypoint.experiments")
 
 _METRIC: Final[dict[str, EventMetric]] = {m: m for m in EVENT_METRICS}
 ResultsSource = Literal["counters", "raw"]

@@ -2,7 +2,8 @@
 outcome is credited to.
 
 They live in the user's ``exp`` hash; :class:`experiments.service.ExperimentService` reads them
-per request (``treatment``) and per event batch (``on_events``)."""
+per request (``treatment``) and per event batch (``on_events``).
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@
 (:class:`HeldOut`) to :func:`evaluate_candidate`: it fits the temperature and background-class
 parameters (:func:`fit_calibration`, minimal log loss), picks the rejection threshold within
 the accuracy budget and values the configuration; :func:`choose_ambiguity` then tunes the
-ambiguity rule on the winner's predictions."""
+ambiguity rule on the winner's predictions.
+"""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ out-of-scope prediction has ``intent = None``; an ambiguous one keeps its top gu
 ``intent`` (``None`` if below the threshold) so that benchmarks measure the classifier, not the
 dialogue policy.
 
-:class:`intent.classifier.IntentClassifier` computes the scores and applies this rule."""
+:class:`intent.classifier.IntentClassifier` computes the scores and applies this rule.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The Beta prior of a rate, and its empirical-Bayes fit from many cells' counts.
 
-:class:`recommender.propensity.PropensityModel` starts its back-off hierarchy from one."""
+:class:`recommender.propensity.PropensityModel` starts its back-off hierarchy from one.
+"""
 
 from __future__ import annotations
 

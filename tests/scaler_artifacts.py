@@ -1,5 +1,6 @@
 """A small model kind for the tests of the generic artifact store and registry: a fitted
-scikit-learn scaler (a type skops trusts by default), with one field of its own."""
+scikit-learn scaler (a type skops trusts by default), with one field of its own.
+"""
 
 from __future__ import annotations
 

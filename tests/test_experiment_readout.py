@@ -1,5 +1,6 @@
 """Simulated experiments, the A/A false-positive rate, the statistics read-out, and the counters
-it reads (hash shape, incremental updates against recomputation, attribution)."""
+it reads (hash shape, incremental updates against recomputation, attribution).
+"""
 
 from __future__ import annotations
 

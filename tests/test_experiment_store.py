@@ -1,5 +1,6 @@
 """The experiment store against a real Redis: the compare-and-set configuration, the audit
-trail, exposures (first writer wins), attributed outcomes, and the raw log they rebuild from."""
+trail, exposures (first writer wins), attributed outcomes, and the raw log they rebuild from.
+"""
 
 from __future__ import annotations
 

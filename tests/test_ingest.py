@@ -1,5 +1,6 @@
 """Event ingestion against a real Redis, without HTTP: exactly-once storage, the derived
-popularity and learned examples, observers, and a store that cannot be reached."""
+popularity and learned examples, observers, and a store that cannot be reached.
+"""
 
 from __future__ import annotations
 

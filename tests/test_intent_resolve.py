@@ -1,5 +1,6 @@
 """Intent resolution for one request, without HTTP: explicit > model on the query > journey,
-and when to ask instead of guessing."""
+and when to ask instead of guessing.
+"""
 
 from __future__ import annotations
 

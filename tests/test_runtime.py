@@ -1,6 +1,7 @@
 """The worker's runtime against a real Redis, without HTTP: each refresh picks up what changed
 version (taxonomy, intent model, experiments, ranker, popularity), and the background loop
-survives a store it cannot reach."""
+survives a store it cannot reach.
+"""
 
 from __future__ import annotations
 

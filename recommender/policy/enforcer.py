@@ -29,8 +29,7 @@ BACKFILL_MARGIN = 10
 # Returns {explored index or 0, eligible pool size, denied by cap, suppressed, snoozed,
 #          number admitted, admitted candidate indices in order..., refused indices...},
 # or {-1} (having reserved nothing) when a prefix could not fill the answer: the caller
-# then runs the script again with the whole list.
-#: the script itself, shipped beside this module
+# then runs the script again with the whole list. The script ships beside this module.
 ADMIT_LUA = (resources.files("recommender.policy") / "admit.lua").read_text("utf-8")
 
 

@@ -42,14 +42,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from context.decay import Decay
-from context.events import EventWeights
-from context.ingest import POPULARITY_WEIGHTS
+from domain.actions import Action, category_levels
+from domain.events import POPULARITY_WEIGHTS, EventWeights
 from recommender.catalog import CatalogIndex
 from recommender.cooccurrence import CooccurrenceConfig, CooccurrenceModel
 from recommender.factors import ImplicitALS, preference_matrix
 from recommender.history import similar_items
 from recommender.interactions import Interaction, read_interactions
-from recommender.models import Action, category_levels
 from recommender.scoring import ScoringContext, Weights, score_action
 
 DAY = 86_400.0

@@ -22,15 +22,15 @@ from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from context.models import Event
 from context.store import PSEUDONYM_FIELD, UserSnapshot, new_pseudonym
+from domain.errors import ExperimentError
+from domain.events import Event
 from experiments.assignment import Assignment, assign_user, check_namespace_capacity
 from experiments.models import (
     EVENT_METRICS,
     RANKING_WEIGHT_NAMES,
     EventMetric,
     Experiment,
-    ExperimentError,
     ExperimentSpec,
     Status,
     StrategyParams,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from domain.errors import Invalid, NotFound
 from intent.artifact import ModelMetadata, loads_model
 from intent.classifier import IntentClassifier
 from intent.taxonomy import Taxonomy
-from waypoint.errors import Invalid, NotFound
 
 
 def check_labels(metadata: ModelMetadata, taxonomy: Taxonomy) -> None:

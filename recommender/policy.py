@@ -25,7 +25,7 @@ inside the same script, so it needs no retries. Exploration (see
 :mod:`recommender.explore`) is decided in the same script so that an explored action
 has passed the policy too.
 
-Storage, per user (see :class:`context.keys.UserKeys`):
+Storage, per user (see :class:`domain.keys.UserKeys`):
 
 * ``contact`` -- sorted set of reserved impressions, score = time, member =
   ``ts|request_id|position|channel|session|kind|category|action``. Only actions some
@@ -45,10 +45,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from redis.exceptions import WatchError
 
-from context.keys import UserKeys
+from domain.actions import Action, CatalogItem
+from domain.keys import UserKeys
+from domain.values import CHANNELS, INTEGER, Channel
 from recommender.catalog import CatalogIndex
 from recommender.documents import VersionedDocument
-from recommender.models import CHANNELS, INTEGER, Action, CatalogItem, Channel
 
 log = logging.getLogger("waypoint.policy")
 

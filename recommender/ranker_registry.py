@@ -11,7 +11,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from context.keys import GlobalKeys
+from domain.errors import NotFound
+from domain.keys import GlobalKeys
 from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import (
     MODEL_FILE,
@@ -20,11 +21,10 @@ from recommender.ranker_artifact import (
     load_metadata,
     loads_ranker,
 )
-from waypoint.errors import NotFound
 
 
 class RankerKeys:
-    """The registry's keys (named in ``context.keys.GlobalKeys``: one hash tag, one slot)."""
+    """The registry's keys (named in ``domain.keys.GlobalKeys``: one hash tag, one slot)."""
 
     def __init__(self, prefix: str) -> None:
         keys = GlobalKeys(prefix)

@@ -19,10 +19,10 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
+from domain.errors import Invalid
 from experiments.models import Experiment, ExperimentSpec, Status
 from experiments.results import ExperimentResults
 from experiments.store import AuditEntry
-from waypoint.errors import Invalid
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], route_class=GuardedRoute)
 

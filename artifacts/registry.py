@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from artifacts.store import ArtifactMetadata, read_dir
-from waypoint.errors import NotFound
+from domain.errors import NotFound
 
 M = TypeVar("M", bound=ArtifactMetadata)
 T = TypeVar("T")

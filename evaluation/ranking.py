@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from context.decay import Decay
-from context.events import EventWeights
-from context.ingest import POPULARITY_WEIGHTS
+from domain.actions import Action, category_levels
+from domain.events import POPULARITY_WEIGHTS, EventWeights
 from evaluation.ranking_report import (
     ModelResult,
     RankingReport,
@@ -55,7 +55,6 @@ from recommender.cooccurrence import CooccurrenceConfig, CooccurrenceModel
 from recommender.factors import ImplicitALS, preference_matrix
 from recommender.history import similar_items
 from recommender.interactions import Interaction, read_interactions
-from recommender.models import Action, category_levels
 from recommender.scoring import ScoringContext, Weights, score_action
 
 DAY = 86_400.0

@@ -28,8 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.errors import ExperimentError
 from experiments.lifecycle import Experiment
-from experiments.models import HOLDOUT, ExperimentError, StrategyParams, Targeting
+from experiments.models import HOLDOUT, StrategyParams, Targeting
 
 _SCALE = float(2**53)
 

@@ -13,7 +13,8 @@ from pydantic import (
     Field,
 )
 
-from experiments.models import ExperimentError, ExperimentSpec, Status
+from domain.errors import ExperimentError
+from experiments.models import ExperimentSpec, Status
 
 _TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "draft": frozenset({"running", "stopped"}),

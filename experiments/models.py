@@ -3,8 +3,8 @@
 
 Everything here is pure (no I/O, no HTTP). Invalid input raises pydantic ``ValidationError``
 while *building* a model; business-rule violations on existing experiments (illegal status
-change, an edit that would break assignment) raise :class:`ExperimentError`, which carries an
-HTTP-like ``status_code`` so the API layer can translate it without this package knowing HTTP.
+change, an edit that would break assignment) raise :class:`domain.errors.ExperimentError`, a
+domain error carrying an HTTP-like ``status_code`` that only the API layer turns into a response.
 """
 
 from __future__ import annotations
@@ -22,27 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from recommender.models import INTEGER, Channel, CountryCode, LanguageCode
-
-# --------------------------------------------------------------------------- errors
-
-
-class ExperimentError(Exception):
-    """A domain rule was broken.
-
-    ``status_code`` follows HTTP semantics so the API can map it 1:1:
-    409 = conflicts with the current state (illegal transition, unsafe edit, namespace full),
-    422 = the request itself is invalid, 404 = unknown experiment.
-    """
-
-    def __init__(self, detail: str, status_code: int = 409) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status_code = status_code
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(status_code={self.status_code}, detail={self.detail!r})"
-
+from domain.errors import ExperimentError
+from domain.values import INTEGER, Channel, CountryCode, LanguageCode
 
 # --------------------------------------------------------------------------- small types
 

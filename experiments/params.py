@@ -13,8 +13,9 @@ from dataclasses import fields as dc_fields
 from dataclasses import replace as dc_replace
 from typing import Any, Final
 
+from domain.errors import ExperimentError
 from experiments.lifecycle import Experiment
-from experiments.models import RANKING_WEIGHT_NAMES, ExperimentError, ExperimentSpec, StrategyParams
+from experiments.models import RANKING_WEIGHT_NAMES, ExperimentSpec, StrategyParams
 from recommender.pipeline import Strategy
 from recommender.scoring import TERMS
 

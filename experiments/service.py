@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from context.models import Event
 from context.store import PSEUDONYM_FIELD, UserSnapshot, new_pseudonym
+from domain.errors import ExperimentError
+from domain.events import Event
 from experiments.assignment import assign_user, check_namespace_capacity
 from experiments.counters import ExposureRecord, OutcomeRecord
 from experiments.lifecycle import Experiment, spec_changes
-from experiments.models import EVENT_METRICS, EventMetric, ExperimentError, ExperimentSpec, Status
+from experiments.models import EVENT_METRICS, EventMetric, ExperimentSpec, Status
 from experiments.params import apply_params, check_layers, check_supported
 from experiments.readout import ExperimentResults, compute_results
 from experiments.store import (

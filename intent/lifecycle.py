@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from domain.errors import Conflict, Invalid
 from intent.artifact import (
     ModelMetadata,
     save_model,
@@ -17,7 +18,6 @@ from intent.registry import ModelRegistry, check_labels
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from intent.train import TrainResult, train
-from waypoint.errors import Conflict, Invalid
 
 
 def metadata_for(result: TrainResult, examples: Sequence[LabelledText]) -> dict[str, Any]:

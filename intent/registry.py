@@ -7,10 +7,10 @@ from functools import partial
 from typing import Any
 
 from artifacts.registry import ArtifactRegistry
+from domain.errors import Invalid
 from intent.artifact import ModelMetadata, loads_model
 from intent.classifier import IntentClassifier
 from intent.taxonomy import Taxonomy
-from waypoint.errors import Invalid
 
 
 def check_labels(metadata: ModelMetadata, taxonomy: Taxonomy) -> None:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from artifacts.registry import ArtifactRegistry
-from context.keys import GlobalKeys
+from domain.keys import GlobalKeys
 from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import RankerMetadata, loads_ranker
 
 
 class RankerKeys:
-    """The registry's keys (named in ``context.keys.GlobalKeys``: one hash tag, one slot)."""
+    """The registry's keys (named in ``domain.keys.GlobalKeys``: one hash tag, one slot)."""
 
     def __init__(self, prefix: str) -> None:
         keys = GlobalKeys(prefix)

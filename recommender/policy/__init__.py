@@ -28,7 +28,7 @@ has passed the policy too.
 The package: :mod:`.models` (the document), :mod:`.store` (it in Redis),
 :mod:`.enforcer` (admission, running ``admit.lua``).
 
-Storage, per user (see :class:`context.keys.UserKeys`):
+Storage, per user (see :class:`domain.keys.UserKeys`):
 
 * ``contact`` -- sorted set of reserved impressions, score = time, member =
   ``ts|request_id|position|channel|session|kind|category|action``. Only actions some

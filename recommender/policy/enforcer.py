@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from context.keys import UserKeys
+from domain.actions import Action, CatalogItem
+from domain.keys import UserKeys
 from recommender.catalog import CatalogIndex
-from recommender.models import Action, CatalogItem
 from recommender.policy.models import ChannelPolicy, ContactPolicy, counted
 
 #: most candidates handed to the admission script per decision

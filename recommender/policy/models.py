@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from recommender.models import CHANNELS, INTEGER, Action, CatalogItem, Channel
+from domain.actions import Action, CatalogItem
+from domain.values import CHANNELS, INTEGER, Channel
 
 DAY = 86_400
 #: longest window a cap may use (bounds what each user's ``contact`` set keeps)

@@ -7,8 +7,8 @@ from typing import Any
 
 from redis.exceptions import WatchError
 
+from domain.values import Channel
 from recommender.documents import VersionedDocument
-from recommender.models import Channel
 from recommender.policy.models import DEFAULT_POLICY, ChannelPolicy, ContactPolicy
 
 

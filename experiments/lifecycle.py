@@ -1,7 +1,8 @@
 """An experiment's life: status changes, the stored experiment, and the rules and audit diff
 of an edit.
 
-Pure like :mod:`experiments.models` (no I/O): rule violations raise :class:`ExperimentError`.
+Pure like :mod:`experiments.models` (no I/O): rule violations raise
+:class:`domain.errors.ExperimentError`.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ async def test_out_of_scope_query_gets_no_intent_and_says_so(client: httpx.Async
 
 
 async def test_unsure_query_asks_and_the_answer_is_learned(client: httpx.AsyncClient) -> None:
-    query = "something for my phone"
+    query = "my phone"
     data = await recommend(client, user_id="unsure", query=query)
     clarify = data["clarify"]
     assert data["intent"] is None and clarify is not None
@@ -85,7 +85,7 @@ async def test_unsure_query_asks_and_the_answer_is_learned(client: httpx.AsyncCl
 
 
 async def test_explicit_pick_after_clarify_is_learned_too(client: httpx.AsyncClient) -> None:
-    data = await recommend(client, user_id="unsure2", query="something for my phone")
+    data = await recommend(client, user_id="unsure2", query="my phone")
     pick = data["clarify"]["options"][1]["intent"]
     again = await recommend(client, user_id="unsure2", intent=pick)
     assert again["intent"]["source"] == "explicit"

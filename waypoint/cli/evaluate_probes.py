@@ -16,6 +16,7 @@ _FIGURES = (
     "context_violation_rate_intent_right",
     "false_reasons",
     "intent_accuracy",
+    "intent_ece",
     "clarify_rate_ambiguous",
     "out_of_scope_rate",
     "sub_hit_at_3",

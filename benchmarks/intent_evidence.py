@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from demo.seed import data_dir, demo_taxonomy
 from intent.data import load_jsonl
 from intent.resolve import IntentDecision
 from intent.train import train
 from recommender.catalog import CatalogIndex, load_actions_file
 from recommender.intent_evidence import weigh_query
 from recommender.state import LiveState
-from waypoint.demo.seed import data_dir, demo_taxonomy
 
 
 class _Fixed:

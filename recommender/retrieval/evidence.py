@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from domain.actions import ACTION_KINDS
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex
-from recommender.models import ACTION_KINDS
 from recommender.retrieval.expand import Expander
 
 #: postings read per query word (the heaviest first)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from demo.seed import data_dir, demo_taxonomy
 from intent.resolve import IntentDecision
 from recommender.catalog import CatalogIndex, load_actions_file
 from recommender.intent_evidence import (
@@ -25,7 +26,6 @@ from recommender.retrieval.expand import Expander, edit_distance
 from recommender.scoring import ScoringContext, category_terms
 from recommender.state import LiveState
 from recommender.text import tokens
-from waypoint.demo.seed import data_dir, demo_taxonomy
 
 TAXONOMY = demo_taxonomy()
 CATALOG = CatalogIndex.build(load_actions_file(data_dir() / "catalog.jsonl"), 1)

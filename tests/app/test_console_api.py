@@ -14,7 +14,7 @@ import pytest_asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service.settings import ApiKey, Settings, hash_key
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, app_client
 
 AGENT_SECRET = "agent-secret"
 WEB_SECRET = "web-secret"
@@ -24,22 +24,12 @@ ITEM = "bk-0003"
 @pytest_asyncio.fixture
 async def console(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a console-only key (agent-7) and a recommend-only key (web)."""
-    from demo.app import create_app
-
     keys = [
         ApiKey(id="agent-7", sha256=hash_key(AGENT_SECRET), scopes=["console"]),
         ApiKey(id="web", sha256=hash_key(WEB_SECRET), scopes=["recommend"]),
     ]
-    app = create_app(settings.model_copy(update={"api_keys": keys}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://waypoint.test",
-            headers={"Authorization": f"Bearer {AGENT_SECRET}"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with app_client(settings.model_copy(update={"api_keys": keys}), AGENT_SECRET) as c:
+        yield c
 
 
 def outcome(**fields: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import save_ranker
 from service.redis_server import connect
 from service.settings import ALL_SCOPES, ApiKey, Settings, hash_key
+from tests import conftest
 from tests.cluster import LocalCluster, find_server
 from tests.conftest import TEST_KEY, app_client, demo_settings
 
@@ -76,9 +77,8 @@ async def keys_on_every_primary(redis: RedisCluster, pattern: str) -> list[bytes
 
 
 async def recommend(client: httpx.AsyncClient, user_id: str, **body: Any) -> dict[str, Any]:
-    r = await client.post("/v1/recommend", json={"user_id": user_id, **(body or FAST)})
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
+    """A decision (``FAST`` unless ``body`` says otherwise) that was not degraded."""
+    data = await conftest.recommend(client, user_id=user_id, **(body or FAST))
     assert not data["degraded"], data["degraded_reasons"]
     return data
 

@@ -61,8 +61,11 @@ async def test_console_static_files(console: httpx.AsyncClient) -> None:
     assert js.status_code == 200
     assert js.headers["content-type"].startswith("text/javascript")
     assert "sessionStorage" in js.text
-    css = await console.get("/console/static/console.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    for name in ("console.css", "page.css"):
+        css = await console.get(f"/console/static/{name}")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    shared = await console.get("/console/static/page.js")
+    assert shared.status_code == 200 and "WaypointPage" in shared.text
     for name in ("console.html.bak", "..%2Fconsole.py", "nope.js"):
         missing = await console.get(f"/console/static/{name}")
         assert missing.status_code == 404, name
@@ -70,7 +73,8 @@ async def test_console_static_files(console: httpx.AsyncClient) -> None:
 
 
 async def test_page_makes_no_external_requests(console: httpx.AsyncClient) -> None:
-    for path in ("/console", "/console/static/console.js", "/console/static/console.css"):
+    files = ("console.js", "console.css", "page.js", "page.css")
+    for path in ("/console", *(f"/console/static/{name}" for name in files)):
         text = (await console.get(path)).text
         assert "http://" not in text and "https://" not in text, path
         assert "//cdn" not in text and "@import" not in text, path

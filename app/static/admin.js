@@ -70,12 +70,7 @@
     state.key = null;
     $("session").hidden = true;
     ["list-view", "edit-view", "results-view"].forEach(function (id) { $(id).hidden = true; });
-    $("signin").hidden = false;
-    var err = $("signin-error");
-    err.hidden = !message;
-    err.textContent = message || "";
-    $("key-input").value = "";
-    $("key-input").focus();
+    WaypointPage.showSignin(message);
   }
 
   $("signin-form").addEventListener("submit", function (ev) {

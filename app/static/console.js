@@ -139,16 +139,11 @@
   /* ---------- sign-in ---------- */
 
   function showSignin(message) {
-    $("signin").hidden = false;
     $("workspace").hidden = true;
     $("empty").hidden = true;
     $("lookup-form").hidden = true;
     $("session").hidden = true;
-    var err = $("signin-error");
-    err.hidden = !message;
-    err.textContent = message || "";
-    $("key-input").value = "";
-    $("key-input").focus();
+    WaypointPage.showSignin(message);
   }
 
   function signIn(key) {

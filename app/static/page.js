@@ -30,6 +30,17 @@
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
+  /** The sign-in form shown (every page has one: #signin, #signin-error, #key-input), with
+   * ``message`` (if any) as its error, and the focus in the empty key field. */
+  function showSignin(message) {
+    $("signin").hidden = false;
+    var err = $("signin-error");
+    err.hidden = !message;
+    err.textContent = message || "";
+    $("key-input").value = "";
+    $("key-input").focus();
+  }
+
   /** A failed call: its status, the error body and a message made of the body's detail. */
   function ApiError(status, body) {
     this.status = status;
@@ -53,5 +64,7 @@
     });
   }
 
-  window.WaypointPage = { $: $, el: el, clear: clear, ApiError: ApiError, fetchJson: fetchJson };
+  window.WaypointPage = {
+    $: $, el: el, clear: clear, showSignin: showSignin, ApiError: ApiError, fetchJson: fetchJson
+  };
 })();

@@ -13,6 +13,7 @@ worker on the older state.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -103,54 +104,40 @@ async def update_experiment(
     return _etag(response, exp)
 
 
-async def _set_status(
-    services: ServicesDep,
-    actor: str,
-    experiment_id: str,
-    target: Status,
-    if_match: str,
-    response: Response,
-) -> Experiment:
-    exp = await services.experiments.set_status(
-        experiment_id, target, actor, expected_version=_version(if_match)
+#: the status actions: ``POST .../<verb>`` -> (the status it sets, what it does)
+STATUS_ACTIONS: dict[str, tuple[Status, str]] = {
+    "start": ("running", "Draft -> running, or resume a paused experiment."),
+    "pause": ("paused", "Running -> paused: users get the default strategy, nobody new enrols."),
+    "stop": ("stopped", "Stop for good (stopped is final)."),
+}
+
+
+def _status_action(target: Status) -> Callable[..., Awaitable[Experiment]]:
+    async def set_status(
+        services: ServicesDep,
+        key: AdminKey,
+        response: Response,
+        if_match: IfMatch = "",
+        experiment_id: str = ExperimentPath,
+    ) -> Experiment:
+        exp = await services.experiments.set_status(
+            experiment_id, target, key.id, expected_version=_version(if_match)
+        )
+        return _etag(response, exp)
+
+    return set_status
+
+
+for _verb, (_target, _what) in STATUS_ACTIONS.items():
+    router.add_api_route(
+        f"/{{experiment_id}}/{_verb}",
+        _status_action(_target),
+        methods=["POST"],
+        name=f"{_verb}_experiment",
+        description=_what,
+        response_model=Experiment,
+        responses=_CONFLICT,
     )
-    return _etag(response, exp)
-
-
-@router.post("/{experiment_id}/start", response_model=Experiment, responses=_CONFLICT)
-async def start_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Draft -> running, or resume a paused experiment."""
-    return await _set_status(services, key.id, experiment_id, "running", if_match, response)
-
-
-@router.post("/{experiment_id}/pause", response_model=Experiment, responses=_CONFLICT)
-async def pause_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Running -> paused: users get the default strategy, nobody new enrols."""
-    return await _set_status(services, key.id, experiment_id, "paused", if_match, response)
-
-
-@router.post("/{experiment_id}/stop", response_model=Experiment, responses=_CONFLICT)
-async def stop_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Stop for good (stopped is final)."""
-    return await _set_status(services, key.id, experiment_id, "stopped", if_match, response)
 
 
 @router.get("/{experiment_id}/results", response_model=ExperimentResults)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from service.settings import Settings
@@ -49,6 +51,15 @@ def config_from_args(config: type[T], args: argparse.Namespace, **values: Any) -
     fields = dataclasses.fields(config)  # type: ignore[arg-type]
     named = {f.name: getattr(args, f.name) for f in fields if hasattr(args, f.name)}
     return config(**{**named, **values})
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file (a model's training data, recorded in its metadata)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def service_settings(command: str) -> Settings | None:

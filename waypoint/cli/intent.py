@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from intent.artifact import ModelMetadata, load_model, save_model
-from intent.data import file_sha256, load_jsonl
+from intent.data import load_jsonl
 from intent.evaluate import evaluate
 from intent.train import TrainResult, train
-from waypoint.cli.common import command_group
+from waypoint.cli.common import command_group, file_sha256
 
 _EVAL_ROWS = (
     ("in_scope_accuracy", "in-scope accuracy", "pct"),

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from recommender.factors import ImplicitALS, preference_matrix
-from recommender.interactions import LogFormatError, file_sha256, read_interactions
+from recommender.interactions import LogFormatError, read_interactions
 from recommender.ranker_artifact import RankerMetadata, save_ranker
-from waypoint.cli.common import command_group, run_on_redis, service_settings
+from waypoint.cli.common import command_group, file_sha256, run_on_redis, service_settings
 
 
 def train_from_log(

@@ -14,9 +14,10 @@ worker on the older state.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
@@ -25,6 +26,7 @@ from experiments.lifecycle import Experiment
 from experiments.models import ExperimentSpec, Status
 from experiments.readout import ExperimentResults
 from experiments.store import AuditEntry
+from service.container import Services
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], route_class=GuardedRoute)
 
@@ -55,6 +57,34 @@ def _version(if_match: str) -> int | None:
 def _etag(response: Response, exp: Experiment) -> Experiment:
     response.headers["ETag"] = f'"{exp.version}"'
     return exp
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A change to one experiment: by whom, based on which version (``If-Match``, if sent)."""
+
+    services: Services
+    actor: str
+    experiment_id: str
+    expected_version: int | None
+    response: Response
+
+    def answer(self, exp: Experiment) -> Experiment:
+        """``exp`` as the answer, with its version as the ETag."""
+        return _etag(self.response, exp)
+
+
+async def _write(
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    if_match: IfMatch = "",
+    experiment_id: str = ExperimentPath,
+) -> _Write:
+    return _Write(services, key.id, experiment_id, _version(if_match), response)
+
+
+Write = Annotated[_Write, Depends(_write)]
 
 
 @router.post("", response_model=Experiment, status_code=201, responses=_CONFLICT)
@@ -88,20 +118,13 @@ async def get_experiment(
 
 
 @router.put("/{experiment_id}", response_model=Experiment, responses=_CONFLICT)
-async def update_experiment(
-    body: ExperimentSpec,
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
+async def update_experiment(body: ExperimentSpec, write: Write) -> Experiment:
     """Replace the spec. Drafts may change freely; running/paused experiments keep their
     variant ids and order, seed and namespace; stopped ones are frozen."""
-    exp = await services.experiments.update(
-        experiment_id, body, key.id, expected_version=_version(if_match)
+    exp = await write.services.experiments.update(
+        write.experiment_id, body, write.actor, expected_version=write.expected_version
     )
-    return _etag(response, exp)
+    return write.answer(exp)
 
 
 #: the status actions: ``POST .../<verb>`` -> (the status it sets, what it does)
@@ -113,17 +136,11 @@ STATUS_ACTIONS: dict[str, tuple[Status, str]] = {
 
 
 def _status_action(target: Status) -> Callable[..., Awaitable[Experiment]]:
-    async def set_status(
-        services: ServicesDep,
-        key: AdminKey,
-        response: Response,
-        if_match: IfMatch = "",
-        experiment_id: str = ExperimentPath,
-    ) -> Experiment:
-        exp = await services.experiments.set_status(
-            experiment_id, target, key.id, expected_version=_version(if_match)
+    async def set_status(write: Write) -> Experiment:
+        exp = await write.services.experiments.set_status(
+            write.experiment_id, target, write.actor, expected_version=write.expected_version
         )
-        return _etag(response, exp)
+        return write.answer(exp)
 
     return set_status
 

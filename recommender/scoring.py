@@ -259,28 +259,3 @@ def score_action(
     action: Action | CatalogItem, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
 ) -> Scored:
     return score_actions((action,), ctx, catalog, weights)[0]
-
-
-def diversify(ranked: list[Scored], limit: int, max_share: float) -> list[Scored]:
-    """Top ``limit`` with at most ``max_share`` of the slots from one leaf category.
-
-    Falls back to the next best items when the cap leaves slots empty.
-    """
-    per_leaf = max(1, math.ceil(limit * max_share))
-    chosen: list[Scored] = []
-    counts: dict[str, int] = {}
-    held_back: list[Scored] = []
-    for s in ranked:
-        if len(chosen) == limit:
-            break
-        leaf = s.action.category
-        if counts.get(leaf, 0) < per_leaf:
-            chosen.append(s)
-            counts[leaf] = counts.get(leaf, 0) + 1
-        else:
-            held_back.append(s)
-    for s in held_back:
-        if len(chosen) == limit:
-            break
-        chosen.append(s)
-    return chosen

@@ -120,8 +120,9 @@ async def test_per_action_cap_under_concurrency_counts_each_action(
         for a in ans["actions"]:
             counts[a["id"]] = counts.get(a["id"], 0) + 1
     assert counts and max(counts.values()) == 2, counts
-    # every answer was filled from the next-ranked candidates while there were any
-    assert all(len(ans["actions"]) == 4 for ans in answers[:10])
+    # answers were filled from the next-ranked candidates while there were any: which
+    # requests reach the admission script first is up to the scheduler, not their order
+    assert sum(len(ans["actions"]) == 4 for ans in answers) >= 10
 
 
 async def test_a_head_that_cannot_fill_the_answer_reserves_nothing(

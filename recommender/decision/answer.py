@@ -7,6 +7,8 @@ request is in them unchecked, and an answer is not validated twice on its way ou
 
 from __future__ import annotations
 
+from typing import Any
+
 from intent.resolve import IntentDecision, clarify_question, option_label
 from recommender.arbiter import Picked, Shown
 from recommender.arbitration import TERMS
@@ -44,7 +46,7 @@ def action_out(
         [explored(rctx)] if shown is not None and shown.explored else reasons(s, d.ctx, rctx)
     )
     action, explain = s.action, d.req.explain
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "id": action.id,
         "kind": action.kind,
         "title": action.title_in(d.req.context.language),

@@ -161,9 +161,10 @@ class Recommender:
         arbitrate and admit, write, answer."""
         d = await self.rank(req, state, now=now)
         picked = await self.arbiter.choose(d) if self.arbiter is not None else None
-        shown = answer.actions(d, picked, self.journey_ttl_s)
-        await self.writer.write(d, picked, [a.id for a in shown])
-        out = answer.response(d, shown)
+        top = d.top(req.limit, d.strategy.diversity) if picked is None else []
+        shown = picked.shown_ids if picked is not None else [s.action.id for s in top]
+        await self.writer.write(d, picked, shown)
+        out = answer.response(d, answer.actions(d, picked, top, self.journey_ttl_s))
         await self._expose(d, out)
         return out
 

@@ -26,15 +26,17 @@ from recommender.schemas import (
 from recommender.scoring import Scored
 
 
-def actions(d: Decision, picked: Picked | None, journey_ttl_s: float) -> list[ActionOut]:
-    """The shown actions in display order: the arbitration's, else the first ``limit``
-    by score."""
+def actions(
+    d: Decision, picked: Picked | None, top: list[Scored], journey_ttl_s: float
+) -> list[ActionOut]:
+    """The shown actions in display order: the arbitration's, else ``top`` (the first
+    ``limit`` by score)."""
     req = d.req
     rctx = reason_context(
         req, d.user.journey, d.intent, d.state.taxonomy.intents, d.now, journey_ttl_s
     )
     if picked is None:
-        return [action_out(s, d, rctx) for s in d.top(req.limit, d.strategy.diversity)]
+        return [action_out(s, d, rctx) for s in top]
     return [action_out(s.item.scored, d, rctx, s) for s in picked.shown]
 
 

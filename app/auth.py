@@ -16,6 +16,9 @@ from service.ratelimit import RateLimiter
 from service.settings import ApiKey, Scope, hash_key
 
 _bearer = HTTPBearer(auto_error=False, description="API key with the needed scope")
+#: where a request keeps the key it was identified by (the route guard identifies it
+#: first, the route's scope dependency then reads it instead of hashing it again)
+_IDENTIFIED = "waypoint.api_key"
 
 
 def authenticate(keys: list[ApiKey], raw: str) -> ApiKey | None:
@@ -70,6 +73,9 @@ async def identify(request: Request, token: str | None) -> ApiKey | None:
     settings = request.app.state.services.settings
     if settings.auth_disabled:
         return None
+    known: tuple[str, ApiKey] | None = request.scope.get(_IDENTIFIED)
+    if known is not None and token is not None and known[0] == token:
+        return known[1]
     rate = limiter(request)
     if rate is not None and request.client is not None:
         blocked = rate.blocked(request.client.host)
@@ -80,6 +86,7 @@ async def identify(request: Request, token: str | None) -> ApiKey | None:
     key = authenticate(request.app.state.api_keys, token)
     if key is None:
         await _refuse(request, rate, 401, "unknown API key")
+    request.scope[_IDENTIFIED] = (token, key)
     return key
 
 

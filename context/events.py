@@ -38,7 +38,7 @@ Effect = Callable[
 
 
 def _suppress(event: Event, ts: float, _action: object, _closed: object) -> list[Op]:
-    """Read by the contact policy (recommender.policy): N of these suppress the action."""
+    """Read by the contact policy (recommender.controls.policy): N of these suppress the action."""
     return [
         ("hset", "feedback", f"n:{event.event_id}", f"{ts!r}|{event.item_id}"),
         ("expire", "feedback", str(FEEDBACK_TTL_S), ""),

@@ -75,7 +75,7 @@ class UserKeys:
 
     @property
     def contact(self) -> str:
-        """Sorted set: impressions reserved by the contact policy (recommender.policy)."""
+        """Sorted set: impressions reserved by the contact policy (recommender.controls.policy)."""
         return self._k("contact")
 
     @property
@@ -197,17 +197,17 @@ class GlobalKeys:
 
     @property
     def decisions(self) -> str:
-        """Stream: the decision log (recommender.decision_log), trimmed with MAXLEN ~."""
+        """Stream: the decision log (recommender.decision.log), trimmed with MAXLEN ~."""
         return f"{self.prefix}:decisions"
 
     @property
     def levers(self) -> str:
-        """Hash: business levers document and its version (recommender.levers)."""
+        """Hash: business levers document and its version (recommender.controls.levers)."""
         return f"{self.prefix}:levers"
 
     @property
     def contact_policy(self) -> str:
-        """Hash: contact policy document and its version (recommender.policy)."""
+        """Hash: contact policy document and its version (recommender.controls.policy)."""
         return f"{self.prefix}:policies:contact"
 
 
@@ -236,7 +236,7 @@ class PropensityKeys:
 
     @property
     def impressions(self) -> str:
-        """Hash: "<bucket>\\t<action>" -> impressions counted (recommender.propensity_store)."""
+        """Hash: "<bucket>\\t<action>" -> impressions (recommender.learning.propensity_store)."""
         return f"{self.prefix}:propensity:n"
 
     @property

@@ -14,7 +14,7 @@ Protocol (nothing is tuned, chosen or selected on the test part):
    that interval (:func:`select_candidate`; ties go to the higher point estimate, then
    to the earlier candidate of the family). With an explicit ``policy`` name this step
    is skipped.
-3. Train :class:`recommender.propensity.PropensityModel` on the whole training part. A
+3. Train :class:`recommender.learning.propensity.PropensityModel` on the whole training part. A
    cell is ``(item, bucket)`` with bucket ``pos=<position>|u0=<user_feature_0>``; the
    back-off chain is item overall -> item at that position -> item at that position for
    that user feature value. The root prior and the back-off strengths are
@@ -80,7 +80,7 @@ from evaluation.estimators import (
     off_policy,
 )
 from evaluation.obd import OBDLog, load_obd
-from recommender.propensity import PropensityModel, bucket_key
+from recommender.learning.propensity import PropensityModel, bucket_key
 
 __all__ = [
     "CANDIDATES",

@@ -48,9 +48,9 @@ import numpy as np
 
 from domain.actions import Action
 from evaluation.estimators import bootstrap_ci, dr_terms, ipw, snipw
-from recommender.levers import Levers
+from recommender.controls.levers import Levers
 from recommender.ranking.arbitrate import diversify_rows
-from recommender.scoring import Weights
+from recommender.ranking.terms import Weights
 
 __all__ = ["Variant", "evaluate_log", "read_log"]
 

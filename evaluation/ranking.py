@@ -15,13 +15,13 @@ Protocol (one run, every model on the same split):
 Models:
 
 * ``popularity``: distinct users with a positive event on the item before the cut;
-* ``waypoint``: the service's own scoring (:func:`recommender.scoring.score_action` with
-  default :class:`~recommender.scoring.Weights`) on what the service would know at the cut:
+* ``waypoint``: the service's own scoring (:func:`recommender.ranking.terms.score_action` with
+  default :class:`~recommender.ranking.terms.Weights`) on what the service would know at the cut:
   item and category affinities decayed like the user store, decayed popularity like the
   runtime, and the ``similar`` term from co-occurrence neighbours learned on the training
-  events (:mod:`recommender.history`). There is no query, page or intent offline, so those
+  events (:mod:`recommender.learning.history`). There is no query, page or intent offline, so those
   terms are 0 for every candidate;
-* ``als``: implicit ALS (:mod:`recommender.factors`) on the training events' summed event
+* ``als``: implicit ALS (:mod:`recommender.learning.factors`) on the training events' summed event
   weights, the reference;
 * ``waypoint+als``: Waypoint's scoring with the ALS model active (co-occurrence and
   factors blended in the ``similar`` term), as the service does when a ranker is active.
@@ -51,11 +51,11 @@ from evaluation.ranking_report import (
     top_k,
 )
 from recommender.catalog import CatalogIndex
-from recommender.cooccurrence import CooccurrenceConfig, CooccurrenceModel
-from recommender.factors import ImplicitALS, preference_matrix
-from recommender.history import similar_items
-from recommender.interactions import Interaction, read_interactions
-from recommender.scoring import ScoringContext, Weights, score_action
+from recommender.learning.cooccurrence import CooccurrenceConfig, CooccurrenceModel
+from recommender.learning.factors import ImplicitALS, preference_matrix
+from recommender.learning.history import similar_items
+from recommender.learning.interactions import Interaction, read_interactions
+from recommender.ranking.terms import ScoringContext, Weights, score_action
 
 DAY = 86_400.0
 MODELS = ("popularity", "waypoint", "als", "waypoint+als")

@@ -17,7 +17,7 @@ from domain.errors import ExperimentError
 from experiments.lifecycle import Experiment
 from experiments.models import RANKING_WEIGHT_NAMES, ExperimentSpec, StrategyParams
 from recommender.pipeline import Strategy
-from recommender.scoring import TERMS
+from recommender.ranking.terms import TERMS
 
 #: ranking weights the ranker has a score term for (``propensity`` is not scored yet)
 SUPPORTED_WEIGHTS: Final[tuple[str, ...]] = tuple(n for n in RANKING_WEIGHT_NAMES if n in TERMS)

@@ -42,10 +42,10 @@ from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Taxonomy
-from recommender.query_words import query_words
+from recommender.ranking.terms import ScoringContext
+from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
 from recommender.retrieval.expand import Expander
-from recommender.scoring import ScoringContext
 from recommender.state import LiveState
 from recommender.text import tokens
 

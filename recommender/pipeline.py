@@ -1,5 +1,5 @@
 """One decision, top to bottom: read the user, resolve the intent, retrieve, filter,
-score (:meth:`Recommender.rank`), then arbitrate and admit (:mod:`recommender.arbiter`),
+score (:meth:`Recommender.rank`), then arbitrate and admit (:mod:`recommender.decision.arbiter`),
 write (:mod:`recommender.decision.write`) and answer (:mod:`recommender.decision.answer`).
 The per-decision data travels in one :class:`~recommender.decision.case.Decision`."""
 
@@ -14,8 +14,8 @@ from context.store import STORE_ERRORS, UserSnapshot, UserStore
 from intent.learned import LearnedExamples
 from intent.resolve import ClarifyPolicy, IntentDecision, resolve_intent
 from intent.taxonomy import Intent
-from recommender.arbiter import Arbiter
 from recommender.decision import answer
+from recommender.decision.arbiter import Arbiter
 from recommender.decision.case import Decision, Strategy, Treatment
 from recommender.decision.rank import rank_candidates, scoring_context
 from recommender.decision.write import DecisionWriter

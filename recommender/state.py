@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from intent.resolve import Predictor
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex
-from recommender.levers import Levers
-from recommender.policy import DEFAULT_POLICY, ContactPolicy
-from recommender.propensity_store import Propensities
+from recommender.controls.levers import Levers
+from recommender.controls.policy import DEFAULT_POLICY, ContactPolicy
+from recommender.learning.propensity_store import Propensities
 
 if TYPE_CHECKING:
-    from recommender.cooccurrence import CooccurrenceModel
-    from recommender.factors import ImplicitALS
+    from recommender.learning.cooccurrence import CooccurrenceModel
+    from recommender.learning.factors import ImplicitALS
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,6 @@ class LiveState:
     propensity: Propensities = field(default_factory=Propensities)
     #: item-to-item co-occurrence neighbours, refreshed from the Redis counters
     neighbours: CooccurrenceModel | None = None
-    #: the active latent-factor ranker (``recommender.ranker_registry``), if any
+    #: the active latent-factor ranker (``recommender.learning.ranker_registry``), if any
     ranker: ImplicitALS | None = None
     ranker_version: str | None = None

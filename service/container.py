@@ -20,15 +20,15 @@ from intent.registry import ModelRegistry
 from intent.resolve import ClarifyPolicy
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
-from recommender.arbiter import Arbiter, ArbitrationSource
 from recommender.catalog import CatalogStore
-from recommender.cooccurrence import CooccurrenceObserver, CooccurrenceStore
-from recommender.decision_log import DecisionLog
-from recommender.levers import LeverStore
+from recommender.controls.levers import LeverStore
+from recommender.controls.policy import ContactEnforcer, PolicyStore
+from recommender.decision.arbiter import Arbiter, ArbitrationSource
+from recommender.decision.log import DecisionLog
+from recommender.learning.cooccurrence import CooccurrenceObserver, CooccurrenceStore
+from recommender.learning.propensity_store import PropensityObserver, PropensityStore
+from recommender.learning.ranker_registry import RankerRegistry
 from recommender.pipeline import Recommender
-from recommender.policy import ContactEnforcer, PolicyStore
-from recommender.propensity_store import PropensityObserver, PropensityStore
-from recommender.ranker_registry import RankerRegistry
 from recommender.retrieval import Limits
 from service.runtime import Runtime
 from service.settings import Settings
@@ -51,9 +51,9 @@ class Services:
     ingestor: EventIngestor
     experiments: ExperimentService
     learned: LearnedExamples
-    #: latent-factor rankers (recommender.ranker_registry)
+    #: latent-factor rankers (recommender.learning.ranker_registry)
     rankers: RankerRegistry
-    #: business levers, contact policy, decision log (recommender.levers/policy/decision_log)
+    #: business levers, contact policy (recommender.controls), decision log (decision.log)
     levers: LeverStore
     policies: PolicyStore
     decision_log: DecisionLog

@@ -15,9 +15,9 @@ from intent.cache import CachedPredictor, PredictionCache
 from intent.resolve import Predictor
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
-from recommender.arbiter import ArbitrationSource
 from recommender.catalog import CatalogIndex, CatalogStore
 from recommender.catalog.sync import CatalogSync
+from recommender.decision.arbiter import ArbitrationSource
 from recommender.state import LiveState
 
 log = logging.getLogger("service.runtime")
@@ -75,7 +75,7 @@ class Runtime:
         self.experiments = experiments
         self.neighbours = neighbours
         self.rankers = rankers
-        #: levers, contact policy and propensity snapshot (recommender.arbiter)
+        #: levers, contact policy and propensity snapshot (recommender.decision.arbiter)
         self.arbitration = arbitration
         #: predictions of repeated queries, keyed by model version (intent.cache)
         self.prediction_cache = prediction_cache

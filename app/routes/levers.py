@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.body import MIB
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
-from recommender.levers import Levers
+from recommender.controls.levers import Levers
 
 
 class _LeversRoute(GuardedRoute):

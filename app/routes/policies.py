@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
 from domain.values import Channel
-from recommender.policy import ChannelPolicy, ContactPolicy
+from recommender.controls.policy import ChannelPolicy, ContactPolicy
 
 router = APIRouter(prefix="/v1/policies/contact", tags=["arbitration"], route_class=GuardedRoute)
 

@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from app.deps import AdminKey, ModelVersion, ServicesDep
 from app.routing import GuardedRoute
-from recommender.ranker_artifact import RankerMetadata
+from recommender.learning.ranker_artifact import RankerMetadata
 
 router = APIRouter(prefix="/v1/ranker", tags=["ranker"], route_class=GuardedRoute)
 

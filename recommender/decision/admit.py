@@ -9,8 +9,8 @@ from typing import overload
 
 from context.store import STORE_ERRORS
 from domain.actions import CatalogItem
+from recommender.controls.policy import Admission, Candidate, ContactEnforcer, unenforced
 from recommender.decision.case import Decision
-from recommender.policy import Admission, Candidate, ContactEnforcer, unenforced
 
 log = logging.getLogger("waypoint.arbiter")
 

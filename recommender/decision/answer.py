@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from intent.resolve import IntentDecision, clarify_question, option_label
-from recommender.arbiter import Picked, Shown
-from recommender.arbitration import TERMS
+from recommender.decision.arbiter import Picked, Shown
 from recommender.decision.case import Decision
-from recommender.explain import Reason, ReasonContext, explored, reason_context, reasons
+from recommender.ranking.priority import TERMS
+from recommender.ranking.terms import Scored
+from recommender.reasons.explain import Reason, ReasonContext, explored, reason_context, reasons
 from recommender.schemas import (
     ActionOut,
     ArbitrationOut,
@@ -23,7 +24,6 @@ from recommender.schemas import (
     ReasonOut,
     RecommendResponse,
 )
-from recommender.scoring import Scored
 
 
 def actions(

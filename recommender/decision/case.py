@@ -13,8 +13,8 @@ from domain.keys import UserKeys
 from intent.resolve import IntentDecision
 from recommender.ranking.arbitrate import answer_head
 from recommender.ranking.score import ScoreTable
+from recommender.ranking.terms import Scored, ScoringContext, Weights
 from recommender.schemas import DebugOut, ExperimentOut, Fallback, RecommendRequest
-from recommender.scoring import Scored, ScoringContext, Weights
 from recommender.state import LiveState
 
 

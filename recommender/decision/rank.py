@@ -9,12 +9,12 @@ import numpy as np
 from context.store import UserSnapshot
 from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
-from recommender.history import similar_items, titled_sources
+from recommender.learning.history import similar_items, titled_sources
 from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.ranking.score import ScoreTable, score_positions
+from recommender.ranking.terms import ScoringContext, Weights
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
 from recommender.schemas import DebugOut, RecommendRequest
-from recommender.scoring import ScoringContext, Weights
 from recommender.state import LiveState
 from recommender.text import tokens
 

@@ -2,9 +2,9 @@
 
 On the user's slot, as one script (:meth:`context.store.UserStore.write`): the journey
 and fatigue (:meth:`context.events.EventPlanner.decision_ops`), the attribution records
-of the shown actions (:meth:`recommender.propensity_store.PropensityStore.attribution_ops`)
+of the shown actions (:meth:`recommender.learning.propensity_store.PropensityStore.attribution_ops`)
 and a new pseudonym. On the same pipeline, global keys: the propensity impression
-counters and the decision log entry (:mod:`recommender.decision_log`). A clarifying
+counters and the decision log entry (:mod:`recommender.decision.log`). A clarifying
 option picked by the customer then labels the query it answered.
 
 A store error loses the write, never the answer: the answer says it is degraded.
@@ -21,11 +21,11 @@ import numpy as np
 from context.events import EventPlanner, Op
 from context.store import STORE_ERRORS, UserStore
 from intent.learned import LearnedExample, LearnedExamples
-from recommender.arbiter import Picked
+from recommender.decision.arbiter import Picked
 from recommender.decision.case import Decision
-from recommender.decision_log import LOG_CANDIDATES, DecisionLog
-from recommender.propensity_store import PropensityStore
-from recommender.scoring import TERMS as SCORE_TERMS
+from recommender.decision.log import LOG_CANDIDATES, DecisionLog
+from recommender.learning.propensity_store import PropensityStore
+from recommender.ranking.terms import TERMS as SCORE_TERMS
 
 log = logging.getLogger("waypoint.recommender")
 
@@ -120,7 +120,7 @@ class DecisionWriter:
 
 
 def log_record(d: Decision, picked: Picked) -> dict[str, Any]:
-    """The decision log entry (:mod:`recommender.decision_log` documents the fields)."""
+    """The decision log entry (:mod:`recommender.decision.log` documents the fields)."""
     req, state, strategy, intent = d.req, d.state, d.strategy, d.intent
     admission = picked.admission
     weights = getattr(strategy, "weights", None)

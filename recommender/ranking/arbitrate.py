@@ -1,9 +1,9 @@
 """Arbitration over a scored candidate set, as arrays.
 
-The priority is the product of :mod:`recommender.arbitration`'s four terms
+The priority is the product of :mod:`recommender.ranking.priority`'s four terms
 (``propensity x context_weight x value x lever``), computed for every candidate at once;
 only the candidates an answer shows or the decision log keeps become
-:class:`~recommender.arbitration.Arbitrated` objects.
+:class:`~recommender.ranking.priority.Arbitrated` objects.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from domain.actions import ACTION_KINDS, category_levels
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
-from recommender.levers import Levers
+from recommender.controls.levers import Levers
 from recommender.ranking.filter import option_of
 from recommender.ranking.score import ScoreTable
-from recommender.scoring import TERMS as SCORE_TERMS
+from recommender.ranking.terms import TERMS as SCORE_TERMS
 
 IntArray = NDArray[np.int32]
 #: row numbers of a ScoreTable (any integer dtype)
@@ -155,7 +155,7 @@ def answer_head(
 def diversify_rows(ranked: Rows, leaf: IntArray, limit: int, max_share: float) -> list[int]:
     """The first ``limit`` of ``ranked`` with at most ``max_share`` of the slots from one
     leaf category (``leaf[row]``); falls back to the next best when the cap leaves slots
-    empty. The array form of :func:`recommender.scoring.diversify`."""
+    empty. The array form of :func:`recommender.ranking.terms.diversify`."""
     per_leaf = max(1, math.ceil(limit * max_share))
     chosen: list[int] = []
     held_back: list[int] = []

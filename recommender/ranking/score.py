@@ -1,13 +1,13 @@
 """The score terms of a candidate set, as arrays (one row per candidate).
 
-The terms and their weights are those of :mod:`recommender.scoring` (which documents
+The terms and their weights are those of :mod:`recommender.ranking.terms` (which documents
 them and keeps the scalar version for offline use); here every term is one array
 operation over the candidates' catalog positions, and the per-category terms are
 computed once per distinct category. The score is summed in the same term order as the
 scalar version, so both give the same numbers.
 
 Only the actions that end up in an answer or in the decision log are turned into
-:class:`~recommender.scoring.Scored` objects (:meth:`ScoreTable.scored`).
+:class:`~recommender.ranking.terms.Scored` objects (:meth:`ScoreTable.scored`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.catalog import CatalogIndex
-from recommender.scoring import (
+from recommender.ranking.terms import (
     FATIGUE_UNIT,
     TERMS,
     Scored,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from app.jsonresp import OrjsonResponse
-from recommender.decision_log import encode
+from recommender.decision.log import encode
 
 
 def _strict(raw: bytes) -> object:

@@ -12,8 +12,8 @@ from demo.events import generate_events
 from demo.seed import data_dir
 from evaluation.ranking import RankingConfig, time_split
 from evaluation.ranking_report import hit_rate_at_k, ndcg_at_k, rank_of, top_k
-from recommender.interactions import Interaction, LogFormatError, read_interactions
-from recommender.ranker_artifact import load_ranker
+from recommender.learning.interactions import Interaction, LogFormatError, read_interactions
+from recommender.learning.ranker_artifact import load_ranker
 from waypoint.cli import main
 
 

@@ -14,7 +14,7 @@ from context.events import EventPlanner
 from domain.actions import Action
 from domain.events import Event
 from domain.keys import UserKeys
-from recommender.policy import Candidate, ChannelPolicy, ContactCap, ContactPolicy
+from recommender.controls.policy import Candidate, ChannelPolicy, ContactCap, ContactPolicy
 from recommender.schemas import RecommendRequest
 from tests.conftest import recommend
 
@@ -130,7 +130,7 @@ async def test_a_head_that_cannot_fill_the_answer_reserves_nothing(
 ) -> None:
     """The script first sees only the top of the list; when that cannot fill the answer it
     reserves nothing, and the whole list is walked: the same answer as walking it at once."""
-    from recommender.policy import enforcer as policy_module
+    from recommender.controls.policy import enforcer as policy_module
 
     await put_policy(client, "web", {"caps": [{"scope": "category", "max": 1, "window_s": 3600}]})
     state = services(client).runtime.state

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from domain.events import Event, EventWeights
-from recommender.cooccurrence import (
+from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
     CooccurrenceStore,
     anchors,
     pair_updates,
 )
-from recommender.history import similar_items
-from recommender.interactions import Interaction
+from recommender.learning.history import similar_items
+from recommender.learning.interactions import Interaction
 from service.container import build_services
 from service.settings import Settings
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from evaluation.policy import Variant, evaluate_log, read_log
-from recommender.decision_log import DecisionLog
+from recommender.decision.log import DecisionLog
 from service.redis_server import connect
 from tests.recommender.test_exploration import Explore
 from waypoint.cli import main

@@ -19,11 +19,11 @@ from context.events import EventPlanner
 from context.store import UserSnapshot, UserStore
 from domain.actions import Action
 from intent.taxonomy import Taxonomy
-from recommender.arbiter import Arbiter
 from recommender.catalog import CatalogIndex
-from recommender.explore import EXPLORE_REASON, shown_probabilities
+from recommender.controls.policy import Admission, ContactEnforcer, ContactPolicy
+from recommender.decision.arbiter import Arbiter
+from recommender.decision.explore import EXPLORE_REASON, shown_probabilities
 from recommender.pipeline import Recommender, Strategy, Treatment
-from recommender.policy import Admission, ContactEnforcer, ContactPolicy
 from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.schemas import RecommendRequest, RecommendResponse
 from recommender.state import LiveState

@@ -11,16 +11,16 @@ import pytest
 import scipy.sparse as sp
 
 from artifacts.store import ModelCompatibilityError, UntrustedModelError
-from recommender.factors import ImplicitALS, _solve_side, preference_matrix
-from recommender.interactions import Interaction
-from recommender.ranker_artifact import (
+from recommender.learning.factors import ImplicitALS, _solve_side, preference_matrix
+from recommender.learning.interactions import Interaction
+from recommender.learning.ranker_artifact import (
     METADATA_FILE,
     MODEL_FILE,
     load_ranker,
     loads_ranker,
     save_ranker,
 )
-from recommender.ranker_registry import RankerRegistry
+from recommender.learning.ranker_registry import RankerRegistry
 
 ITEMS = [f"a{i}" for i in range(5)] + [f"b{i}" for i in range(5)]
 

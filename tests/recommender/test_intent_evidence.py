@@ -21,9 +21,9 @@ from recommender.intent_evidence import (
     weigh_query,
     with_evidence,
 )
+from recommender.ranking.terms import ScoringContext, category_terms
 from recommender.retrieval.evidence import Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander, edit_distance
-from recommender.scoring import ScoringContext, category_terms
 from recommender.state import LiveState
 from recommender.text import tokens
 

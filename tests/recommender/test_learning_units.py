@@ -10,9 +10,9 @@ from context.decay import EPOCH, Decay
 from context.events import EventPlanner
 from domain.customer import RequestContext
 from domain.events import Event
-from recommender.propensity import PropensityModel
-from recommender.propensity_store import LIFT_RANGE, LIFT_STRENGTH, Propensities
-from recommender.scoring import fatigue_term
+from recommender.learning.propensity import PropensityModel
+from recommender.learning.propensity_store import LIFT_RANGE, LIFT_STRENGTH, Propensities
+from recommender.ranking.terms import fatigue_term
 
 DAY = 86_400.0
 BUCKET = "intent=none|channel=web|segment=none"

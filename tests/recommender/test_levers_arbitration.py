@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 
 from domain.actions import Action
-from recommender.arbitration import TERMS, arbitrate, priority_of
 from recommender.catalog import CatalogIndex
-from recommender.levers import Levers
-from recommender.propensity_store import context_bucket
-from recommender.scoring import ScoringContext, Weights, score_action
+from recommender.controls.levers import Levers
+from recommender.learning.propensity_store import context_bucket
+from recommender.ranking.priority import TERMS, arbitrate, priority_of
+from recommender.ranking.terms import ScoringContext, Weights, score_action
 from tests.conftest import recommend
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.beta_prior import BetaPrior
-from recommender.propensity import PropensityModel, bucket_key, bucket_levels
+from recommender.learning.beta_prior import BetaPrior
+from recommender.learning.propensity import PropensityModel, bucket_key, bucket_levels
 
 # --- BetaPrior -----------------------------------------------------------------------------
 

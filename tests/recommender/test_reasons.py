@@ -6,9 +6,9 @@ from domain.actions import Action
 from domain.customer import Journey, JourneyStep
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
-from recommender.explain import ReasonContext, query_words, reasons, session_page
-from recommender.reason_texts import CODES, TEMPLATES
-from recommender.scoring import Scored, ScoringContext, Weights, score_action
+from recommender.ranking.terms import Scored, ScoringContext, Weights, score_action
+from recommender.reasons.explain import ReasonContext, query_words, reasons, session_page
+from recommender.reasons.texts import CODES, TEMPLATES
 from recommender.text import tokens
 
 BOOK = Intent(

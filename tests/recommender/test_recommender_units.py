@@ -8,9 +8,9 @@ import pytest
 from domain.actions import Action
 from domain.errors import Invalid
 from recommender.catalog import CatalogIndex, parse_actions_jsonl
-from recommender.explain import ReasonContext, reasons
 from recommender.ranking.arbitrate import diversify_rows
-from recommender.scoring import ScoringContext, Weights, score_action
+from recommender.ranking.terms import ScoringContext, Weights, score_action
+from recommender.reasons.explain import ReasonContext, reasons
 from recommender.text import match, tokens
 
 

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 
-from recommender.policy import ChannelPolicy, ContactCap
+from recommender.controls.policy import ChannelPolicy, ContactCap
 
 
 def _text(part: Any) -> str:

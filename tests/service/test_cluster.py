@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from redis.asyncio.cluster import RedisCluster
 
 from domain.keys import UserKeys
-from recommender.factors import ImplicitALS
-from recommender.ranker_artifact import save_ranker
+from recommender.learning.factors import ImplicitALS
+from recommender.learning.ranker_artifact import save_ranker
 from service.redis_server import connect
 from service.settings import ALL_SCOPES, ApiKey, Settings, hash_key
 from tests.app import experiment_api

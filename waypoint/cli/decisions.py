@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recommender.decision_log import DecisionLog
+from recommender.decision.log import DecisionLog
 from waypoint.cli.common import command_group, run_on_redis
 
 

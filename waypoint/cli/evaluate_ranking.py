@@ -11,7 +11,7 @@ from typing import Any
 from domain.actions import Action
 from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
 from evaluation.ranking_report import format_report
-from recommender.interactions import LogFormatError
+from recommender.learning.interactions import LogFormatError
 from waypoint.cli.common import add_json_option, config_from_args, open_fraction, positive_int
 
 

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from recommender.factors import ImplicitALS, preference_matrix
-from recommender.interactions import LogFormatError, read_interactions
-from recommender.ranker_artifact import RankerMetadata, save_ranker
+from recommender.learning.factors import ImplicitALS, preference_matrix
+from recommender.learning.interactions import LogFormatError, read_interactions
+from recommender.learning.ranker_artifact import RankerMetadata, save_ranker
 from waypoint.cli.common import command_group, file_sha256, run_on_redis, service_settings
 
 
@@ -100,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _with_registry(name: str, action: Callable[[Any], Awaitable[int]]) -> int:
     from domain.errors import DomainError
-    from recommender.ranker_registry import RankerRegistry
+    from recommender.learning.ranker_registry import RankerRegistry
 
     settings = service_settings(f"waypoint ranker {name}")
     if settings is None:

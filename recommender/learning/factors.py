@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from domain.events import EventWeights
-from recommender.interactions import Interaction
+from recommender.learning.interactions import Interaction
 
 Array = NDArray[np.float64]
 

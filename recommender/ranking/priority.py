@@ -6,19 +6,19 @@
 
 * ``propensity`` -- the action's lift in the request's context bucket: how much more
   often than the average action it succeeds, shrunk toward 1 and clamped into
-  ``[0.5, 2]`` (:meth:`recommender.propensity_store.Propensities.multiplier`), learned
+  ``[0.5, 2]`` (:meth:`recommender.learning.propensity_store.Propensities.multiplier`), learned
   online. It is exactly 1 for every action until some success is observed, so traffic
   without feedback never reorders answers, and its range keeps it an adjustment of
   relevance, not an override.
 * ``context_weight`` -- how well the action fits this customer and moment:
   ``exp(relevance)``, where ``relevance`` is the weighted score of
-  :mod:`recommender.scoring` *without* its value term (affinity, query/page/channel
+  :mod:`recommender.ranking.terms` *without* its value term (affinity, query/page/channel
   context, intent, popularity, open intents, fatigue, ...). ``exp`` maps the score,
   which may be negative, to a positive weight and keeps its order.
 * ``value`` -- the business value of a success, normalised: ``exp(w_value * v)`` with
   ``v = log1p(value) / log1p(max value in the catalog)`` in ``[0, 1]`` and ``w_value``
   the strategy's value weight, so the factor lies in ``[1, e^w_value]``.
-* ``lever`` -- the business's multiplier (:mod:`recommender.levers`).
+* ``lever`` -- the business's multiplier (:mod:`recommender.controls.levers`).
 
 Why these two mappings: ``context_weight x value = exp(score)`` exactly, so with flat
 propensities (cold start, or no feedback yet) and neutral levers the arbitration ranks
@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from recommender.scoring import Scored
+from recommender.ranking.terms import Scored
 
 __all__ = ["TERMS", "Arbitrated", "arbitrate", "priority_of"]
 

@@ -2,7 +2,7 @@
 
 What is learned: the success rate (click, accept or purchase) of each action in a
 **context bucket** ``intent=<intent>|channel=<channel>|segment=<segment>``, coarsest
-feature first, so :class:`recommender.propensity.PropensityModel` backs off from a
+feature first, so :class:`recommender.learning.propensity.PropensityModel` backs off from a
 sparse cell to ``intent|channel``, then ``intent``, then the action's global rate.
 ``intent`` is the resolved intent (``none`` when there is none), ``segment`` the first
 segment of the customer's profile (CRM order; ``none`` when there is none).
@@ -25,7 +25,7 @@ What arbitration uses is not the raw rate but a bounded **lift**
 (:meth:`Propensities.multiplier`): how much more often than the average action this
 action succeeds in the bucket, measured in expected successes and shrunk toward 1 with
 :data:`LIFT_STRENGTH` pseudo expected successes
-(:meth:`recommender.propensity.PropensityModel.lift`), then clamped into
+(:meth:`recommender.learning.propensity.PropensityModel.lift`), then clamped into
 :data:`LIFT_RANGE`. So:
 
 * impressions alone never move it: without any success in the bucket an action's lift is
@@ -57,8 +57,8 @@ from numpy.typing import NDArray
 from context.events import Op
 from domain.events import Event
 from domain.keys import PropensityKeys, UserKeys
-from recommender.beta_prior import BetaPrior
-from recommender.propensity import PropensityModel, bucket_key
+from recommender.learning.beta_prior import BetaPrior
+from recommender.learning.propensity import PropensityModel, bucket_key
 
 log = logging.getLogger("waypoint.propensity")
 

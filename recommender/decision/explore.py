@@ -6,13 +6,13 @@ actions that passed every filter (intent, channel, language, region, validity, o
 excluded, eligibility rules, a lever of 0) **and** the contact policy, whose catalog
 entry does not say ``explore: false`` (regulated offers), and that are not already in
 the answer. The draw happens inside the contact policy's atomic admission script
-(:mod:`recommender.policy`): Python hands it a uniformly random permutation of the
+(:mod:`recommender.controls.policy`): Python hands it a uniformly random permutation of the
 candidates that may be explored, and the script takes the first one that passes the
 policy -- which is a uniform pick among the eligible ones.
 
 The answer says so: the action has ``explored: true``, its ``probability`` and a reason
 that tells the customer it is being tried. Every shown action's probability under the
-policy is logged (:mod:`recommender.decision_log`), for off-policy evaluation:
+policy is logged (:mod:`recommender.decision.log`), for off-policy evaluation:
 
 * slots before the last: 1 (the ranking is deterministic given the context);
 * the last slot, not explored: ``1 - rate`` when the pool was not empty, else 1;
@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from recommender.policy import Admission, Candidate
+from recommender.controls.policy import Admission, Candidate
 
 __all__ = ["EXPLORE_REASON", "explore_order", "shown_probabilities"]
 

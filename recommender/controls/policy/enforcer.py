@@ -11,7 +11,7 @@ from typing import Any
 from domain.actions import Action, CatalogItem
 from domain.keys import UserKeys
 from recommender.catalog import CatalogIndex
-from recommender.policy.models import ChannelPolicy, ContactPolicy, counted
+from recommender.controls.policy.models import ChannelPolicy, ContactPolicy, counted
 
 #: most candidates handed to the admission script per decision
 MAX_CANDIDATES = 400
@@ -30,7 +30,7 @@ BACKFILL_MARGIN = 10
 #          number admitted, admitted candidate indices in order..., refused indices...},
 # or {-1} (having reserved nothing) when a prefix could not fill the answer: the caller
 # then runs the script again with the whole list. The script ships beside this module.
-ADMIT_LUA = (resources.files("recommender.policy") / "admit.lua").read_text("utf-8")
+ADMIT_LUA = (resources.files("recommender.controls.policy") / "admit.lua").read_text("utf-8")
 
 
 @dataclass(frozen=True)

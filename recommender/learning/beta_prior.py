@@ -1,6 +1,6 @@
 """The Beta prior of a rate, and its empirical-Bayes fit from many cells' counts.
 
-:class:`recommender.propensity.PropensityModel` starts its back-off hierarchy from one.
+:class:`recommender.learning.propensity.PropensityModel` starts its back-off hierarchy from one.
 """
 
 from __future__ import annotations

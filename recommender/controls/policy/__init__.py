@@ -22,7 +22,7 @@ reserves a slot (``ZADD``) only for the actions it admits, until the answer is f
 Because a script runs atomically, two concurrent requests for the same user can never
 both take the last slot of a cap; the backfill from the next-ranked candidates happens
 inside the same script, so it needs no retries. Exploration (see
-:mod:`recommender.explore`) is decided in the same script so that an explored action
+:mod:`recommender.decision.explore`) is decided in the same script so that an explored action
 has passed the policy too.
 
 The package: :mod:`.models` (the document), :mod:`.store` (it in Redis),
@@ -37,7 +37,7 @@ Storage, per user (see :class:`domain.keys.UserKeys`):
   ``ts|action`` for declines and dismissals, ``s:<action>`` -> ``ts`` for maybe-later.
 """
 
-from recommender.policy.enforcer import (
+from recommender.controls.policy.enforcer import (
     BACKFILL_MARGIN,
     MAX_CANDIDATES,
     Admission,
@@ -45,7 +45,7 @@ from recommender.policy.enforcer import (
     ContactEnforcer,
     unenforced,
 )
-from recommender.policy.models import (
+from recommender.controls.policy.models import (
     DEFAULT_POLICY,
     ChannelPolicy,
     ContactCap,
@@ -53,7 +53,7 @@ from recommender.policy.models import (
     Suppression,
     counted,
 )
-from recommender.policy.store import PolicyStore
+from recommender.controls.policy.store import PolicyStore
 
 __all__ = [
     "BACKFILL_MARGIN",

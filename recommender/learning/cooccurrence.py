@@ -38,7 +38,7 @@ import orjson
 from context.decay import Decay
 from domain.events import Event, EventWeights
 from domain.keys import CooccurrenceKeys, UserKeys
-from recommender.interactions import Interaction, parse_ts
+from recommender.learning.interactions import Interaction, parse_ts
 
 log = logging.getLogger("waypoint.cooccurrence")
 

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from recommender.beta_prior import BetaPrior, check_counts
+from recommender.learning.beta_prior import BetaPrior, check_counts
 
 __all__ = ["SEPARATOR", "PropensityModel", "bucket_key", "bucket_levels"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from artifacts.registry import ArtifactRegistry
 from domain.keys import GlobalKeys
-from recommender.factors import ImplicitALS
-from recommender.ranker_artifact import RankerMetadata, loads_ranker
+from recommender.learning.factors import ImplicitALS
+from recommender.learning.ranker_artifact import RankerMetadata, loads_ranker
 
 
 class RankerKeys:

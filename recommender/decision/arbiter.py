@@ -5,14 +5,14 @@ The pipeline (:mod:`recommender.pipeline`) calls :meth:`Arbiter.choose` with the
 
 1. **levers** -- a lever of 0 removes the action (``debug.removed["lever"]``);
 2. **arbitration** -- priority = propensity x context weight x value x lever
-   (:mod:`recommender.arbitration`), sorted by priority;
+   (:mod:`recommender.ranking.priority`), sorted by priority;
 3. **order** -- the leaf-category diversity rule picks the first ``limit`` by priority,
    the other candidates follow in priority order (the backfill order);
 4. **contact policy + exploration** -- one atomic script on the user's slot admits the
    candidates in that order until the answer is full, and, when this answer explores,
    replaces the last slot with a uniform pick among the eligible actions
-   (:mod:`recommender.decision.admit`, :mod:`recommender.policy`,
-   :mod:`recommender.explore`).
+   (:mod:`recommender.decision.admit`, :mod:`recommender.controls.policy`,
+   :mod:`recommender.decision.explore`).
 
 The result (:class:`Picked`) is data only; :mod:`recommender.decision.write` records it
 (attribution, impression counters, decision log) and :mod:`recommender.decision.answer`
@@ -29,15 +29,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.arbitration import Arbitrated
+from recommender.controls.levers import LeverStore
+from recommender.controls.policy import MAX_CANDIDATES, Admission, ContactEnforcer, PolicyStore
 from recommender.decision.admit import LazyCandidates, admit
 from recommender.decision.case import Decision
-from recommender.decision_log import DecisionLog
-from recommender.explore import explore_order, shown_probabilities
-from recommender.levers import LeverStore
-from recommender.policy import MAX_CANDIDATES, Admission, ContactEnforcer, PolicyStore
-from recommender.propensity_store import PropensityStore, context_bucket
+from recommender.decision.explore import explore_order, shown_probabilities
+from recommender.decision.log import DecisionLog
+from recommender.learning.propensity_store import PropensityStore, context_bucket
 from recommender.ranking.arbitrate import Arbitration, answer_head, arbitrate_rows, lever_factors
+from recommender.ranking.priority import Arbitrated
 from recommender.state import LiveState
 
 log = logging.getLogger("waypoint.arbiter")

@@ -64,7 +64,7 @@ class ScoringContext:
     intent_categories: tuple[str, ...] = ()
     open_intent_categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     popularity: Mapping[str, float] = field(default_factory=dict)
-    #: action id -> [0, 1]: how much the user's history points at it (recommender.history)
+    #: action id -> [0, 1]: how much the user's history points at it (recommender.learning.history)
     similar: Mapping[str, float] = field(default_factory=dict)
     #: action id -> display title of the history item that pointed at it most
     similar_sources: Mapping[str, str] = field(default_factory=dict)

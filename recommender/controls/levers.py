@@ -1,7 +1,7 @@
 """Business levers: multipliers the business sets on actions, categories and kinds.
 
 A lever is a factor in ``[0, 10]`` in the arbitration product (see
-:mod:`recommender.arbitration`): ``2`` doubles an action's priority, ``0.5`` halves it,
+:mod:`recommender.ranking.priority`): ``2`` doubles an action's priority, ``0.5`` halves it,
 ``0`` switches it off (it is filtered out, and counted as removed by ``lever``).
 
 An action's lever is the product of up to three factors, each 1 when unset:
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from domain.actions import CATEGORY_PATTERN, Action, ActionKind, category_levels, check_category
 from domain.values import ACTION_ID_PATTERN, ActionId, JsonInt
-from recommender.documents import VersionedDocument
+from recommender.controls.documents import VersionedDocument
 
 __all__ = ["LeverStore", "Levers"]
 

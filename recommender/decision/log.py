@@ -28,7 +28,7 @@ Entry field ``d`` holds one JSON record, of one of two types:
 ``outcome``
     ``request_id``, ``action``, ``event`` (click/accept/purchase), ``ts``: a positive
     event attributed to the latest impression of the action (see
-    :mod:`recommender.propensity_store`).
+    :mod:`recommender.learning.propensity_store`).
 
 ``waypoint decisions export`` writes the stream as JSON Lines; ``waypoint evaluate
 policy`` reads that file (:mod:`evaluation.policy`).

@@ -4,8 +4,8 @@ Shared by the service (``Recommender._scoring_context``) and the offline evaluat
 both rank with the same code. Two sources, each normalised to [0, 1] per user by its best
 item, then blended:
 
-* co-occurrence neighbours (:mod:`recommender.cooccurrence`), always on;
-* the active latent-factor model (:mod:`recommender.factors`), when one is active.
+* co-occurrence neighbours (:mod:`recommender.learning.cooccurrence`), always on;
+* the active latent-factor model (:mod:`recommender.learning.factors`), when one is active.
 
 Each item also gets the *source*: the user's item that contributed most to it, which the
 explanation names ("customers who chose <title> also chose this").
@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from recommender.catalog import CatalogIndex
-from recommender.cooccurrence import CooccurrenceModel
-from recommender.factors import ImplicitALS
+from recommender.learning.cooccurrence import CooccurrenceModel
+from recommender.learning.factors import ImplicitALS
 
 #: share of the factor model in the blend when both sources are available
 FACTOR_SHARE = 0.5

@@ -8,8 +8,8 @@ from typing import Any
 from redis.exceptions import WatchError
 
 from domain.values import Channel
-from recommender.documents import VersionedDocument
-from recommender.policy.models import DEFAULT_POLICY, ChannelPolicy, ContactPolicy
+from recommender.controls.documents import VersionedDocument
+from recommender.controls.policy.models import DEFAULT_POLICY, ChannelPolicy, ContactPolicy
 
 
 class PolicyStore(VersionedDocument[ContactPolicy]):

@@ -11,7 +11,7 @@ evidence holds for *this* action in *this* response:
 - "what you are looking at now" needs a page from this request, or a view of that page
   in this session and channel; an older page only earns "something you looked at before".
 
-Texts come from templates per language and voice (:mod:`recommender.reason_texts`).
+Texts come from templates per language and voice (:mod:`recommender.reasons.texts`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Protocol
 from domain.customer import Journey
 from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
-from recommender.query_words import QueryWords, query_words
-from recommender.reason_texts import Voice, channel_name, render, template_language
+from recommender.ranking.terms import Scored, ScoringContext
+from recommender.reasons.query_words import QueryWords, query_words
+from recommender.reasons.texts import Voice, channel_name, render, template_language
 from recommender.schemas import ReasonOut, RecommendRequest
-from recommender.scoring import Scored, ScoringContext
 from recommender.text import tokens
 
 #: contributions below this do not earn a reason of their own

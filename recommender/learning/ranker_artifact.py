@@ -27,9 +27,9 @@ from artifacts.store import (
     write_dir,
 )
 from artifacts.store import load_metadata as load_artifact_metadata
-from recommender.factors import ImplicitALS
+from recommender.learning.factors import ImplicitALS
 
-TRUSTED_TYPES: tuple[str, ...] = ("recommender.factors.ImplicitALS",)
+TRUSTED_TYPES: tuple[str, ...] = ("recommender.learning.factors.ImplicitALS",)
 
 __all__ = [
     "METADATA_FILE",

@@ -12,10 +12,12 @@ applied together by the next.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import ctypes
 import gc
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +26,9 @@ from recommender.catalog.rows import ItemRow, Vocabularies
 from recommender.catalog.store import CatalogStore, Raw, parse_chunk
 
 log = logging.getLogger("waypoint.catalog")
+
+#: the interpreter's thread switch interval while an index is built (see ``_build``)
+BUILD_SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -41,6 +46,11 @@ class CatalogSync:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
         self.rows: dict[str, ItemRow] = {}
+        #: the ids of ``rows``, sorted (an action's position in the index)
+        self.order: list[str] = []
+        #: set while rows are being changed: a refresh that failed half-way leaves
+        #: ``order`` behind ``rows``, so the next one sorts the ids again
+        self._order_stale = False
         self.vocabulary = Vocabularies()
         self.index = CatalogIndex.build([], 0)
         self.version = -1
@@ -58,21 +68,30 @@ class CatalogSync:
             version = current
             vocabulary = Vocabularies()
             rows: dict[str, ItemRow] = {}
+            order: list[str] | None = None
             chunks = self.store.scan()
             self.stats.full_reloads += 1
         else:
+            # the rows are updated in place: if this refresh fails half-way, the next one
+            # reads the same changes again (the version has not moved) and re-derives them
             version = changes[-1].version
             vocabulary = self.vocabulary
-            rows = dict(self.rows)
-            chunks = self.store.fetch(sorted({i for c in changes for i in c.ids}))
+            rows = self.rows
+            order = None if self._order_stale else self.order
+            self._order_stale = True
+            changed = sorted({i for c in changes for i in c.ids})
+            chunks = self.store.fetch(changed)
         # parse and derive rows chunk by chunk, so the full entries never pile up in memory
+        added: list[str] = []
+        removed: list[str] = []
         async for chunk in chunks:
-            await asyncio.to_thread(_apply_chunk, chunk, rows, vocabulary, invalid)
+            await asyncio.to_thread(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
         started = time.perf_counter()
-        index = await asyncio.to_thread(_build, rows, version, vocabulary)
-        self.rows, self.vocabulary = rows, vocabulary
+        order = await asyncio.to_thread(_reorder, order, rows, added, removed)
+        index = await asyncio.to_thread(_build, rows, order, version, vocabulary, self.index)
+        self.rows, self.order, self.vocabulary = rows, order, vocabulary
+        self._order_stale = False
         self.index = index
-        _release_free_memory()
         # the new index's objects live until the next version: keep the cyclic garbage
         # collector from walking them again and again (a full pass over a large catalog
         # would stall requests); they are freed by reference counting when replaced
@@ -99,15 +118,60 @@ def _release_free_memory() -> None:
 
 
 def _apply_chunk(
-    chunk: list[Raw], rows: dict[str, ItemRow], vocabulary: Vocabularies, invalid: list[str]
+    chunk: list[Raw],
+    rows: dict[str, ItemRow],
+    vocabulary: Vocabularies,
+    invalid: list[str],
+    added: list[str],
+    removed: list[str],
 ) -> None:
-    """Replace the rows of one chunk of stored entries (removed when absent or invalid)."""
+    """Replace the rows of one chunk of stored entries (removed when absent or invalid),
+    noting the ids that came or went."""
     for action_id, action in parse_chunk(chunk, invalid).items():
         if action is None:
-            rows.pop(action_id, None)
+            if rows.pop(action_id, None) is not None:
+                removed.append(action_id)
         else:
+            if action_id not in rows:
+                added.append(action_id)
             rows[action_id] = ItemRow.of(action, vocabulary)
 
 
-def _build(rows: dict[str, ItemRow], version: int, vocabulary: Vocabularies) -> CatalogIndex:
-    return CatalogIndex.from_rows([rows[k] for k in sorted(rows)], version, vocabulary)
+def _reorder(
+    order: list[str] | None, rows: dict[str, ItemRow], added: list[str], removed: list[str]
+) -> list[str]:
+    """The sorted ids of ``rows``, from the previous ``order`` and the ids that came or
+    went: an update of existing actions keeps the list as it is, a few new ids are
+    inserted in place (sorting 100,000 ids is one long call that holds the interpreter
+    lock), many new ones sort again."""
+    if order is None or len(added) + len(removed) > len(order) // 8:
+        return sorted(rows)
+    if not added and not removed:
+        return order
+    new = list(order)  # the previous list may still be read by the previous build's owner
+    for action_id in removed:
+        i = bisect.bisect_left(new, action_id)
+        if i < len(new) and new[i] == action_id:
+            del new[i]
+    for action_id in added:
+        bisect.insort(new, action_id)
+    return new
+
+
+def _build(
+    rows: dict[str, ItemRow],
+    order: list[str],
+    version: int,
+    vocabulary: Vocabularies,
+    previous: CatalogIndex | None = None,
+) -> CatalogIndex:
+    # the event loop waits for the interpreter lock while this runs: let it take the lock
+    # back after 0.5 ms instead of the default 5 (one build at a time, so restoring is safe)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, BUILD_SWITCH_INTERVAL_S))
+    try:
+        index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, previous)
+        _release_free_memory()
+        return index
+    finally:
+        sys.setswitchinterval(interval)

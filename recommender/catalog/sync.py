@@ -18,8 +18,11 @@ import ctypes
 import gc
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from recommender.catalog.index import CatalogIndex
 from recommender.catalog.rows import ItemRow, Vocabularies
@@ -27,7 +30,10 @@ from recommender.catalog.store import CatalogStore, Raw, parse_chunk
 
 log = logging.getLogger("waypoint.catalog")
 
-#: the interpreter's thread switch interval while an index is built (see ``_build``)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: the interpreter's thread switch interval during catalog work (see ``_off_loop``)
 BUILD_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -85,10 +91,10 @@ class CatalogSync:
         added: list[str] = []
         removed: list[str] = []
         async for chunk in chunks:
-            await asyncio.to_thread(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
+            await _off_loop(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
         started = time.perf_counter()
-        order = await asyncio.to_thread(_reorder, order, rows, added, removed)
-        index = await asyncio.to_thread(_build, rows, order, version, vocabulary, self.index)
+        order = await _off_loop(_reorder, order, rows, added, removed)
+        index = await _off_loop(_build, rows, order, version, vocabulary, self.index)
         self.rows, self.order, self.vocabulary = rows, order, vocabulary
         self._order_stale = False
         self.index = index
@@ -165,13 +171,38 @@ def _build(
     vocabulary: Vocabularies,
     previous: CatalogIndex | None = None,
 ) -> CatalogIndex:
-    # the event loop waits for the interpreter lock while this runs: let it take the lock
-    # back after 0.5 ms instead of the default 5 (one build at a time, so restoring is safe)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, BUILD_SWITCH_INTERVAL_S))
+    index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, previous)
+    _release_free_memory()
+    return index
+
+
+async def _off_loop(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``fn`` in a worker thread, with the interpreter's thread switch interval at
+    :data:`BUILD_SWITCH_INTERVAL_S`: the event loop waits for the interpreter lock while
+    the catalog work runs, and takes it back after 0.5 ms instead of the default 5."""
+
+    def run() -> R:
+        with _short_switches():
+            return fn(*args, **kwargs)
+
+    return await asyncio.to_thread(run)
+
+
+_switches = {"active": 0, "saved": 0.0}
+_switches_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _short_switches() -> Iterator[None]:
+    with _switches_lock:
+        if _switches["active"] == 0:
+            _switches["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switches["saved"], BUILD_SWITCH_INTERVAL_S))
+        _switches["active"] += 1
     try:
-        index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, previous)
-        _release_free_memory()
-        return index
+        yield
     finally:
-        sys.setswitchinterval(interval)
+        with _switches_lock:
+            _switches["active"] -= 1
+            if _switches["active"] == 0:
+                sys.setswitchinterval(_switches["saved"])

@@ -97,7 +97,7 @@ async def test_random_upserts_and_deletes_by_deltas_equal_a_full_build(redis: An
     await store.upsert(first)
     live.update((a.id, a) for a in first)
     await sync.refresh()
-    for step in range(25):
+    for _step in range(25):
         # several versions per refresh, as when they arrive during a build
         for _ in range(rng.randint(1, 3)):
             batch = [_action(rng, rng.randrange(600)) for _ in range(rng.randint(1, 40))]

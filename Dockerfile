@@ -4,11 +4,15 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends gcc make \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
-COPY app ./app
-COPY context ./context
+COPY domain ./domain
+COPY artifacts ./artifacts
 COPY intent ./intent
+COPY context ./context
 COPY recommender ./recommender
 COPY experiments ./experiments
+COPY service ./service
+COPY app ./app
+COPY demo ./demo
 COPY evaluation ./evaluation
 COPY waypoint ./waypoint
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -1,5 +1,5 @@
 """API keys with scopes, sent as ``Authorization: Bearer <key>``, and the rate limits
-(:mod:`waypoint.ratelimit`) on failed authentications and on each key's requests."""
+(:mod:`service.ratelimit`) on failed authentications and on each key's requests."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from app.errors import AuthError
-from waypoint.ratelimit import RateLimiter
-from waypoint.settings import ApiKey, Scope, hash_key
+from service.ratelimit import RateLimiter
+from service.settings import ApiKey, Scope, hash_key
 
 _bearer = HTTPBearer(auto_error=False, description="API key with the needed scope")
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth import require
-from waypoint.services import Services
-from waypoint.settings import ApiKey
+from service.container import Services
+from service.settings import ApiKey
 
 
 async def get_services(request: Request) -> Services:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from app.pages import static_text
-from waypoint.errors import NotFound
+from domain.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 

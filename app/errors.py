@@ -15,8 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 from app.jsonresp import OrjsonResponse
-from experiments.models import ExperimentError
-from waypoint.errors import DomainError
+from domain.errors import DomainError
 
 log = logging.getLogger("waypoint.app")
 
@@ -84,12 +83,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> OrjsonResponse:
         return OrjsonResponse(_body(exc.error, exc.detail), status_code=exc.status_code)
-
-    @app.exception_handler(ExperimentError)
-    async def _experiment(_: Request, exc: ExperimentError) -> OrjsonResponse:
-        names = {404: "NotFound", 409: "Conflict", 422: "ValidationError"}
-        error = names.get(exc.status_code, "BadRequest")
-        return OrjsonResponse(_body(error, exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> OrjsonResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -25,15 +25,21 @@ from app.routes import (
     recommend,
     users,
 )
-from waypoint.exposure import auth_disabled_warning
-from waypoint.redis_server import EmbeddedRedis, await_redis, connect
-from waypoint.services import build_services, load_configured_model
-from waypoint.settings import Settings
+from service.container import Services, build_services, load_configured_model
+from service.exposure import auth_disabled_warning
+from service.redis_server import EmbeddedRedis, await_redis, connect
+from service.settings import Settings
 
 log = logging.getLogger("waypoint")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    startup: Callable[[Services], Awaitable[None]] = load_configured_model,
+) -> FastAPI:
+    """The API. ``startup`` runs once the services are built, before the first refresh:
+    by default it loads the configured intent model (the demo passes its seeding)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -58,12 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = build_services(settings, redis)
             app.state.services = services
             app.state.api_keys = settings.all_keys()
-            if settings.demo:
-                from waypoint.demo.seed import seed_demo
-
-                await seed_demo(services)
-            else:
-                await load_configured_model(services)
+            await startup(services)
             await services.runtime.refresh()
             await stack.enter_async_context(services.runtime.running(settings.reload_interval_s))
             # Start-up built the long-lived state (catalog, intent model, demo world):

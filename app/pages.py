@@ -13,7 +13,7 @@ from importlib import resources
 from fastapi import Response
 from fastapi.responses import HTMLResponse
 
-from waypoint.errors import NotFound
+from domain.errors import NotFound
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (

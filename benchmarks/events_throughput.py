@@ -34,9 +34,9 @@ import httpx
 def make_batches(
     n_batches: int, size: int, *, users: int, seed: int, duplicates: float
 ) -> list[list[dict[str, Any]]]:
+    from demo.events import generate_events
+    from demo.seed import data_dir
     from recommender.catalog import load_actions_file
-    from waypoint.demo.events import generate_events
-    from waypoint.demo.seed import data_dir
 
     rng = random.Random(seed)
     with (data_dir() / "utterances.jsonl").open(encoding="utf-8") as fh:

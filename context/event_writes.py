@@ -37,8 +37,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from context.events import Op
-from context.keys import UserKeys
 from context.store import STORE_ERRORS
+from domain.keys import UserKeys
 
 log = logging.getLogger("waypoint.events")
 

@@ -7,14 +7,15 @@ accepted event is applied exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from context.decay import Decay
-from context.models import OUTCOME_EVENTS, Event, LastAnswer, RequestContext
-from recommender.models import Action, CatalogItem, category_levels
+from domain.actions import Action, CatalogItem, category_levels
+from domain.customer import LastAnswer, RequestContext
+from domain.events import EVENT_KINDS, Event, EventKind, EventWeights
 
 #: One store operation: (op, key name on UserKeys, arg1, arg2).
 Op = tuple[str, str, str, str]
@@ -23,30 +24,66 @@ HISTORY_LEN = 200
 STEPS_LEN = 50
 HISTORY_LEN_ARG = str(HISTORY_LEN)
 STEPS_LEN_ARG = str(STEPS_LEN)
-#: events that count toward the contact policy's suppression of an action
-NEGATIVE_EVENTS = frozenset({"decline", "dismiss"})
 #: the feedback hash outlives any suppression or snooze window (the policy prunes it)
 FEEDBACK_TTL_S = 400 * 86_400
 #: kinds that become "owned" (never offered again) once accepted
 OWNABLE_KINDS = frozenset({"product", "offer", "retention"})
 
 
-@dataclass(frozen=True)
-class EventWeights:
-    """How strongly each event type says "I like this" (negative: "not for me")."""
+#: What an event of one type changes beyond history, affinity and the journey: the ops for
+#: (event, its time, its catalog entry or None, the intents an entry closes).
+Effect = Callable[
+    [Event, float, Action | CatalogItem | None, Callable[[Action | CatalogItem], Iterable[str]]],
+    list[Op],
+]
 
-    view: float = 1.0
-    click: float = 2.0
-    add_to_cart: float = 3.0
-    purchase: float = 5.0
-    accept: float = 4.0
-    share: float = 2.0
-    dismiss: float = -2.0
-    decline: float = -3.0
-    maybe_later: float = -0.5
 
-    def of(self, event_type: str) -> float:
-        return float(getattr(self, event_type, 0.0))
+def _suppress(event: Event, ts: float, _action: object, _closed: object) -> list[Op]:
+    """Read by the contact policy (recommender.policy): N of these suppress the action."""
+    return [
+        ("hset", "feedback", f"n:{event.event_id}", f"{ts!r}|{event.item_id}"),
+        ("expire", "feedback", str(FEEDBACK_TTL_S), ""),
+    ]
+
+
+def _snooze(event: Event, ts: float, _action: object, _closed: object) -> list[Op]:
+    return [
+        ("hset", "feedback", f"s:{event.item_id}", repr(ts)),
+        ("expire", "feedback", str(FEEDBACK_TTL_S), ""),
+    ]
+
+
+def _outcome(
+    event: Event,
+    _ts: float,
+    action: Action | CatalogItem | None,
+    closed_by: Callable[[Action | CatalogItem], Iterable[str]],
+) -> list[Op]:
+    ops: list[Op] = []
+    if event.type == "purchase" or action is None or action.kind in OWNABLE_KINDS:
+        ops.append(("sadd", "owned", event.item_id or "", ""))
+    ops.append(("hset", "journey", "outcome", "1"))
+    if action is not None:
+        ops.extend(("hdel", "open_intents", name, "") for name in closed_by(action))
+    return ops
+
+
+#: effects of single event types (the negative and the outcome types share theirs)
+_OWN_EFFECTS: Mapping[str, Effect] = {"maybe_later": _snooze}
+
+
+def _effect(kind: EventKind) -> Effect | None:
+    if kind.negative:
+        return _suppress
+    if kind.outcome:
+        return _outcome
+    return _OWN_EFFECTS.get(kind.name)
+
+
+#: the effect of each event type that has one of its own (see :data:`domain.events.EVENT_KINDS`)
+EFFECTS: Mapping[str, Effect] = {
+    name: effect for name, kind in EVENT_KINDS.items() if (effect := _effect(kind)) is not None
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +91,7 @@ class EventPlanner:
     affinity: Decay
     fatigue: Decay
     journey_ttl_s: int
-    weights: EventWeights = EventWeights()
+    weights: EventWeights = field(default_factory=EventWeights)
 
     def plan(
         self,
@@ -83,20 +120,9 @@ class EventPlanner:
         # client ``impression`` events add no fatigue: the server counts what it served
         # (decision_ops), and counting the client's report too would double it
 
-        if event.item_id and event.type in NEGATIVE_EVENTS:
-            # read by the contact policy (recommender.policy): N of these suppress the action
-            ops.append(("hset", "feedback", f"n:{event.event_id}", f"{ts!r}|{event.item_id}"))
-            ops.append(("expire", "feedback", str(FEEDBACK_TTL_S), ""))
-        elif event.item_id and event.type == "maybe_later":
-            ops.append(("hset", "feedback", f"s:{event.item_id}", repr(ts)))
-            ops.append(("expire", "feedback", str(FEEDBACK_TTL_S), ""))
-
-        if event.type in OUTCOME_EVENTS and event.item_id:
-            if event.type == "purchase" or action is None or action.kind in OWNABLE_KINDS:
-                ops.append(("sadd", "owned", event.item_id, ""))
-            ops.append(("hset", "journey", "outcome", "1"))
-            if action is not None:
-                ops.extend(("hdel", "open_intents", name, "") for name in intents_closed_by(action))
+        effect = EFFECTS.get(event.type)
+        if effect is not None and event.item_id:
+            ops.extend(effect(event, ts, action, intents_closed_by))
 
         ops.extend(self._journey_ops(event, ts, detected_intent))
         return ops
@@ -207,7 +233,7 @@ def recent_item(event: Event, ts: float) -> str:
 
 
 def step_json(step: Mapping[str, Any]) -> str:
-    """A :class:`~context.models.JourneyStep` as stored: its fields (in the model's order)
+    """A :class:`~domain.customer.JourneyStep` as stored: its fields (in the model's order)
     without the unset ones, the same text as ``model_dump_json(exclude_none=True)`` without
     building the model for every event."""
     return orjson.dumps({k: v for k, v in step.items() if v is not None}).decode()

@@ -13,14 +13,33 @@ from typing import Any, Protocol
 from context.decay import Decay
 from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent, incr_fields
 from context.events import EventPlanner
-from context.models import Event
 from context.store import STORE_ERRORS, UserStore
+from domain.actions import Action, CatalogItem
+from domain.errors import StoreUnavailable
+from domain.events import POPULARITY_WEIGHTS, Event
 from intent.learned import LearnedExample, LearnedExamples
-from recommender.models import Action, CatalogItem
-from recommender.state import LiveState
-from waypoint.errors import StoreUnavailable
+from intent.resolve import Predictor
+from intent.taxonomy import Taxonomy
 
 log = logging.getLogger("waypoint.events")
+
+
+class ActionLookup(Protocol):
+    def get(self, action_id: str) -> CatalogItem | None: ...
+
+
+class ServingState(Protocol):
+    """What planning an event reads of a worker's live state (``recommender.state``)."""
+
+    @property
+    def catalog(self) -> ActionLookup: ...
+
+    @property
+    def taxonomy(self) -> Taxonomy: ...
+
+    @property
+    def model(self) -> Predictor | None: ...
+
 
 NOTHING_STORED = (
     "the event store is unavailable; nothing from this batch was stored "
@@ -30,13 +49,6 @@ NOTHING_STORED = (
 DERIVED_TIMEOUT_FACTOR = 2.0
 
 #: how much an event says about an item's popularity with everyone
-POPULARITY_WEIGHTS = {
-    "click": 1.0,
-    "add_to_cart": 2.0,
-    "purchase": 3.0,
-    "accept": 3.0,
-    "share": 1.0,
-}
 
 
 class EventObserver(Protocol):
@@ -82,7 +94,7 @@ class EventIngestor:
             clock_skew_s=clock_skew_s,
         )
 
-    def plan(self, events: Sequence[Event], state: LiveState, now: float) -> list[PlannedEvent]:
+    def plan(self, events: Sequence[Event], state: ServingState, now: float) -> list[PlannedEvent]:
         taxonomy = state.taxonomy
         model = state.model
         catalog = state.catalog
@@ -108,7 +120,7 @@ class EventIngestor:
         return planned
 
     async def ingest(
-        self, events: Sequence[Event], state: LiveState, *, now: float | None = None
+        self, events: Sequence[Event], state: ServingState, *, now: float | None = None
     ) -> list[EventResult]:
         """Store the events, each exactly once; the result says per event what happened.
 

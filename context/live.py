@@ -22,8 +22,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from context.keys import UserKeys
-from waypoint.errors import StoreUnavailable
+from domain.errors import StoreUnavailable
+from domain.keys import UserKeys
 
 #: separates the two halves of a token
 _SEP = "."

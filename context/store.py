@@ -20,8 +20,8 @@ from redis.exceptions import RedisError
 
 from context.decay import Decay
 from context.events import Op
-from context.keys import UserKeys
-from context.models import Journey, JourneyStep, LastAnswer, OpenIntent, Profile
+from domain.customer import Journey, JourneyStep, LastAnswer, OpenIntent, Profile
+from domain.keys import UserKeys
 
 #: what a failing or slow store raises (callers degrade or refuse on these)
 STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)

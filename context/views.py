@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from context.models import Journey, OpenIntent, Profile
 from context.store import UserStore
+from domain.customer import Journey, OpenIntent, Profile
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from demo.seed import data_dir, demo_taxonomy
 from evaluation.probes import (
     TARGETS,
     Outcome,
@@ -39,7 +40,6 @@ from evaluation.probes import (
 from intent.taxonomy import Taxonomy
 from recommender.catalog import load_actions_file
 from recommender.text import action_tokens
-from waypoint.demo.seed import data_dir, demo_taxonomy
 
 #: answers per request: the context-violation figure looks at the top 10
 TOP_K = 10
@@ -190,9 +190,9 @@ async def run_suite(
 async def demo_app(redis_url: str | None) -> AsyncIterator[httpx.AsyncClient]:
     """The demo app (lifespan run) on ``redis_url``, else on an embedded Redis server,
     with a client signed in with a fresh demo key."""
-    from app.main import create_app
-    from waypoint.redis_server import EmbeddedRedis
-    from waypoint.settings import Settings
+    from demo.app import create_app
+    from service.redis_server import EmbeddedRedis
+    from service.settings import Settings
 
     key = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="waypoint-probes-") as tmp:

@@ -187,9 +187,9 @@ class _Popularity:
 
 @asynccontextmanager
 async def _app(redis_url: str, model_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    from app.main import create_app
-    from waypoint.redis_server import connect
-    from waypoint.settings import Settings
+    from demo.app import create_app
+    from service.redis_server import connect
+    from service.settings import Settings
 
     flush = connect(redis_url, timeout_s=5.0)
     await flush.flushdb()
@@ -313,11 +313,11 @@ async def _run_arm(
 
 def train_demo_model(out: Path) -> Path:
     """Train the demo intent model once (every arm loads it instead of training its own)."""
+    from demo.seed import data_dir
     from intent.artifact import save_model
     from intent.data import load_jsonl
     from intent.lifecycle import metadata_for
     from intent.train import train
-    from waypoint.demo.seed import data_dir
 
     examples = load_jsonl(data_dir() / "utterances.jsonl")
     result = train(examples, seed=0)
@@ -327,7 +327,7 @@ def train_demo_model(out: Path) -> Path:
 
 async def run_simulation(cfg: SimConfig, redis_url: str, model_dir: Path) -> list[ArmResult]:
     """Run every arm of ``cfg`` in turn on ``redis_url`` (its database is flushed)."""
-    from waypoint.demo.seed import data_dir
+    from demo.seed import data_dir
 
     unknown = set(cfg.arms) - set(ARMS)
     if unknown:

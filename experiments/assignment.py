@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from experiments.models import HOLDOUT, Experiment, ExperimentError, StrategyParams, Targeting
+from domain.errors import ExperimentError
+from experiments.lifecycle import Experiment
+from experiments.models import HOLDOUT, StrategyParams, Targeting
 
 _SCALE = float(2**53)
 

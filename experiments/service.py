@@ -13,34 +13,19 @@ outcome attribution and read-outs.
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from dataclasses import fields as dc_fields
-from dataclasses import replace as dc_replace
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from context.models import Event
 from context.store import PSEUDONYM_FIELD, UserSnapshot, new_pseudonym
-from experiments.assignment import Assignment, assign_user, check_namespace_capacity
-from experiments.models import (
-    EVENT_METRICS,
-    RANKING_WEIGHT_NAMES,
-    EventMetric,
-    Experiment,
-    ExperimentError,
-    ExperimentSpec,
-    Status,
-    StrategyParams,
-)
-from experiments.results import (
-    ExperimentResults,
-    ExposureRecord,
-    OutcomeRecord,
-    compute_results,
-)
+from domain.errors import ExperimentError
+from domain.events import Event
+from experiments.assignment import assign_user, check_namespace_capacity
+from experiments.counters import ExposureRecord, OutcomeRecord
+from experiments.lifecycle import Experiment, spec_changes
+from experiments.models import EVENT_METRICS, EventMetric, ExperimentSpec, Status
+from experiments.params import apply_params, check_layers, check_supported
+from experiments.readout import ExperimentResults, compute_results
 from experiments.store import (
     AuditAction,
     AuditEntry,
@@ -49,229 +34,19 @@ from experiments.store import (
     ExposureWrite,
     arms_of,
 )
+from experiments.user_records import (
+    Served,
+    attribute,
+    recent_exposures,
+    sticky_records,
+    targeting_inputs,
+)
 from recommender.pipeline import Strategy, Treatment
 from recommender.schemas import ExperimentOut, RecommendRequest, RecommendResponse
-from recommender.scoring import TERMS
 from recommender.state import LiveState
 
-log = logging.getLogger("waypoint.experiments")
-
-#: ranking weights the ranker has a score term for (``propensity`` is not scored yet)
-SUPPORTED_WEIGHTS: Final[tuple[str, ...]] = tuple(n for n in RANKING_WEIGHT_NAMES if n in TERMS)
-#: scalar strategy parameters the pipeline's ``Strategy`` carries (applied per request)
-STRATEGY_FIELDS: Final[frozenset[str]] = frozenset(f.name for f in dc_fields(Strategy))
-_WHY_UNSUPPORTED: Final[dict[str, str]] = {
-    "exploration_rate": "the ranker has no exploration step yet",
-    "intent_model_version": "one intent model serves all traffic; per-request versions are "
-    "not loaded",
-    "filter_strictness": "the intent filter is always strict; a relaxed mode does not exist yet",
-    "diversity": "the ranker has no diversity constraint",
-}
-#: strategy parameters the pipeline cannot apply per request yet, refused at creation
-UNSUPPORTED_PARAMS: Final[dict[str, str]] = {
-    k: v for k, v in _WHY_UNSUPPORTED.items() if k not in STRATEGY_FIELDS
-}
 _METRIC: Final[dict[str, EventMetric]] = {m: m for m in EVENT_METRICS}
 ResultsSource = Literal["counters", "raw"]
-
-
-# --------------------------------------------------------------------------- strategy params
-
-
-def unsupported_params(spec: ExperimentSpec) -> list[str]:
-    """Paths of the variant parameters the ranker cannot apply (empty = all supported)."""
-    problems: list[str] = []
-    for v in spec.variants:
-        for name, value in v.params.overrides().items():
-            if name in UNSUPPORTED_PARAMS:
-                problems.append(f"variants.{v.id}.params.{name} ({UNSUPPORTED_PARAMS[name]})")
-            elif name == "ranking_weights":
-                problems += [
-                    f"variants.{v.id}.params.ranking_weights.{w} (no such score term yet)"
-                    for w in value
-                    if w not in SUPPORTED_WEIGHTS
-                ]
-    return problems
-
-
-def check_supported(spec: ExperimentSpec) -> None:
-    problems = unsupported_params(spec)
-    if problems:
-        raise ExperimentError(
-            "strategy parameter(s) not supported yet: "
-            + "; ".join(problems)
-            + ". Supported: ranking_weights ("
-            + ", ".join(SUPPORTED_WEIGHTS)
-            + ")"
-            + "".join(f", {p}" for p in sorted(set(_WHY_UNSUPPORTED) - set(UNSUPPORTED_PARAMS))),
-            status_code=422,
-        )
-
-
-def varied_params(exp: ExperimentSpec) -> set[str]:
-    """Parameters any variant of ``exp`` overrides (``ranking_weights.<name>`` per weight)."""
-    out: set[str] = set()
-    for v in exp.variants:
-        for name, value in v.params.overrides().items():
-            if name == "ranking_weights":
-                out.update(f"ranking_weights.{w}" for w in value)
-            else:
-                out.add(name)
-    return out
-
-
-def check_layers(experiments: Iterable[Experiment], candidate: Experiment) -> None:
-    """Experiments of different namespaces overlap on users, so they must vary different
-    parameters, or one would silently overwrite the other's treatment. Raise 409 otherwise."""
-    mine = varied_params(candidate)
-    for other in experiments:
-        if other.id == candidate.id or not other.is_active:
-            continue
-        if other.namespace == candidate.namespace:
-            continue
-        shared = sorted(mine & varied_params(other))
-        if shared:
-            raise ExperimentError(
-                f"{candidate.id} and the active experiment {other.id} (namespace "
-                f"{other.namespace!r}) both vary {', '.join(shared)}; users can be in both, so "
-                f"put them in the same namespace (mutually exclusive) or vary other parameters"
-            )
-
-
-def apply_params(params: StrategyParams, base: Strategy) -> Strategy:
-    """The strategy ``base`` with a variant's overrides applied (weights are multipliers)."""
-    updates: dict[str, Any] = {
-        name: value
-        for name, value in params.overrides().items()
-        if name != "ranking_weights" and name in STRATEGY_FIELDS
-    }
-    if params.ranking_weights:
-        updates["weights"] = base.weights.replace(
-            {name: getattr(base.weights, name) * m for name, m in params.ranking_weights.items()}
-        )
-    return dc_replace(base, **updates)
-
-
-# --------------------------------------------------------------------------- per request
-
-
-@dataclass(frozen=True)
-class Served:
-    """What ``treatment`` decided, handed back to ``exposed`` through ``Treatment.detail``."""
-
-    user_id: str
-    assignments: tuple[Assignment, ...]
-    previous: Mapping[str, str]
-    """Namespace -> raw sticky value the decision saw (replaced only if still the same)."""
-    pseudonym: str
-    """What the raw log calls the user (never the user id: erasure must unlink it)."""
-
-
-def sticky_records(raw: Mapping[str, str]) -> dict[str, Assignment]:
-    """The user's sticky assignments from the ``exp`` hash (unreadable records are skipped)."""
-    out: dict[str, Assignment] = {}
-    for field, value in raw.items():
-        if ":" in field:
-            continue  # attribution fields
-        try:
-            data = json.loads(value)
-            out[field] = Assignment(
-                experiment_id=str(data["experiment_id"]),
-                namespace=field,
-                arm=str(data["arm"]),
-                source="sticky",
-            )
-        except (ValueError, KeyError, TypeError):
-            log.warning("unreadable sticky assignment in namespace %s ignored", field)
-    return out
-
-
-def targeting_inputs(
-    req: RecommendRequest, user: UserSnapshot
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    attrs = user.profile.attributes
-    context = {
-        "channel": req.context.channel,
-        "language": req.context.language,
-        "country": req.context.country or user.journey.country,
-    }
-    profile = {
-        "country": attrs.get("country"),
-        "language": attrs.get("language"),
-        "segments": list(user.profile.segments),
-    }
-    return context, profile
-
-
-def recent_exposures(raw: Mapping[str, str]) -> dict[str, list[tuple[str, str, float]]]:
-    """Experiment id -> the user's recent ``(request_id, arm, ts)`` exposures, oldest first."""
-    out: dict[str, list[tuple[str, str, float]]] = {}
-    for field, value in raw.items():
-        if not field.startswith("x:"):
-            continue
-        try:
-            entries = [(str(r), str(a), float(t)) for r, a, t in json.loads(value)]
-        except (ValueError, TypeError):
-            continue
-        out[field[2:]] = sorted(entries, key=lambda e: e[2])
-    return out
-
-
-def attribute(
-    rec: OutcomeRecord, history: Sequence[tuple[str, str, float]], window_s: float
-) -> str | None:
-    """The arm credited with ``rec`` (same rule as :func:`experiments.results.recompute_counters`):
-    the exposure whose request id the outcome carries, else the latest exposure at or before it;
-    nothing if that exposure is more than ``window_s`` older than the outcome."""
-    hit: tuple[str, float] | None = None
-    if rec.request_id is not None:
-        hit = next(((arm, ts) for rid, arm, ts in history if rid == rec.request_id), None)
-    if hit is None:
-        for _rid, arm, ts in history:
-            if ts > rec.ts:
-                break
-            hit = (arm, ts)
-    if hit is None or rec.ts - hit[1] > window_s:
-        return None
-    return hit[0]
-
-
-# --------------------------------------------------------------------------- audit diffs
-
-
-def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(v, f"{path}.{k}" if path else str(k), out)
-    elif (
-        isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value)
-    ):
-        for v in value:
-            _flatten({k: x for k, x in v.items() if k != "id"}, f"{path}.{v['id']}", out)
-    else:
-        out[path] = value
-
-
-def spec_changes(old: ExperimentSpec | None, new: ExperimentSpec) -> dict[str, list[Any]]:
-    """Dotted path -> ``[old, new]`` for every spec field that differs."""
-    fields = set(ExperimentSpec.model_fields)
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    if old is not None:
-        _flatten(old.model_dump(mode="json", include=fields), "", before)
-    _flatten(new.model_dump(mode="json", include=fields), "", after)
-    if old is not None:
-        # variant order is meaningful (the first is the control)
-        before["variant_order"] = [v.id for v in old.variants]
-    after["variant_order"] = [v.id for v in new.variants]
-    return {
-        k: [before.get(k), after.get(k)]
-        for k in sorted(set(before) | set(after))
-        if before.get(k) != after.get(k)
-    }
-
-
-# --------------------------------------------------------------------------- the service
 
 
 Build = Callable[[dict[str, Experiment]], tuple[Experiment, AuditEntry | None]]

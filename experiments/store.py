@@ -14,7 +14,7 @@ The configuration keys share the hash tag ``{cfg}`` so one Lua script can check 
 version, write the spec and append the audit entry atomically (also on Redis Cluster). The data
 keys of one experiment share ``{x:<id>}``: a results read is one round trip to one node. None of
 them carry a user hash tag; what is per user lives in the user's own ``exp`` hash
-(:attr:`context.keys.UserKeys.experiments`), read with the rest of the user in one round trip.
+(:attr:`domain.keys.UserKeys.experiments`), read with the rest of the user in one round trip.
 
 Fields of the user's ``exp`` hash (namespaces and ids are slugs, so they never contain ``:``):
 
@@ -39,15 +39,16 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from context.keys import UserKeys
-from experiments.models import HOLDOUT, Experiment
-from experiments.results import (
+from domain.keys import ExperimentKeys, UserKeys
+from experiments.counters import (
     DEFAULT_ATTRIBUTION_WINDOW_S,
     ExposureRecord,
     OutcomeRecord,
     VariantCounters,
     recompute_counters,
 )
+from experiments.lifecycle import Experiment
+from experiments.models import HOLDOUT
 
 log = logging.getLogger("waypoint.experiments")
 
@@ -72,35 +73,6 @@ class AuditEntry(BaseModel):
     version: int
     changes: dict[str, list[Any]] = {}
     """Dotted path -> ``[old, new]`` (``variants.<id>.weight``, ``coverage``, ``status``...)."""
-
-
-@dataclass(frozen=True)
-class ExperimentKeys:
-    prefix: str
-
-    @property
-    def _cfg(self) -> str:
-        return f"{self.prefix}:experiments:{{cfg}}"
-
-    @property
-    def version(self) -> str:
-        return f"{self._cfg}:version"
-
-    @property
-    def specs(self) -> str:
-        return f"{self._cfg}:specs"
-
-    def audit(self, experiment_id: str) -> str:
-        return f"{self._cfg}:audit:{experiment_id}"
-
-    def _data(self, experiment_id: str) -> str:
-        return f"{self.prefix}:experiments:{{x:{experiment_id}}}"
-
-    def counters(self, experiment_id: str, arm: str) -> str:
-        return f"{self._data(experiment_id)}:counters:{arm}"
-
-    def log(self, experiment_id: str) -> str:
-        return f"{self._data(experiment_id)}:log"
 
 
 # Compare-and-set of the whole configuration: refuse when the global version moved since the

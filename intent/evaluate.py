@@ -21,8 +21,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from intent.classifier import Prediction
 from intent.data import LabelledText
+from intent.decision import Prediction
 from intent.taxonomy import OUT_OF_SCOPE
 
 ECE_BINS = 15

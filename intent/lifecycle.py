@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from domain.errors import Conflict, Invalid
 from intent.artifact import (
-    MODEL_FILE,
     ModelMetadata,
-    check_sklearn_version,
-    load_metadata,
     save_model,
 )
 from intent.data import LabelledText, examples_sha256
@@ -20,7 +18,6 @@ from intent.registry import ModelRegistry, check_labels
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from intent.train import TrainResult, train
-from waypoint.errors import Conflict, Invalid
 
 
 def metadata_for(result: TrainResult, examples: Sequence[LabelledText]) -> dict[str, Any]:
@@ -37,10 +34,7 @@ async def register_dir(
     registry: ModelRegistry, model_dir: Path, taxonomy: Taxonomy, *, activate: bool = True
 ) -> ModelMetadata:
     """Store a model directory written by ``waypoint intent train`` and maybe activate it."""
-    blob = (model_dir / MODEL_FILE).read_bytes()
-    metadata = load_metadata(model_dir)
-    check_sklearn_version(metadata.sklearn_version)  # refuse an incompatible file early
-    await registry.put_blob(blob, metadata)
+    metadata = await registry.store_dir(model_dir, load_first=False)
     if activate:
         await registry.activate(metadata.version, taxonomy)
     return metadata

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from domain.errors import Invalid
 from intent.taxonomy import Intent, Taxonomy
-from waypoint.errors import Invalid
 
 
 class PredictionLike(Protocol):

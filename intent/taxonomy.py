@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from recommender.models import ActionKind, check_category
+from domain.actions import ActionKind, check_category
 
 IntentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 

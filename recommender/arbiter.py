@@ -30,14 +30,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from context.events import Op
-from context.keys import UserKeys
 from context.store import STORE_ERRORS, UserSnapshot
+from domain.actions import CatalogItem
+from domain.keys import UserKeys
 from intent.resolve import IntentDecision
 from recommender.arbitration import TERMS, Arbitrated
 from recommender.decision_log import LOG_CANDIDATES, DecisionLog
 from recommender.explore import explore_order, shown_probabilities
 from recommender.levers import LeverStore
-from recommender.models import CatalogItem
 from recommender.policy import (
     MAX_CANDIDATES,
     Admission,

@@ -6,7 +6,7 @@ One rule turns an event into pair counts, and both learners use it, so they agre
 * :class:`CooccurrenceObserver` applies it online to counters in Redis as events arrive.
 
 The rule (:func:`pair_updates`): a new event of weight ``w`` on item ``j`` (the service's
-:class:`~context.events.EventWeights`: purchase 5 > accept 4 > add_to_cart 3 > click 2 >
+:class:`~domain.events.EventWeights`: purchase 5 > accept 4 > add_to_cart 3 > click 2 >
 view 1; dismiss -2, decline -3) pairs with every *anchor*: an item ``i`` the same user
 engaged with positively in the window before it (the sum of the user's event weights on
 ``i`` in the window, capped at 5, must be positive). The pair gets
@@ -31,14 +31,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from context.decay import Decay
 from context.event_writes import incr_fields, send_batch
-from context.events import EventWeights
-from context.keys import UserKeys
-from context.models import Event
+from domain.events import Event, EventWeights
+from domain.keys import CooccurrenceKeys, UserKeys
 from recommender.interactions import Interaction
 
 log = logging.getLogger("waypoint.cooccurrence")
@@ -84,7 +83,7 @@ def anchors(
 
 def weight_table(weights: EventWeights) -> dict[str, float]:
     """``weights`` as a dict (a lookup per earlier event is the learner's inner loop)."""
-    return {f.name: float(getattr(weights, f.name)) for f in fields(weights)}
+    return {name: float(w) for name, w in weights.by_type.items()}
 
 
 def anchor_strengths(
@@ -218,25 +217,6 @@ class CooccurrenceModel:
 
 
 # --- online: counters in Redis ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CooccurrenceKeys:
-    prefix: str
-
-    def pairs(self, item_id: str) -> str:
-        """Hash: neighbour id -> decay-encoded pair weight (see context.decay)."""
-        return f"{self.prefix}:cooc:pairs:{item_id}"
-
-    @property
-    def mass(self) -> str:
-        """Hash: item id -> decay-encoded sum of positive event weights."""
-        return f"{self.prefix}:cooc:mass"
-
-    @property
-    def version(self) -> str:
-        """Counter bumped by every batch that changed a count."""
-        return f"{self.prefix}:cooc:version"
 
 
 def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[Entry]:

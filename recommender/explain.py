@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from context.models import Journey
+from domain.customer import Journey
 from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
 from recommender.query_words import QueryWords, query_words

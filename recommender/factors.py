@@ -2,7 +2,7 @@
 "Collaborative Filtering for Implicit Feedback Datasets", 2008), written with numpy.
 
 The input is a users x items matrix of non-negative preference weights ``r`` (e.g. the
-summed :class:`~context.events.EventWeights` of a user's events on an item). Every cell
+summed :class:`~domain.events.EventWeights` of a user's events on an item). Every cell
 gets a confidence ``c = 1 + alpha * r`` that the user prefers the item (``p = 1`` where
 ``r > 0``) or not (``p = 0``, ``c = 1``); ALS minimises
 ``sum c (p - x_u . y_i)^2 + regularization * (|X|^2 + |Y|^2)`` by solving for all user
@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from context.events import EventWeights
+from domain.events import EventWeights
 from recommender.interactions import Interaction
 
 Array = NDArray[np.float64]

@@ -13,7 +13,7 @@ An action's lever is the product of up to three factors, each 1 when unset:
 
 Levers live in Redis as one JSON document with a version counter; every worker holds
 them in memory (:class:`recommender.state.LiveState`) and reloads them when the version
-changes (``waypoint.runtime``).
+changes (``service.runtime``).
 """
 
 from __future__ import annotations
@@ -22,17 +22,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
+from domain.actions import CATEGORY_PATTERN, Action, ActionKind, category_levels, check_category
+from domain.values import ACTION_ID_PATTERN, ActionId, JsonInt
 from recommender.documents import VersionedDocument
-from recommender.models import (
-    ACTION_ID_PATTERN,
-    CATEGORY_PATTERN,
-    Action,
-    ActionId,
-    ActionKind,
-    JsonInt,
-    category_levels,
-    check_category,
-)
 
 __all__ = ["LeverStore", "Levers"]
 

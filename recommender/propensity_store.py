@@ -55,9 +55,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from context.events import Op
-from context.keys import UserKeys
-from context.models import Event
-from recommender.propensity import BetaPrior, PropensityModel, bucket_key
+from domain.events import Event
+from domain.keys import PropensityKeys, UserKeys
+from recommender.beta_prior import BetaPrior
+from recommender.propensity import PropensityModel, bucket_key
 
 log = logging.getLogger("waypoint.propensity")
 
@@ -181,8 +182,9 @@ class PropensityStore:
         every_s: float = 10.0,
     ) -> None:
         self.redis = redis
-        self.impressions_key = f"{prefix}:propensity:n"
-        self.successes_key = f"{prefix}:propensity:s"
+        keys = PropensityKeys(prefix)
+        self.impressions_key = keys.impressions
+        self.successes_key = keys.successes
         self.prior = prior
         self.backoff_strength = backoff_strength
         #: how often the runtime rebuilds the in-memory model

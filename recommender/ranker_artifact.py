@@ -1,47 +1,40 @@
-"""Persisting latent-factor rankers with skops (never pickle / joblib).
+"""Latent-factor rankers as versioned artifacts (:mod:`artifacts.store`: skops, never pickle).
 
-A ranker directory holds ``model.skops`` and ``metadata.json``, like an intent model
-(:mod:`intent.artifact`). Loading refuses files that reference types beyond skops' defaults
-and :data:`TRUSTED_TYPES`, files that do not match their metadata, and models saved with
-another major version of scikit-learn.
+A ranker directory holds ``model.skops`` and ``metadata.json``, like an intent model. Beyond
+the generic checks (trusted types, file matches metadata, scikit-learn major version), loading
+refuses a file that holds anything but a fitted :class:`ImplicitALS`, and one whose factor
+shape differs from its metadata.
 """
 
 from __future__ import annotations
 
-import hashlib
-import platform
-import zipfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import sklearn
-import skops
-import skops.io as sio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from intent.artifact import (
+from artifacts.store import (
+    METADATA_FILE,
+    MODEL_FILE,
+    ArtifactMetadata,
     ModelCompatibilityError,
     UntrustedModelError,
-    check_sklearn_version,
+    dumps,
     load_trusted,
+    new_metadata,
+    read_dir,
+    write_dir,
 )
+from artifacts.store import load_metadata as load_artifact_metadata
 from recommender.factors import ImplicitALS
-
-MODEL_FILE = "model.skops"
-METADATA_FILE = "metadata.json"
 
 TRUSTED_TYPES: tuple[str, ...] = ("recommender.factors.ImplicitALS",)
 
 __all__ = [
     "METADATA_FILE",
     "MODEL_FILE",
-    "ModelCompatibilityError",
     "RankerMetadata",
-    "UntrustedModelError",
-    "check_sklearn_version",
     "dumps_ranker",
     "load_metadata",
     "load_ranker",
@@ -50,25 +43,13 @@ __all__ = [
 ]
 
 
-class RankerMetadata(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RankerMetadata(ArtifactMetadata):
     version: str = Field(description="ranker-<UTC timestamp>-<first 8 hex of model sha256>")
-    created_at: datetime
     kind: str = "implicit_als"
     n_items: int
     n_factors: int
-    metrics: dict[str, float] = {}
-    params: dict[str, Any] = {}
-    training_data_sha256: str | None = None
     n_users: int | None = None
     n_events: int | None = None
-    training_seconds: float | None = None
-    model_sha256: str
-    sklearn_version: str
-    skops_version: str
-    python_version: str
-    extra: dict[str, Any] = {}
 
 
 def _fitted(model: object) -> bool:
@@ -83,8 +64,7 @@ def dumps_ranker(model: ImplicitALS) -> bytes:
     clean = ImplicitALS(**model.get_params())
     clean.__dict__.update(state)
     clean.compact()
-    data: bytes = sio.dumps(clean, compression=zipfile.ZIP_DEFLATED)
-    return data
+    return dumps(clean)
 
 
 def loads_ranker(data: bytes) -> ImplicitALS:
@@ -95,14 +75,6 @@ def loads_ranker(data: bytes) -> ImplicitALS:
     return model
 
 
-def make_version(created_at: datetime, model_sha256: str) -> str:
-    return f"ranker-{created_at.strftime('%Y%m%dT%H%M%SZ')}-{model_sha256[:8]}"
-
-
-def _floats(values: Mapping[str, Any]) -> dict[str, float]:
-    return {str(k): float(v) for k, v in values.items() if isinstance(v, int | float | np.number)}
-
-
 def save_ranker(
     model: ImplicitALS, out_dir: str | Path, *, metadata: Mapping[str, Any] | None = None
 ) -> RankerMetadata:
@@ -111,49 +83,26 @@ def save_ranker(
     ``metadata`` may give ``metrics``, ``params``, ``training_data_sha256``, ``n_users``,
     ``n_events``, ``training_seconds``; other keys are kept under ``extra``.
     """
-    given = dict(metadata or {})
     data = dumps_ranker(model)
-    digest = hashlib.sha256(data).hexdigest()
-    created_at = datetime.now(UTC).replace(microsecond=0)
-    known = {"metrics", "params", "training_data_sha256", "n_users", "n_events"}
-    known.add("training_seconds")
-    meta = RankerMetadata(
-        version=make_version(created_at, digest),
-        created_at=created_at,
+    meta = new_metadata(
+        RankerMetadata,
+        data,
+        metadata,
+        kind="ranker",
+        default_params=model.get_params(),
+        own_given=("n_users", "n_events"),
         n_items=int(model.item_factors_.shape[0]),
         n_factors=int(model.item_factors_.shape[1]),
-        metrics=_floats(given.get("metrics") or {}),
-        params=dict(given.get("params") or model.get_params()),
-        training_data_sha256=given.get("training_data_sha256"),
-        n_users=given.get("n_users"),
-        n_events=given.get("n_events"),
-        training_seconds=given.get("training_seconds"),
-        model_sha256=digest,
-        sklearn_version=sklearn.__version__,
-        skops_version=skops.__version__,
-        python_version=platform.python_version(),
-        extra={k: v for k, v in given.items() if k not in known},
     )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MODEL_FILE).write_bytes(data)
-    (out / METADATA_FILE).write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return meta
+    return write_dir(out_dir, data, meta)
 
 
 def load_metadata(model_dir: str | Path) -> RankerMetadata:
-    path = Path(model_dir) / METADATA_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    return RankerMetadata.model_validate_json(path.read_text(encoding="utf-8"))
+    return load_artifact_metadata(model_dir, RankerMetadata)
 
 
 def load_ranker(model_dir: str | Path) -> tuple[ImplicitALS, RankerMetadata]:
-    meta = load_metadata(model_dir)
-    check_sklearn_version(meta.sklearn_version)
-    data = (Path(model_dir) / MODEL_FILE).read_bytes()
-    if hashlib.sha256(data).hexdigest() != meta.model_sha256:
-        raise ModelCompatibilityError(f"{model_dir}: {MODEL_FILE} does not match metadata.json")
+    data, meta = read_dir(model_dir, RankerMetadata)
     model = loads_ranker(data)
     if model.item_factors_.shape != (meta.n_items, meta.n_factors):
         raise ModelCompatibilityError(f"{model_dir}: factor shape differs from metadata.json")

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from context.models import RequestContext, SessionId, UserId
-from recommender.models import INTEGER, ActionId, ActionKind
+from domain.actions import ActionKind
+from domain.customer import RequestContext, SessionId, UserId
+from domain.values import INTEGER, ActionId
 
 IntentSource = Literal["explicit", "model", "journey", "clarify"]
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from domain.actions import Action, CatalogItem, category_levels
 from recommender.catalog import CatalogIndex
-from recommender.models import Action, CatalogItem, category_levels
 from recommender.text import match
 
 TERMS = (

@@ -7,7 +7,7 @@ import re
 import sys
 import unicodedata
 
-from recommender.models import Action
+from domain.actions import Action
 
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 STOPWORDS = frozenset(

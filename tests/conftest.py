@@ -16,8 +16,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from waypoint.redis_server import EmbeddedRedis, connect
-from waypoint.settings import Settings
+from service.redis_server import EmbeddedRedis, connect
+from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_KEY = "test-key"
@@ -63,17 +63,26 @@ async def redis(redis_url: str) -> AsyncIterator[Any]:
 @pytest.fixture(scope="session")
 def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo intent model, trained once per test session."""
+    from demo.seed import data_dir as demo_data
     from intent.artifact import save_model
     from intent.data import load_jsonl
     from intent.lifecycle import metadata_for
     from intent.train import train
-    from waypoint.demo.seed import data_dir as demo_data
 
     examples = load_jsonl(demo_data() / "utterances.jsonl")
     result = train(examples, seed=0)
     out = tmp_path_factory.mktemp("demo-model")
     save_model(result.model, out, metadata=metadata_for(result, examples))
     return out
+
+
+@pytest.fixture(scope="session")
+def trained() -> Any:
+    """A small intent model trained on synthetic data (``tests/intent_data.py``), once."""
+    from intent.train import train
+    from tests.intent.intent_data import make_dataset
+
+    return train(make_dataset(), seed=0).model
 
 
 def demo_settings(redis_url: str, model_dir: Path) -> Settings:
@@ -92,7 +101,7 @@ def demo_settings(redis_url: str, model_dir: Path) -> Settings:
 async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process app (lifespan run) and a client signed in with ``TEST_KEY``;
     ``client.app`` is the app."""
-    from app.main import create_app
+    from demo.app import create_app
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -117,6 +126,25 @@ async def client(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncCli
         yield c
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def experiments_app(redis_url: str, demo_model_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """One app for a whole module of experiments API tests, on a flushed database."""
+    redis = connect(redis_url, timeout_s=5.0)
+    await redis.flushdb()
+    await redis.aclose()
+    async with app_client(demo_settings(redis_url, demo_model_dir)) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def experiments_stopped(experiments_app: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Stops the experiments a test started once it is done."""
+    from tests.app.experiment_api import stop_experiments
+
+    yield
+    await stop_experiments(experiments_app)
+
+
 #: Debian's Chromium; the browser tests never download one
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -139,7 +167,7 @@ def serve_in_thread(settings: Settings, start_timeout_s: float = 120.0) -> Itera
     import redis as sync_redis
     import uvicorn
 
-    from app.main import create_app
+    from demo.app import create_app
 
     flush = sync_redis.Redis.from_url(settings.redis_url or "")
     flush.flushdb()

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationErr
 from app.body import MIB
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
-from recommender.models import Action
-from waypoint.errors import Invalid
+from domain.actions import Action
+from domain.errors import Invalid
 
 
 class _CatalogRoute(GuardedRoute):

@@ -19,9 +19,10 @@ from app.deps import ConsoleKey, ServicesDep
 from app.pages import page, page_file
 from app.routing import GuardedRoute
 from context.live import journey_language, wait_for_change
-from context.models import Event, Location, RequestContext, SessionId, UserId
-from recommender.models import ActionId, Channel, CountryCode, LanguageCode
-from waypoint.errors import NotFound, StoreUnavailable
+from domain.customer import Location, RequestContext, SessionId, UserId
+from domain.errors import NotFound, StoreUnavailable
+from domain.events import Event
+from domain.values import ActionId, Channel, CountryCode, LanguageCode
 
 router = APIRouter(tags=["console"], route_class=GuardedRoute)
 

@@ -10,8 +10,8 @@ from app.body import KIB, MIB
 from app.deps import EventsKey, ServicesDep
 from app.jsonresp import OrjsonResponse
 from app.routing import GuardedRoute
-from context.models import Event
-from waypoint.errors import DomainError
+from domain.errors import DomainError
+from domain.events import Event
 
 #: room for one event with every field at its longest, JSON-escaped
 EVENT_BYTES = 16 * KIB

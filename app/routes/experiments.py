@@ -19,10 +19,11 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
-from experiments.models import Experiment, ExperimentSpec, Status
-from experiments.results import ExperimentResults
+from domain.errors import Invalid
+from experiments.lifecycle import Experiment
+from experiments.models import ExperimentSpec, Status
+from experiments.readout import ExperimentResults
 from experiments.store import AuditEntry
-from waypoint.errors import Invalid
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], route_class=GuardedRoute)
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Path, Query
 
 from app.deps import AdminKey, RecommendKey, ServicesDep
 from app.routing import GuardedRoute
+from domain.errors import NotFound
 from intent.artifact import ModelMetadata
 from intent.lifecycle import replace_taxonomy
 from intent.taxonomy import Taxonomy
-from waypoint.errors import NotFound
 
 router = APIRouter(prefix="/v1/intents", tags=["intents"], route_class=GuardedRoute)
 

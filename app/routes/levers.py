@@ -7,8 +7,7 @@ from fastapi import APIRouter
 from app.body import MIB
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
-from recommender.levers import Levers, LeverStore
-from waypoint.errors import StoreUnavailable
+from recommender.levers import Levers
 
 
 class _LeversRoute(GuardedRoute):
@@ -19,16 +18,10 @@ class _LeversRoute(GuardedRoute):
 router = APIRouter(prefix="/v1/levers", tags=["arbitration"], route_class=_LeversRoute)
 
 
-def _store(services: ServicesDep) -> LeverStore:
-    if services.levers is None:  # pragma: no cover - always built by build_services
-        raise StoreUnavailable("levers are not configured")
-    return services.levers
-
-
 @router.get("", response_model=Levers)
 async def get_levers(services: ServicesDep, _key: AdminKey) -> Levers:
     """The levers every worker applies now (factors per action, category prefix, kind)."""
-    return await _store(services).get()
+    return await services.levers.get()
 
 
 @router.put("", response_model=Levers)
@@ -37,6 +30,6 @@ async def put_levers(body: Levers, services: ServicesDep, _key: AdminKey) -> Lev
 
     The ``version`` in the body is ignored: the server sets the next one.
     """
-    stored = await _store(services).put(body)
+    stored = await services.levers.put(body)
     await services.runtime.refresh()
     return stored

@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
-from recommender.models import Channel
-from recommender.policy import ChannelPolicy, ContactPolicy, PolicyStore
-from waypoint.errors import StoreUnavailable
+from domain.values import Channel
+from recommender.policy import ChannelPolicy, ContactPolicy
 
 router = APIRouter(prefix="/v1/policies/contact", tags=["arbitration"], route_class=GuardedRoute)
 
@@ -37,12 +36,6 @@ class ChannelPolicyOut(BaseModel):
     policy: ChannelPolicy
 
 
-def _store(services: ServicesDep) -> PolicyStore:
-    if services.policies is None:  # pragma: no cover - always built by build_services
-        raise StoreUnavailable("the contact policy is not configured")
-    return services.policies
-
-
 def _out(policy: ContactPolicy) -> ContactPolicyOut:
     return ContactPolicyOut(version=policy.version, channels=policy.all_channels())
 
@@ -50,7 +43,7 @@ def _out(policy: ContactPolicy) -> ContactPolicyOut:
 @router.get("", response_model=ContactPolicyOut)
 async def get_contact_policy(services: ServicesDep, _key: AdminKey) -> ContactPolicyOut:
     """Caps, suppression and snooze of every channel."""
-    return _out(await _store(services).get())
+    return _out(await services.policies.get())
 
 
 @router.put("", response_model=ContactPolicyOut)
@@ -58,7 +51,7 @@ async def put_contact_policy(
     body: ContactPolicyIn, services: ServicesDep, _key: AdminKey
 ) -> ContactPolicyOut:
     """Replace the policy of the channels in the body; every worker reloads it."""
-    policy = await _store(services).put(body.channels)
+    policy = await services.policies.put(body.channels)
     await services.runtime.refresh()
     return _out(policy)
 
@@ -68,7 +61,7 @@ async def get_channel_policy(
     channel: Channel, services: ServicesDep, _key: AdminKey
 ) -> ChannelPolicyOut:
     """One channel's caps, suppression and snooze."""
-    policy = await _store(services).get()
+    policy = await services.policies.get()
     return ChannelPolicyOut(version=policy.version, channel=channel, policy=policy.of(channel))
 
 
@@ -77,6 +70,6 @@ async def put_channel_policy(
     channel: Channel, body: ChannelPolicy, services: ServicesDep, _key: AdminKey
 ) -> ChannelPolicyOut:
     """Replace one channel's policy; every worker reloads it."""
-    policy = await _store(services).put({channel: body})
+    policy = await services.policies.put({channel: body})
     await services.runtime.refresh()
     return ChannelPolicyOut(version=policy.version, channel=channel, policy=policy.of(channel))

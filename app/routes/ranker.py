@@ -1,19 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
 from recommender.ranker_artifact import RankerMetadata
-from recommender.ranker_registry import RankerRegistry
-from waypoint.errors import NotFound
 
 router = APIRouter(prefix="/v1/ranker", tags=["ranker"], route_class=GuardedRoute)
-
-_NO_REGISTRY: dict[int | str, Any] = {404: {"description": "No ranker registry"}}
 
 
 class RankerModels(BaseModel):
@@ -22,17 +16,11 @@ class RankerModels(BaseModel):
     models: list[RankerMetadata]
 
 
-def _registry(services: ServicesDep) -> RankerRegistry:
-    if services.rankers is None:
-        raise NotFound("this deployment has no ranker registry")
-    return services.rankers
-
-
-@router.get("/models", response_model=RankerModels, responses=_NO_REGISTRY)
+@router.get("/models", response_model=RankerModels)
 async def list_models(services: ServicesDep, _key: AdminKey) -> RankerModels:
     """Registered latent-factor rankers; ``active`` is the one every worker should serve,
     ``loaded`` the one this worker serves now."""
-    registry = _registry(services)
+    registry = services.rankers
     return RankerModels(
         active=await registry.active_version(),
         loaded=services.runtime.state.ranker_version,
@@ -47,13 +35,13 @@ async def activate(
     version: str = Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
 ) -> RankerMetadata:
     """Make a registered ranker active; every worker loads it within its reload interval."""
-    metadata = await _registry(services).activate(version)
+    metadata = await services.rankers.activate(version)
     await services.runtime.refresh()
     return metadata
 
 
-@router.post("/models/deactivate", status_code=204, responses=_NO_REGISTRY)
+@router.post("/models/deactivate", status_code=204)
 async def deactivate(services: ServicesDep, _key: AdminKey) -> None:
     """Serve without a factor model (co-occurrence only in the ``similar`` term)."""
-    await _registry(services).deactivate()
+    await services.rankers.deactivate()
     await services.runtime.refresh()

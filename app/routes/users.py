@@ -8,9 +8,9 @@ from pydantic import BaseModel
 
 from app.deps import AdminKey, ConsoleKey, ServicesDep
 from app.routing import GuardedRoute
-from context.models import Journey, OpenIntent, Profile
 from context.views import user_context
-from waypoint import erasure
+from domain.customer import Journey, OpenIntent, Profile
+from service import erasure
 
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=GuardedRoute)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from recommender.models import Action
-from waypoint.errors import Invalid
+from domain.actions import Action
+from domain.errors import Invalid
 
 
 def parse_actions_jsonl(lines: Iterable[str], source: str = "input") -> list[Action]:

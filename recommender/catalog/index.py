@@ -11,7 +11,7 @@ are array operations whatever the catalog's size:
 * per category prefix (every level), the actions under it in order of a quality prior,
   so an empty query still finds the best of each allowed category.
 
-Of each action the worker keeps a :class:`~recommender.models.CatalogItem` (id, kind,
+Of each action the worker keeps a :class:`~domain.actions.CatalogItem` (id, kind,
 category, titles, value, cap...): the few actions an answer shows are rendered from it. The
 full entries stay in Redis.
 """
@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from domain.actions import Action, CatalogItem, Rule, category_levels
 from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies
 from recommender.catalog.text_index import TextIndex
-from recommender.models import Action, CatalogItem, Rule, category_levels
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.models import ACTION_KINDS, CHANNELS, Action, CatalogItem
+from domain.actions import ACTION_KINDS, Action, CatalogItem
+from domain.values import CHANNELS
 from recommender.text import action_tokens
 
 #: bit of each channel in :attr:`ItemRow.channels` (0 means "every channel")

@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from context.keys import GlobalKeys
-from recommender.models import Action
-from waypoint.errors import NotFound
+from domain.actions import Action
+from domain.errors import NotFound
+from domain.keys import GlobalKeys
 
 log = logging.getLogger("waypoint.catalog")
 

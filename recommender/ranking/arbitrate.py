@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from domain.actions import ACTION_KINDS, category_levels
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
 from recommender.levers import Levers
-from recommender.models import ACTION_KINDS, category_levels
 from recommender.ranking.filter import option_of
 from recommender.ranking.score import ScoreTable
 from recommender.scoring import TERMS as SCORE_TERMS

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from context.rules import holds
+from domain.actions import ACTION_KINDS
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
-from recommender.models import ACTION_KINDS
+from recommender.ranking.rules import holds
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]

@@ -18,8 +18,8 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from waypoint.redis_server import connect
-from waypoint.settings import Settings
+from service.redis_server import connect
+from service.settings import Settings
 
 ITEMS_KEY = "wpbench:floor:items"
 

@@ -39,7 +39,7 @@ _EXTRA_TAGS = ["new_arrival", "gift", "eco", "bundle", "online_only", "bestselle
 
 def demo_catalog() -> list[Action]:
     """The demo catalog shipped with ``waypoint serve --demo``, one dict per action."""
-    text = (resources.files("waypoint.demo") / "data" / "catalog.jsonl").read_text("utf-8")
+    text = (resources.files("demo") / "data" / "catalog.jsonl").read_text("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -1,0 +1,162 @@
+"""Reasons say only what their evidence holds, in the request's language and voice."""
+
+from __future__ import annotations
+
+from domain.actions import Action
+from domain.customer import Journey, JourneyStep
+from intent.taxonomy import Intent
+from recommender.catalog import CatalogIndex
+from recommender.explain import ReasonContext, query_words, reasons, session_page
+from recommender.reason_texts import CODES, TEMPLATES
+from recommender.scoring import Scored, ScoringContext, Weights, score_action
+from recommender.text import tokens
+
+BOOK = Intent(
+    name="buy_book",
+    label={"en": "Wants to buy a book", "de": "Möchte ein Buch kaufen"},
+    allowed_categories=["books"],
+    clarify_prompt={"en": "Buy a book", "de": "Ein Buch kaufen"},
+)
+PHONE = Intent(
+    name="mobile_plan",
+    label={"en": "Interested in a mobile plan"},
+    allowed_categories=["plans/mobile", "electronics/phones"],
+    clarify_prompt={"en": "Mobile plans"},
+)
+APPLIANCE = Intent(
+    name="buy_appliance",
+    label={"en": "Wants to buy a home appliance"},
+    allowed_categories=["home_appliances"],
+    clarify_prompt={"en": "Buy a new appliance"},
+)
+
+
+def action(id_: str, category: str, title: str, **kw: object) -> Action:
+    return Action.model_validate(
+        {"id": id_, "kind": "product", "category": category, "title": {"en": title}, **kw}
+    )
+
+
+CRIME = action(
+    "crime1",
+    "books/fiction/crime",
+    "The Quiet Detective",
+    tags=["crime"],
+    channels=["web"],
+)
+PHONE_ITEM = action("phone1", "electronics/phones", "Nova 14 smartphone", tags=["phone"])
+CATALOG = CatalogIndex.build([CRIME, PHONE_ITEM], version=1)
+
+
+def scored(a: Action, ctx: ScoringContext) -> Scored:
+    return score_action(a, ctx, CATALOG, Weights())
+
+
+def codes(s: Scored, ctx: ScoringContext, rc: ReasonContext) -> dict[str, object]:
+    return {r.code: r for r in reasons(s, ctx, rc)}
+
+
+def test_negated_and_short_words_never_match() -> None:
+    words = query_words("a present for my brother, anything but a phone")
+    assert tokens("phone") <= words.negated
+    assert not tokens("phone") & {w for w, _ in words.matchable}
+    words = query_words("Geschenk, aber kein Buch")
+    assert tokens("Buch") <= words.negated
+    words = query_words("un cadeau mais pas un livre, ni de polar")
+    assert tokens("livre") <= words.negated and tokens("polar") <= words.negated
+    # said both ways, the word was asked for
+    words = query_words("laptop for work, no gaming laptop")
+    assert tokens("gaming") <= words.negated and tokens("laptop") & dict(words.matchable).keys()
+    assert not query_words("tv xl").matchable  # words under three letters
+
+
+def test_query_match_needs_a_real_content_word() -> None:
+    query = "anything but a phone"
+    ctx = ScoringContext(query=query, query_tokens=tokens(query))
+    s = scored(PHONE_ITEM, ctx)
+    assert s.details.get("context") == "query"  # the score term saw a shared token...
+    rc = ReasonContext.build(
+        language="en",
+        voice="customer",
+        query=query,
+        intent=None,
+        clarify_options=(),
+        page_now=None,
+    )
+    assert "query_match" not in codes(s, ctx, rc)  # ...the reason does not claim it
+    query = "a detective story"
+    ctx = ScoringContext(query=query, query_tokens=tokens(query))
+    rc = ReasonContext.build(
+        language="en", voice="customer", query=query, intent=None, clarify_options=(), page_now=None
+    )
+    match = codes(scored(CRIME, ctx), ctx, rc)["query_match"]
+    assert match.matched == ("detective",)  # type: ignore[attr-defined]
+    assert match.text == 'matches what you asked for: "detective"'  # type: ignore[attr-defined]
+
+
+def test_intent_reason_names_the_intent_that_admits_the_action() -> None:
+    ctx = ScoringContext(
+        intent_names=frozenset({"mobile_plan", "buy_book"}),
+        intent_categories=("books", "plans/mobile", "electronics/phones"),
+    )
+    # clarify options: each action is labelled with the option it answers, not the first
+    rc = ReasonContext(clarify_options=(APPLIANCE, PHONE, BOOK))
+    book = codes(scored(CRIME, ctx), ctx, rc)["clarify_option"]
+    assert book.intent == "buy_book"  # type: ignore[attr-defined]
+    assert book.text == 'an answer to "Buy a book", if that is what you meant'  # type: ignore[attr-defined]
+    phone = codes(scored(PHONE_ITEM, ctx), ctx, rc)["clarify_option"]
+    assert phone.intent == "mobile_plan"  # type: ignore[attr-defined]
+    # resolved: only the resolved intent, and only for actions it admits
+    rc = ReasonContext(intent=BOOK)
+    assert codes(scored(CRIME, ctx), ctx, rc)["intent"].intent == "buy_book"  # type: ignore[attr-defined]
+    assert not {"intent", "clarify_option"} & codes(scored(PHONE_ITEM, ctx), ctx, rc).keys()
+    # nothing resolved, nothing asked: no intent reason at all
+    rc = ReasonContext()
+    assert not {"intent", "clarify_option"} & codes(scored(CRIME, ctx), ctx, rc).keys()
+
+
+def test_looking_at_now_needs_evidence_from_this_session() -> None:
+    ctx = ScoringContext(page_category="books/fiction/crime")
+    s = scored(CRIME, ctx)
+    assert s.details["context"] == "page"
+    assert "page_now" in codes(s, ctx, ReasonContext(page_now="crime2"))
+    assert "page_earlier" in codes(s, ctx, ReasonContext(page_now=None))
+    now = 1_000_000.0
+    old = Journey(
+        page_item="crime2",
+        steps=[JourneyStep(ts=now - 20 * 86400, type="view", channel="web", item_id="crime2")],
+    )
+    assert session_page(None, old, channel="web", session_id=None, now=now, window_s=1800) is None
+    live = Journey(
+        page_item="crime2",
+        session_id="s1",
+        steps=[JourneyStep(ts=now - 60, type="view", channel="web", item_id="crime2")],
+    )
+    kw = {"now": now, "window_s": 1800}
+    assert session_page(None, live, channel="web", session_id="s1", **kw) == "crime2"  # type: ignore[arg-type]
+    assert session_page(None, live, channel="app", session_id="s1", **kw) is None  # type: ignore[arg-type]
+    assert session_page(None, live, channel="web", session_id="s2", **kw) is None  # type: ignore[arg-type]
+    assert session_page("x1", Journey(), channel="web", session_id=None, **kw) == "x1"  # type: ignore[arg-type]
+
+
+def test_language_and_voice_come_from_templates() -> None:
+    ctx = ScoringContext(
+        category_affinity={"books/fiction/crime": 5.0, "books": 3.0},
+        intent_names=frozenset({"buy_book"}),
+        intent_categories=("books",),
+    )
+    s = scored(CRIME, ctx)
+    agent = {r.code: r.text for r in reasons(s, ctx, ReasonContext(intent=BOOK, voice="agent"))}
+    assert agent["category_interest"] == "customer showed interest in crime"
+    assert agent["intent"] == 'fits the customer\'s request: "Wants to buy a book"'
+    de = {r.code: r.text for r in reasons(s, ctx, ReasonContext(intent=BOOK, language="de"))}
+    assert de["intent"] == "passt zu Ihrem Anliegen („Ein Buch kaufen“)"
+    assert de["category_interest"] == "Sie haben Interesse an Ähnlichem gezeigt"
+    # an unknown language falls back to English
+    it = {r.code: r.text for r in reasons(s, ctx, ReasonContext(intent=BOOK, language="it"))}
+    assert it["intent"] == 'fits what you asked for ("Buy a book")'
+
+
+def test_every_template_set_has_every_code() -> None:
+    for table in TEMPLATES.values():
+        assert set(table) == set(CODES)

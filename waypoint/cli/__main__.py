@@ -1,0 +1,5 @@
+"""``python -m waypoint.cli``: the ``waypoint`` command."""
+
+from waypoint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""``evaluate`` command group: ``evaluate bandit`` (off-policy evaluation on OBD).
+
+The ``waypoint`` CLI wires this in with :func:`register`; during development run::
+
+    .venv/bin/python -m waypoint.cli.evaluate evaluate bandit --data ../shared/data/obd --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from evaluation.bandit import (
+    CANDIDATES,
+    POLICY_CHOICES,
+    SELECTION_RULE,
+    BanditConfig,
+    evaluate_bandit,
+    format_report,
+)
+from evaluation.obd import CAMPAIGNS
+
+__all__ = ["main", "register"]
+
+_FAMILY = ", ".join(c.name for c in CANDIDATES)
+_RULE = SELECTION_RULE.replace("%", "%%")  # argparse %-formats help strings
+
+
+def open_fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _feature_list(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("expected comma-separated indices, e.g. 0 or 0,1") from exc
+    if any(not 0 <= v < 4 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError("indices must be distinct and in 0..3")
+    return values
+
+
+def _run_bandit(args: argparse.Namespace) -> int:
+    config = BanditConfig(
+        campaign=args.campaign,
+        train_fraction=args.train_fraction,
+        seed=args.seed,
+        n_boot=args.n_boot,
+        max_rows=args.max_rows,
+        policy=args.policy,
+        validation_fraction=args.validation_fraction,
+        user_features=args.user_features,
+        backoff_strength=args.backoff_strength,
+        train_on=args.train_on,
+    )
+    try:
+        report = evaluate_bandit(args.data, config)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), sort_keys=False, allow_nan=False))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add the ``evaluate`` command (with its ``bandit`` subcommand) to ``subparsers``.
+
+    Each leaf parser sets ``func``: call ``args.func(args)`` to run it; it returns the
+    process exit code. Returns the ``evaluate`` sub-command group so that other
+    evaluations can be added next to ``bandit``.
+    """
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="offline evaluation of Waypoint's models",
+        description="Offline evaluation of Waypoint's models on logged data.",
+    )
+    group: argparse._SubParsersAction[argparse.ArgumentParser] = evaluate.add_subparsers(
+        dest="evaluate_command", metavar="EVALUATION"
+    )
+    group.required = True
+    bandit = group.add_parser(
+        "bandit",
+        help="off-policy evaluation on the Open Bandit Dataset",
+        description=(
+            "Train Waypoint's propensity model on the earlier part (by time) of the Open "
+            "Bandit Dataset's uniform-random log, then estimate the click rate of Waypoint's "
+            "policy on the later part with IPW, self-normalised IPW and doubly robust "
+            "estimators (percentile bootstrap 95% intervals), next to the click rates the "
+            "random and Bernoulli-Thompson logging policies measured over the same window. "
+            "By default (--policy auto) the policy is chosen from a fixed family using only "
+            "the training part: the model is fitted on its earlier rounds, every candidate is "
+            "scored by DR on its later rounds (the validation window), and the winner is "
+            "refitted on the whole training part and estimated once on the test part."
+        ),
+    )
+    bandit.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="Open Bandit Dataset directory (holding random/ and bts/), or a directory "
+        "holding obd/",
+    )
+    bandit.add_argument(
+        "--campaign", choices=CAMPAIGNS, default="all", help="OBD campaign (default: all)"
+    )
+    bandit.add_argument(
+        "--train-fraction",
+        type=open_fraction,
+        default=0.5,
+        metavar="F",
+        help="earliest fraction of the random log used for training; the rest is the test "
+        "(default: 0.5)",
+    )
+    bandit.add_argument(
+        "--policy",
+        choices=POLICY_CHOICES,
+        default="auto",
+        metavar="NAME",
+        help=f"auto (default): select from the family {_FAMILY} by {_RULE}. Or one of "
+        "them, fixed: greedy = best posterior mean per slot; thompson = one posterior "
+        "draw per round; softmax-T = draw items with probability proportional to "
+        "mean**(1/T); epsilon-E = greedy, but a uniformly random item with probability E "
+        "per slot",
+    )
+    bandit.add_argument(
+        "--validation-fraction",
+        type=open_fraction,
+        default=0.5,
+        metavar="F",
+        help="with --policy auto: latest fraction of the training rounds used to score the "
+        "candidates, the earlier rounds fitting the model (default: 0.5)",
+    )
+    bandit.add_argument(
+        "--user-features",
+        type=_feature_list,
+        default=(0,),
+        metavar="I[,J..]",
+        help="hashed user_feature_<i> columns in the context bucket, coarse to fine "
+        "(after position); 'none' for position only (default: 0)",
+    )
+    bandit.add_argument(
+        "--backoff-strength",
+        type=float,
+        default=None,
+        metavar="K",
+        help="pseudo-count tying each bucket level to its parent's posterior mean "
+        "(default: empirical-Bayes fit per level on the training rounds)",
+    )
+    bandit.add_argument(
+        "--train-on",
+        choices=("random", "both"),
+        default="random",
+        help="random: train on the early random log only (default); both: also on the bts "
+        "log's rounds before the test window (before the validation window when scoring "
+        "candidates)",
+    )
+    bandit.add_argument(
+        "--seed", type=int, default=0, help="seed of bootstrap and Monte Carlo slates (default: 0)"
+    )
+    bandit.add_argument(
+        "--n-boot",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples (default: 1000)",
+    )
+    bandit.add_argument(
+        "--max-rows",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="read only the first N rows of each log (quick checks)",
+    )
+    bandit.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (on the last line of stdout) instead of a report",
+    )
+    bandit.set_defaults(func=_run_bandit)
+    return group
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m waypoint.cli.evaluate evaluate bandit ...``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m waypoint.cli.evaluate", description="Waypoint offline evaluation."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    register(sub)
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

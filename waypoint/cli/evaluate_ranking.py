@@ -1,0 +1,120 @@
+"""``waypoint evaluate ranking``: in the ``evaluate`` group of :mod:`waypoint.cli.evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from domain.actions import Action
+from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
+from evaluation.ranking_report import format_report
+from recommender.interactions import LogFormatError
+from waypoint.cli.evaluate import open_fraction, positive_int
+
+
+def _names(allowed: tuple[str, ...]) -> Any:
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(p.strip() for p in text.split(",") if p.strip())
+        unknown = sorted(set(names) - set(allowed))
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}")
+        return names
+
+    return parse
+
+
+def _catalog(path: str | None) -> list[Action]:
+    from demo.seed import data_dir
+    from recommender.catalog import load_actions_file
+
+    if path == "none":
+        return []
+    return load_actions_file(Path(path) if path else data_dir() / "catalog.jsonl")
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = RankingConfig(
+        k=args.k,
+        test_fraction=args.test_fraction,
+        target_types=args.target_types,
+        max_users=args.max_users,
+        seed=args.seed,
+        models=args.models,
+    )
+    try:
+        actions = _catalog(args.catalog)
+        report = evaluate_ranking(args.events, config, actions=actions)
+    except (OSError, LogFormatError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - e.g. a catalog file with invalid entries
+        detail = getattr(exc, "detail", None) or repr(exc)
+        print(f"error: {detail}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), allow_nan=False))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ranking`` to the ``evaluate`` group returned by ``waypoint.cli.evaluate.register``."""
+    ranking = group.add_parser(
+        "ranking",
+        help="time-split HR@K / NDCG@K of history rankers on an event log",
+        description=(
+            "Cut a JSON Lines event log ({'event_id','user_id','type','item_id','ts',...}) "
+            "at one time; train on the events before the cut; for every user with a "
+            "purchase/accept/add-to-cart of a new item after the cut, rank all items they "
+            "had not touched and report HR@K and NDCG@K of popularity, Waypoint's scoring "
+            "(co-occurrence 'similar' term + affinities), implicit ALS (reference) and "
+            "Waypoint with ALS active, all on the same split."
+        ),
+    )
+    ranking.add_argument("--events", required=True, help="JSON Lines event log")
+    ranking.add_argument(
+        "--catalog",
+        default=None,
+        help="catalog JSON Lines giving categories and values (default: the demo catalog; "
+        "'none' to use only the log's items, with unknown categories)",
+    )
+    ranking.add_argument("--k", type=positive_int, default=10, help="cut-off K (10)")
+    ranking.add_argument(
+        "--test-fraction",
+        type=open_fraction,
+        default=0.2,
+        metavar="F",
+        help="share of the log (by time) after the cut (0.2)",
+    )
+    ranking.add_argument(
+        "--target-types",
+        type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
+        default=("purchase", "accept", "add_to_cart"),
+        metavar="T[,T..]",
+        help="event types that count as choosing an item (purchase,accept,add_to_cart)",
+    )
+    ranking.add_argument(
+        "--models",
+        type=_names(MODELS),
+        default=MODELS,
+        metavar="M[,M..]",
+        help=f"models to measure ({','.join(MODELS)})",
+    )
+    ranking.add_argument(
+        "--max-users",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="evaluate a random sample of N test users (quick checks)",
+    )
+    ranking.add_argument("--seed", type=int, default=0, help="seed of ALS and sampling (0)")
+    ranking.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (on the last line of stdout) instead of a report",
+    )
+    ranking.set_defaults(func=_run)

@@ -1,10 +1,11 @@
-"""Request-scoped access to the long-lived services built in the lifespan."""
+"""Request-scoped access to the long-lived services built in the lifespan, the keys' scopes,
+and the path parameters several routers share."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from app.auth import require
 from service.container import Services
@@ -23,3 +24,6 @@ RecommendKey = Annotated[ApiKey, Depends(require("recommend", "console"))]
 EventsKey = Annotated[ApiKey, Depends(require("events"))]
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]
 ConsoleKey = Annotated[ApiKey, Depends(require("console"))]
+
+#: a registered model's version (intent models and rankers alike)
+ModelVersion = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")]

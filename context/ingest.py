@@ -7,7 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import Any, Protocol
 
 from context.decay import Decay
@@ -67,29 +67,25 @@ class EventResult:
         return self.status in STORED
 
 
+@dataclass(eq=False)
 class EventIngestor:
-    def __init__(
-        self,
-        store: UserStore,
-        planner: EventPlanner,
-        *,
-        popularity_key: str,
-        popularity_decay: Decay,
-        learned: LearnedExamples,
-        observers: Sequence[EventObserver] = (),
-        write_timeout_s: float = 1.0,
-        clock_skew_s: float = 0.1,
-    ) -> None:
-        self.store = store
-        self.planner = planner
-        self.popularity_key = popularity_key
-        self.popularity_decay = popularity_decay
-        self.learned = learned
-        self.observers = list(observers)
+    store: UserStore
+    planner: EventPlanner
+    _: KW_ONLY
+    popularity_key: str
+    popularity_decay: Decay
+    learned: LearnedExamples
+    observers: Sequence[EventObserver] = ()
+    #: for the :class:`EventWriter`: how long a batch may take, how far Redis's clock may lag
+    write_timeout_s: InitVar[float] = 1.0
+    clock_skew_s: InitVar[float] = 0.1
+
+    def __post_init__(self, write_timeout_s: float, clock_skew_s: float) -> None:
+        self.observers = list(self.observers)
         self.writer = EventWriter(
-            store.redis,
-            store.prefix,
-            store.dedup_ttl_s,
+            self.store.redis,
+            self.store.prefix,
+            self.store.dedup_ttl_s,
             timeout_s=write_timeout_s,
             clock_skew_s=clock_skew_s,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import orjson
@@ -179,22 +179,22 @@ def parse_journey(raw: dict[str, str], steps: Sequence[bytes | str]) -> Journey:
     )
 
 
+@dataclass(eq=False)
 class UserStore:
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        prefix: str,
-        affinity: Decay,
-        fatigue: Decay,
-        dedup_ttl_s: int,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.affinity = affinity
-        self.fatigue = fatigue
-        self.dedup_ttl_s = dedup_ttl_s
-        self._read = redis.register_script(READ_USER_LUA)
+    """Each user's state in Redis: one-call reads, decisions' side effects, the profile,
+    the history and erasure."""
+
+    redis: Any
+    _: KW_ONLY
+    prefix: str
+    #: decay of the affinities and of the impression counts (fatigue)
+    affinity: Decay
+    fatigue: Decay
+    #: how long an event id is remembered as seen
+    dedup_ttl_s: int
+
+    def __post_init__(self) -> None:
+        self._read = self.redis.register_script(READ_USER_LUA)
 
     def keys(self, user_id: str) -> UserKeys:
         return UserKeys(self.prefix, user_id)

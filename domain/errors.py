@@ -6,7 +6,14 @@ from __future__ import annotations
 
 class DomainError(Exception):
     status_code = 400
+    #: the name answers give the error (``{"error": ...}``): a subclass's own class name
+    #: unless it sets one
     error = "BadRequest"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "error" not in vars(cls):
+            cls.error = cls.__name__
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -15,12 +22,10 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     status_code = 404
-    error = "NotFound"
 
 
 class Conflict(DomainError):
     status_code = 409
-    error = "Conflict"
 
 
 class Invalid(DomainError):
@@ -32,7 +37,6 @@ class StoreUnavailable(DomainError):
     """The store could not be reached; the request can be retried."""
 
     status_code = 503
-    error = "StoreUnavailable"
 
 
 class ExperimentError(DomainError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictFloat
@@ -32,3 +34,8 @@ Money = Annotated[
     StrictFloat,
     Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="Finite, 0 to 1e12."),
 ]
+
+
+def duplicated(values: Iterable[str]) -> list[str]:
+    """The values that occur more than once, sorted (for "must be unique" messages)."""
+    return sorted(value for value, n in Counter(values).items() if n > 1)

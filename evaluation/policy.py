@@ -49,7 +49,8 @@ import numpy as np
 from domain.actions import Action
 from evaluation.estimators import bootstrap_ci, dr_terms, ipw, snipw
 from recommender.levers import Levers
-from recommender.scoring import Scored, Weights, diversify
+from recommender.ranking.arbitrate import diversify_rows
+from recommender.scoring import Weights
 
 __all__ = ["Variant", "evaluate_log", "read_log"]
 
@@ -106,7 +107,7 @@ def _policy(decision: Mapping[str, Any], variant: Variant) -> list[dict[str, flo
         if variant.exploration_rate is not None
         else logged["exploration_rate"]
     )
-    items: list[tuple[float, str, Scored, bool]] = []
+    items: list[tuple[float, str, str, bool]] = []
     for c in decision["candidates"]:
         if c.get("refused"):
             continue
@@ -118,11 +119,12 @@ def _policy(decision: Mapping[str, Any], variant: Variant) -> list[dict[str, flo
         if lever <= 0:
             continue
         priority = c["propensity"] * math.exp(max(-50.0, min(50.0, score))) * lever
-        scored = Scored(action=action, terms=c["terms"], contributions={}, score=score)
-        items.append((priority, c["id"], scored, bool(c.get("explore", True))))
+        items.append((priority, c["id"], c["category"], bool(c.get("explore", True))))
     items.sort(key=lambda t: (-t[0], t[1]))
     limit = len(decision["shown"])
-    top = [s.action.id for s in diversify([t[2] for t in items], limit, diversity)]
+    leaves: dict[str, int] = {}
+    leaf = np.array([leaves.setdefault(t[2], len(leaves)) for t in items], dtype=np.int32)
+    top = [items[row][1] for row in diversify_rows(np.arange(len(items)), leaf, limit, diversity)]
     probs: list[dict[str, float]] = [{a: 1.0} for a in top]
     if top and rate > 0:
         pool = [i for _, i, _, explore in items if explore and i not in set(top)]

@@ -190,6 +190,7 @@ async def run_suite(
 async def demo_app(redis_url: str | None) -> AsyncIterator[httpx.AsyncClient]:
     """The demo app (lifespan run) on ``redis_url``, else on an embedded Redis server,
     with a client signed in with a fresh demo key."""
+    from app.inprocess import serve_in_process
     from demo.app import create_app
     from service.redis_server import EmbeddedRedis
     from service.settings import Settings
@@ -201,15 +202,10 @@ async def demo_app(redis_url: str | None) -> AsyncIterator[httpx.AsyncClient]:
             url = redis_url or (server.url if server else "")
             settings = Settings(redis_url=url, demo=True, demo_key=key)
             app = create_app(settings)
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-                async with httpx.AsyncClient(
-                    transport=transport,
-                    base_url="http://waypoint.probes",
-                    headers={"Authorization": f"Bearer {key}"},
-                    timeout=60.0,
-                ) as client:
-                    yield client
+            async with serve_in_process(
+                app, key=key, base_url="http://waypoint.probes", timeout_s=60.0
+            ) as client:
+                yield client
         finally:
             if server is not None:
                 server.stop()

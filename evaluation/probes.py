@@ -235,6 +235,18 @@ def _rate(hits: int, n: int) -> float | None:
     return round(hits / n, 4) if n else None
 
 
+def calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> float | None:
+    """Expected calibration error: the mean gap between stated confidence and accuracy
+    over equal-width confidence bins, weighted by how many answers fall in each."""
+    if not pairs:
+        return None
+    grouped: dict[int, list[tuple[float, bool]]] = {}
+    for confidence, right in pairs:
+        grouped.setdefault(min(int(confidence * bins), bins - 1), []).append((confidence, right))
+    gap = sum(abs(sum(c for c, _ in g) - sum(r for _, r in g)) for g in grouped.values())
+    return round(gap / len(pairs), 4)
+
+
 def metrics(outcomes: Sequence[Outcome], top_k: int = 10) -> dict[str, Any]:
     """The suite's figures over ``outcomes`` (one run: fresh or history users)."""
     constrained = [o for o in outcomes if o.probe.allowed]
@@ -269,6 +281,17 @@ def metrics(outcomes: Sequence[Outcome], top_k: int = 10) -> dict[str, Any]:
         "false_reason_examples": false[:5],
         "intent_accuracy": _rate(sum(o.intent in o.probe.intents for o in single), len(single)),
         "intent_accuracy_by_language": by_language,
+        # confidence of every named intent against whether it was right (single-intent)
+        "intent_ece": calibration_error(
+            [
+                (
+                    float((o.answer.get("intent") or {}).get("confidence", 0.0)),
+                    o.intent in o.probe.intents,
+                )
+                for o in single
+                if o.intent is not None
+            ]
+        ),
         "clarify_rate_ambiguous": _rate(
             sum(bool(o.answer.get("clarify")) for o in ambiguous), len(ambiguous)
         ),

@@ -187,6 +187,7 @@ class _Popularity:
 
 @asynccontextmanager
 async def _app(redis_url: str, model_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    from app.inprocess import serve_in_process
     from demo.app import create_app
     from service.redis_server import connect
     from service.settings import Settings
@@ -203,7 +204,9 @@ async def _app(redis_url: str, model_dir: Path) -> AsyncIterator[tuple[httpx.Asy
         redis_timeout_s=5.0,
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with serve_in_process(
+        app, key=_KEY, base_url="http://waypoint.sim", raise_app_exceptions=True
+    ) as client:
         services = app.state.services
         runtime = services.runtime
         # snapshots reload when the simulation says so, not on a wall-clock timer
@@ -212,13 +215,7 @@ async def _app(redis_url: str, model_dir: Path) -> AsyncIterator[tuple[httpx.Asy
         if runtime.neighbours is not None:
             runtime.neighbours.min_interval_s = 0.0
         await runtime.refresh()
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://waypoint.sim",
-            headers={"Authorization": f"Bearer {_KEY}"},
-        ) as client:
-            yield client, runtime
+        yield client, runtime
 
 
 async def _recommend(client: httpx.AsyncClient, user_id: str, query: str | None) -> list[str]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -151,27 +151,26 @@ class Credit:
     outcome: OutcomeRecord
 
 
+@dataclass(eq=False)
 class ExperimentStore:
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        prefix: str,
-        log_maxlen: int = DEFAULT_LOG_MAXLEN,
-        audit_maxlen: int = DEFAULT_AUDIT_MAXLEN,
-        recent_per_user: int = DEFAULT_RECENT_PER_USER,
-        attribution_window_s: float = DEFAULT_ATTRIBUTION_WINDOW_S,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.keys = ExperimentKeys(prefix)
-        self.log_maxlen = log_maxlen
-        self.audit_maxlen = audit_maxlen
-        self.recent_per_user = recent_per_user
-        self.window = attribution_window_s
+    redis: Any
+    _: KW_ONLY
+    prefix: str
+    log_maxlen: int = DEFAULT_LOG_MAXLEN
+    audit_maxlen: int = DEFAULT_AUDIT_MAXLEN
+    recent_per_user: int = DEFAULT_RECENT_PER_USER
+    attribution_window_s: float = DEFAULT_ATTRIBUTION_WINDOW_S
+
+    def __post_init__(self) -> None:
+        self.keys = ExperimentKeys(self.prefix)
         # EVALSHA after the first call: the scripts are not re-sent with every decision
-        self._commit = redis.register_script(_COMMIT_LUA)
-        self._expose = redis.register_script(_EXPOSE_LUA)
+        self._commit = self.redis.register_script(_COMMIT_LUA)
+        self._expose = self.redis.register_script(_EXPOSE_LUA)
+
+    @property
+    def window(self) -> float:
+        """Seconds after an exposure in which an outcome is credited to it."""
+        return self.attribution_window_s
 
     def user_key(self, user_id: str) -> str:
         return UserKeys(self.prefix, user_id).experiments

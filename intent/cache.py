@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from intent.resolve import PredictionLike, Predictor
+from intent.resolve import KnowsWords, PredictionLike, Predictor
 
 
 def normalize_query(text: str) -> str:
@@ -69,3 +69,11 @@ class CachedPredictor:
             found = self.model.predict_one(query)
             self.cache.put(self.version, query, found)
         return found
+
+    def known_words(self, text: str) -> int:
+        """The model's count of known words (``-1``: the model cannot tell)."""
+        return self.model.known_words(text) if isinstance(self.model, KnowsWords) else -1
+
+    def words(self) -> frozenset[str]:
+        """The words the model learned from (empty: the model cannot tell)."""
+        return self.model.words() if isinstance(self.model, KnowsWords) else frozenset()

@@ -270,6 +270,19 @@ class IntentClassifier:
         proba, _ = self.probabilities_from_scores(scores[None, :], np.array([oos]))
         return self._decide(proba[0])
 
+    def known_words(self, text: str) -> int:
+        """How many of the words of ``text`` (the word block's single words) the model
+        learned from: 0 for text made only of words it never saw."""
+        self._check_fitted()
+        analyzer, vocabulary = self._fast_path().blocks[0][:2]
+        return sum(1 for gram in analyzer(text) if " " not in gram and gram in vocabulary)
+
+    def words(self) -> frozenset[str]:
+        """The single words of the word block (lower case, accents stripped)."""
+        self._check_fitted()
+        vocabulary = self._fast_path().blocks[0][1]
+        return frozenset(w for w in vocabulary if " " not in w)
+
     def _scores_one(self, text: str) -> tuple[FloatArray, float]:
         self._check_fitted()
         cache = self._fast_path()

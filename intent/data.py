@@ -65,14 +65,6 @@ def dump_jsonl(examples: Iterable[LabelledText], path: str | Path) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def examples_sha256(examples: Iterable[LabelledText]) -> str:
     """Order-sensitive digest of examples (used when no file is at hand)."""
     digest = hashlib.sha256()

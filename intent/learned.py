@@ -15,14 +15,15 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from intent.data import LabelledText
+
 MAX_EXAMPLES = 100_000
 
 
 @dataclass(frozen=True)
-class LearnedExample:
-    text: str
-    intent: str
-    language: str | None = None
+class LearnedExample(LabelledText):
+    """A labelled text (the training format), and whose answer it was."""
+
     user_id: str | None = None
     """Whose answer it was (stored only as :func:`user_tag`, for erasure)."""
 

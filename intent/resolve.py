@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.errors import Invalid
 from intent.taxonomy import Intent, Taxonomy
@@ -26,6 +26,15 @@ class PredictionLike(Protocol):
 
 class Predictor(Protocol):
     def predict_one(self, text: str) -> PredictionLike: ...
+
+
+@runtime_checkable
+class KnowsWords(Protocol):
+    """A predictor that can tell which words it learned from."""
+
+    def known_words(self, text: str) -> int: ...
+
+    def words(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)

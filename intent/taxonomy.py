@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.actions import ActionKind, check_category
+from domain.values import duplicated
 
 IntentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
@@ -58,8 +59,7 @@ class Taxonomy(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> Taxonomy:
-        names = [i.name for i in self.intents]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = duplicated(i.name for i in self.intents)
         if dupes:
             raise ValueError(f"duplicate intent names: {', '.join(dupes)}")
         return self

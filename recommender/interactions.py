@@ -9,7 +9,6 @@ is an error naming the line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,11 +75,3 @@ def read_interactions(path: str | Path) -> list[Interaction]:
         found = list(parse_interactions(fh, source=str(p)))
     found.sort(key=lambda i: i.ts)
     return found
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

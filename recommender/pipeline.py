@@ -24,6 +24,7 @@ from intent.taxonomy import Intent
 from recommender.arbiter import Arbiter, Picked
 from recommender.explain import Reason, ReasonContext, explored, reason_context, reasons
 from recommender.history import similar_items, titled_sources
+from recommender.intent_evidence import weigh_query, with_evidence
 from recommender.ranking.arbitrate import answer_head
 from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.ranking.score import ScoreTable, score_positions
@@ -158,7 +159,9 @@ class Recommender:
             model=state.model,
             clarify=self.clarify,
         )
-        ctx = self._scoring_context(req, state, user, decision, now)
+        # intent from all the evidence: the classifier and the catalog (intent_evidence)
+        decision, evidence = weigh_query(req.query, req.intent, decision, state)
+        ctx = with_evidence(self._scoring_context(req, state, user, decision, now), evidence)
         gate, fallback = self._gate(state, user, decision)
         table, debug = self._rank(req, state, treatment.strategy, user, gate, ctx, now)
         return Ranked(now, user, treatment, decision, ctx, table, debug, degraded, fallback)

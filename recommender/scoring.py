@@ -68,6 +68,11 @@ class ScoringContext:
     similar: Mapping[str, float] = field(default_factory=dict)
     #: action id -> display title of the history item that pointed at it most
     similar_sources: Mapping[str, str] = field(default_factory=dict)
+    #: leaf category -> how much the query's words point at it (0..1], from the catalog's
+    #: evidence (recommender.intent_evidence): a soft preference inside the gate
+    category_preference: Mapping[str, float] = field(default_factory=dict)
+    #: how far a category the query does not point at falls in the intent term (0..1)
+    preference_strength: float = 0.0
 
 
 @dataclass
@@ -139,8 +144,12 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
     intent = 0.0
     if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
         # every category the intent allows fits it equally: how deep a prefix sits in the
-        # taxonomy says nothing about this request (the query's words rank within the gate)
+        # taxonomy says nothing about this request (the query's words rank within the gate);
+        # the sub-categories the query's words point at are preferred, softly
         intent = 1.0
+        if ctx.category_preference:
+            liked = ctx.category_preference.get(category, 0.0)
+            intent = 1.0 - ctx.preference_strength * (1.0 - liked)
     open_intent = None
     for name, prefixes in ctx.open_intent_categories.items():
         if any(_under(category, p) for p in prefixes):
@@ -250,28 +259,3 @@ def score_action(
     action: Action | CatalogItem, ctx: ScoringContext, catalog: CatalogIndex, weights: Weights
 ) -> Scored:
     return score_actions((action,), ctx, catalog, weights)[0]
-
-
-def diversify(ranked: list[Scored], limit: int, max_share: float) -> list[Scored]:
-    """Top ``limit`` with at most ``max_share`` of the slots from one leaf category.
-
-    Falls back to the next best items when the cap leaves slots empty.
-    """
-    per_leaf = max(1, math.ceil(limit * max_share))
-    chosen: list[Scored] = []
-    counts: dict[str, int] = {}
-    held_back: list[Scored] = []
-    for s in ranked:
-        if len(chosen) == limit:
-            break
-        leaf = s.action.category
-        if counts.get(leaf, 0) < per_leaf:
-            chosen.append(s)
-            counts[leaf] = counts.get(leaf, 0) + 1
-        else:
-            held_back.append(s)
-    for s in held_back:
-        if len(chosen) == limit:
-            break
-        chosen.append(s)
-    return chosen

@@ -110,6 +110,32 @@ def _pauses(attempts: int, backoff_s: float) -> list[float]:
     return [min(backoff_s * 2**i, 5.0) for i in range(attempts - 1)]
 
 
+def _unavailable(url: str, attempts: int, reason: str) -> RedisUnavailable:
+    return RedisUnavailable(
+        f"Redis at {_redact(url)} is not reachable after {attempts} tries: {reason}"
+    )
+
+
+def _pause_after(
+    url: str, attempt: int, attempts: int, pauses: list[float], exc: Exception
+) -> float:
+    """After failed try ``attempt``: the pause before the next, said in the log; after the
+    last try, :class:`RedisUnavailable` with the failure's first line."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if attempt >= attempts:
+        raise _unavailable(url, attempts, reason) from None
+    pause = pauses[attempt - 1]
+    log.warning(
+        "Redis at %s is not reachable (try %d of %d: %s); retrying in %.1f s",
+        _redact(url),
+        attempt,
+        attempts,
+        reason,
+        pause,
+    )
+    return pause
+
+
 def wait_for_redis(
     url: str, *, cluster: bool = False, attempts: int = 15, backoff_s: float = 1.0
 ) -> None:
@@ -118,7 +144,6 @@ def wait_for_redis(
     from redis.cluster import RedisCluster as SyncCluster
 
     pauses = _pauses(attempts, backoff_s)
-    last = ""
     for attempt in range(1, attempts + 1):
         client: Any = (
             SyncCluster.from_url(url, socket_connect_timeout=2.0, socket_timeout=2.0)
@@ -129,24 +154,12 @@ def wait_for_redis(
             client.ping()
             return
         except (redis.exceptions.RedisError, OSError) as exc:
-            last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            pause = _pause_after(url, attempt, attempts, pauses, exc)
         finally:
             with contextlib.suppress(Exception):
                 client.close()
-        if attempt < attempts:
-            pause = pauses[attempt - 1]
-            log.warning(
-                "Redis at %s is not reachable (try %d of %d: %s); retrying in %.1f s",
-                _redact(url),
-                attempt,
-                attempts,
-                last,
-                pause,
-            )
-            time.sleep(pause)
-    raise RedisUnavailable(
-        f"Redis at {_redact(url)} is not reachable after {attempts} tries: {last}"
-    )
+        time.sleep(pause)
+    raise _unavailable(url, attempts, "")
 
 
 async def await_redis(
@@ -156,24 +169,11 @@ async def await_redis(
     import asyncio
 
     pauses = _pauses(attempts, backoff_s)
-    last = ""
     for attempt in range(1, attempts + 1):
         try:
             await client.ping()
             return
         except (redis.exceptions.RedisError, OSError) as exc:
-            last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if attempt < attempts:
-            pause = pauses[attempt - 1]
-            log.warning(
-                "Redis at %s is not reachable (try %d of %d: %s); retrying in %.1f s",
-                _redact(url),
-                attempt,
-                attempts,
-                last,
-                pause,
-            )
-            await asyncio.sleep(pause)
-    raise RedisUnavailable(
-        f"Redis at {_redact(url)} is not reachable after {attempts} tries: {last}"
-    )
+            pause = _pause_after(url, attempt, attempts, pauses, exc)
+        await asyncio.sleep(pause)
+    raise _unavailable(url, attempts, "")

@@ -98,21 +98,26 @@ def demo_settings(redis_url: str, model_dir: Path) -> Settings:
 
 
 @asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process app (lifespan run) and a client signed in with ``TEST_KEY``;
+async def app_client(settings: Settings, key: str = TEST_KEY) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process app (lifespan run) and a client signed in with ``key``;
     ``client.app`` is the app."""
+    from app.inprocess import serve_in_process
     from demo.app import create_app
 
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://waypoint.test",
-            headers={"Authorization": f"Bearer {TEST_KEY}"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with serve_in_process(app, key=key, base_url="http://waypoint.test") as c:
+        c.app = app  # type: ignore[attr-defined]
+        yield c
+
+
+async def recommend(
+    client: httpx.AsyncClient, *, user_id: str = "u-test", **body: Any
+) -> dict[str, Any]:
+    """POST /v1/recommend (``body`` as keyword arguments); asserts a 200 and returns the answer."""
+    r = await client.post("/v1/recommend", json={"user_id": user_id, **body})
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
 
 
 @pytest.fixture

@@ -7,27 +7,24 @@ only) and sends it as ``Authorization: Bearer`` on every call to ``/v1/experimen
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter
 
-from app.pages import page, page_file
+from app.pages import add_page
 from app.routing import GuardedRoute
 
 router = APIRouter(tags=["admin"], route_class=GuardedRoute)
 
-#: the files the page is made of, with their media types (nothing else is served)
+#: the page's own files, with their media types (nothing else but the shared ones is served)
 STATIC_FILES = {
     "admin.js": "text/javascript; charset=utf-8",
     "admin.css": "text/css; charset=utf-8",
 }
 
-
-@router.get("/admin/experiments", response_class=HTMLResponse, include_in_schema=False)
-async def experiments_page() -> HTMLResponse:
-    """The experiments admin page (sign-in happens in the page; the shell holds no data)."""
-    return page("admin.html")
-
-
-@router.get("/admin/static/{name}", include_in_schema=False)
-async def admin_static(name: str) -> Response:
-    return page_file(name, STATIC_FILES)
+# the experiments admin page (sign-in happens in the page; the shell holds no data)
+add_page(
+    router,
+    path="/admin/experiments",
+    shell="admin.html",
+    files_path="/admin/static",
+    files=STATIC_FILES,
+)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -13,6 +12,7 @@ from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
 from domain.actions import Action
 from domain.errors import Invalid
+from domain.values import duplicated
 
 
 class _CatalogRoute(GuardedRoute):
@@ -87,7 +87,7 @@ async def upsert_items(
     items = await asyncio.to_thread(_validated, list(body.items))
     ids = [a.id for a, _ in items]
     if len(set(ids)) != len(ids):
-        dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
+        dupes = duplicated(ids)
         raise Invalid(f"duplicate ids in the batch: {', '.join(dupes[:10])}")
     version = await services.catalog.upsert_encoded([(a.id, raw) for a, raw in items])
     applied = await _applied(services, version, wait)

@@ -12,11 +12,10 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import ConsoleKey, ServicesDep
-from app.pages import page, page_file
+from app.pages import add_page
 from app.routing import GuardedRoute
 from context.live import journey_language, wait_for_change
 from domain.customer import Location, RequestContext, SessionId, UserId
@@ -28,7 +27,7 @@ router = APIRouter(tags=["console"], route_class=GuardedRoute)
 
 UserPath = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:\-]+$")
 
-#: the files the page is made of, with their media types (nothing else is served)
+#: the page's own files, with their media types (nothing else but the shared ones is served)
 STATIC_FILES = {
     "console.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
@@ -40,15 +39,10 @@ DeclineReason = Literal["too_expensive", "not_interested", "already_have_it", "b
 DECLINE_REASONS: tuple[str, ...] = DeclineReason.__args__  # type: ignore[attr-defined]
 
 
-@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
-async def console_page() -> HTMLResponse:
-    """The agent console (sign-in happens in the page; the shell holds no data)."""
-    return page("console.html")
-
-
-@router.get("/console/static/{name}", include_in_schema=False)
-async def console_static(name: str) -> Response:
-    return page_file(name, STATIC_FILES)
+# the agent console (sign-in happens in the page; the shell holds no data)
+add_page(
+    router, path="/console", shell="console.html", files_path="/console/static", files=STATIC_FILES
+)
 
 
 class AgentOut(BaseModel):

@@ -13,9 +13,11 @@ worker on the older state.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from app.deps import AdminKey, ServicesDep
 from app.routing import GuardedRoute
@@ -24,6 +26,7 @@ from experiments.lifecycle import Experiment
 from experiments.models import ExperimentSpec, Status
 from experiments.readout import ExperimentResults
 from experiments.store import AuditEntry
+from service.container import Services
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], route_class=GuardedRoute)
 
@@ -54,6 +57,34 @@ def _version(if_match: str) -> int | None:
 def _etag(response: Response, exp: Experiment) -> Experiment:
     response.headers["ETag"] = f'"{exp.version}"'
     return exp
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A change to one experiment: by whom, based on which version (``If-Match``, if sent)."""
+
+    services: Services
+    actor: str
+    experiment_id: str
+    expected_version: int | None
+    response: Response
+
+    def answer(self, exp: Experiment) -> Experiment:
+        """``exp`` as the answer, with its version as the ETag."""
+        return _etag(self.response, exp)
+
+
+async def _write(
+    services: ServicesDep,
+    key: AdminKey,
+    response: Response,
+    if_match: IfMatch = "",
+    experiment_id: str = ExperimentPath,
+) -> _Write:
+    return _Write(services, key.id, experiment_id, _version(if_match), response)
+
+
+Write = Annotated[_Write, Depends(_write)]
 
 
 @router.post("", response_model=Experiment, status_code=201, responses=_CONFLICT)
@@ -87,70 +118,43 @@ async def get_experiment(
 
 
 @router.put("/{experiment_id}", response_model=Experiment, responses=_CONFLICT)
-async def update_experiment(
-    body: ExperimentSpec,
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
+async def update_experiment(body: ExperimentSpec, write: Write) -> Experiment:
     """Replace the spec. Drafts may change freely; running/paused experiments keep their
     variant ids and order, seed and namespace; stopped ones are frozen."""
-    exp = await services.experiments.update(
-        experiment_id, body, key.id, expected_version=_version(if_match)
+    exp = await write.services.experiments.update(
+        write.experiment_id, body, write.actor, expected_version=write.expected_version
     )
-    return _etag(response, exp)
+    return write.answer(exp)
 
 
-async def _set_status(
-    services: ServicesDep,
-    actor: str,
-    experiment_id: str,
-    target: Status,
-    if_match: str,
-    response: Response,
-) -> Experiment:
-    exp = await services.experiments.set_status(
-        experiment_id, target, actor, expected_version=_version(if_match)
+#: the status actions: ``POST .../<verb>`` -> (the status it sets, what it does)
+STATUS_ACTIONS: dict[str, tuple[Status, str]] = {
+    "start": ("running", "Draft -> running, or resume a paused experiment."),
+    "pause": ("paused", "Running -> paused: users get the default strategy, nobody new enrols."),
+    "stop": ("stopped", "Stop for good (stopped is final)."),
+}
+
+
+def _status_action(target: Status) -> Callable[..., Awaitable[Experiment]]:
+    async def set_status(write: Write) -> Experiment:
+        exp = await write.services.experiments.set_status(
+            write.experiment_id, target, write.actor, expected_version=write.expected_version
+        )
+        return write.answer(exp)
+
+    return set_status
+
+
+for _verb, (_target, _what) in STATUS_ACTIONS.items():
+    router.add_api_route(
+        f"/{{experiment_id}}/{_verb}",
+        _status_action(_target),
+        methods=["POST"],
+        name=f"{_verb}_experiment",
+        description=_what,
+        response_model=Experiment,
+        responses=_CONFLICT,
     )
-    return _etag(response, exp)
-
-
-@router.post("/{experiment_id}/start", response_model=Experiment, responses=_CONFLICT)
-async def start_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Draft -> running, or resume a paused experiment."""
-    return await _set_status(services, key.id, experiment_id, "running", if_match, response)
-
-
-@router.post("/{experiment_id}/pause", response_model=Experiment, responses=_CONFLICT)
-async def pause_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Running -> paused: users get the default strategy, nobody new enrols."""
-    return await _set_status(services, key.id, experiment_id, "paused", if_match, response)
-
-
-@router.post("/{experiment_id}/stop", response_model=Experiment, responses=_CONFLICT)
-async def stop_experiment(
-    services: ServicesDep,
-    key: AdminKey,
-    response: Response,
-    if_match: IfMatch = "",
-    experiment_id: str = ExperimentPath,
-) -> Experiment:
-    """Stop for good (stopped is final)."""
-    return await _set_status(services, key.id, experiment_id, "stopped", if_match, response)
 
 
 @router.get("/{experiment_id}/results", response_model=ExperimentResults)

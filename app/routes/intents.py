@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from app.deps import AdminKey, RecommendKey, ServicesDep
+from app.deps import AdminKey, ModelVersion, RecommendKey, ServicesDep
 from app.routing import GuardedRoute
 from domain.errors import NotFound
 from intent.artifact import ModelMetadata
@@ -79,9 +79,7 @@ async def active_model(services: ServicesDep, _key: RecommendKey) -> ModelMetada
 
 @router.post("/models/{version}/activate", response_model=ModelMetadata)
 async def activate_model(
-    services: ServicesDep,
-    _key: AdminKey,
-    version: str = Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
+    services: ServicesDep, _key: AdminKey, version: ModelVersion
 ) -> ModelMetadata:
     """Switch every worker to this model version (also the way to roll back)."""
     metadata = await services.models.activate(version, services.runtime.state.taxonomy)

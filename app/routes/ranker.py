@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.deps import AdminKey, ServicesDep
+from app.deps import AdminKey, ModelVersion, ServicesDep
 from app.routing import GuardedRoute
 from recommender.ranker_artifact import RankerMetadata
 
@@ -29,11 +29,7 @@ async def list_models(services: ServicesDep, _key: AdminKey) -> RankerModels:
 
 
 @router.post("/models/{version}/activate", response_model=RankerMetadata)
-async def activate(
-    services: ServicesDep,
-    _key: AdminKey,
-    version: str = Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
-) -> RankerMetadata:
+async def activate(services: ServicesDep, _key: AdminKey, version: ModelVersion) -> RankerMetadata:
     """Make a registered ranker active; every worker loads it within its reload interval."""
     metadata = await services.rankers.activate(version)
     await services.runtime.refresh()

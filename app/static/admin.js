@@ -14,25 +14,7 @@
   var METRIC_LABELS = { click: "click rate", accept: "accept rate", purchase: "purchase rate", value: "value per user" };
   var state = { key: null, editing: null, results: null, experiment: null, flash: null };
 
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      var v = attrs[name];
-      if (v === null || v === undefined || v === false) return;
-      if (name === "text") node.textContent = v;
-      else if (name === "className") node.className = v;
-      else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), v);
-      else node.setAttribute(name, v === true ? "" : v);
-    });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined) continue;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
+  var $ = WaypointPage.$, el = WaypointPage.el, clear = WaypointPage.clear;
 
   function svg(tag, attrs, text) {
     var node = document.createElementNS(SVG_NS, tag);
@@ -40,8 +22,6 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   function alertBox(message, kind) {
     var box = $("alert");
@@ -58,40 +38,18 @@
 
   /* ---------- API ---------- */
 
-  function ApiError(status, body) {
-    this.status = status;
-    this.body = body;
-    this.message = describe(body) || ("HTTP " + status);
-  }
-
-  function describe(body) {
-    if (!body) return "";
-    if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) {
-      return body.detail.map(function (d) { return (d.field ? d.field + ": " : "") + d.msg; }).join("; ");
-    }
-    return "";
-  }
-
   function api(method, path, body, version) {
     var headers = { Authorization: "Bearer " + state.key };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (version !== undefined && version !== null) headers["If-Match"] = '"' + version + '"';
-    return fetch(path, {
+    return WaypointPage.fetchJson(path, {
       method: method,
       headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store"
-    }).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
-        if (!r.ok) {
-          if (r.status === 401) signOut("Your key was not accepted; sign in again.");
-          throw new ApiError(r.status, data);
-        }
-        return data;
-      });
+    }).catch(function (e) {
+      if (e.status === 401) signOut("Your key was not accepted; sign in again.");
+      throw e;
     });
   }
 
@@ -112,12 +70,7 @@
     state.key = null;
     $("session").hidden = true;
     ["list-view", "edit-view", "results-view"].forEach(function (id) { $(id).hidden = true; });
-    $("signin").hidden = false;
-    var err = $("signin-error");
-    err.hidden = !message;
-    err.textContent = message || "";
-    $("key-input").value = "";
-    $("key-input").focus();
+    WaypointPage.showSignin(message);
   }
 
   $("signin-form").addEventListener("submit", function (ev) {

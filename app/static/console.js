@@ -42,31 +42,10 @@
     loadGen: 0
   };
 
-  function $(id) { return document.getElementById(id); }
+  /* ---------- DOM helpers (page.js; text only: data never becomes markup) ---------- */
 
-  /* ---------- DOM helpers (text only: data never becomes markup) ---------- */
-
-  function el(tag, attrs) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
-        var v = attrs[name];
-        if (v === null || v === undefined || v === false) return;
-        if (name === "text") node.textContent = v;
-        else if (name === "className") node.className = v;
-        else if (name.slice(0, 2) === "on") node.addEventListener(name.slice(2), v);
-        else node.setAttribute(name, v === true ? "" : v);
-      });
-    }
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var $ = WaypointPage.$, el = WaypointPage.el, clear = WaypointPage.clear;
+  var ApiError = WaypointPage.ApiError;
 
   function fact(dl, term, value) {
     if (value === null || value === undefined || value === "") value = "–";
@@ -129,16 +108,6 @@
 
   /* ---------- API ---------- */
 
-  function ApiError(status, body) {
-    this.status = status;
-    this.body = body;
-    var detail = body && body.detail;
-    if (Array.isArray(detail)) {
-      detail = detail.map(function (d) { return (d.field ? d.field + ": " : "") + d.msg; }).join("; ");
-    }
-    this.message = detail || (body && body.error) || ("HTTP " + status);
-  }
-
   function api(method, path, body, signal) {
     var headers = { "Authorization": "Bearer " + state.key, "Accept": "application/json" };
     var init = { method: method, headers: headers, cache: "no-store", signal: signal };
@@ -146,14 +115,7 @@
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    return fetch(path, init).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
-        if (!r.ok) throw new ApiError(r.status, data);
-        return data;
-      });
-    });
+    return WaypointPage.fetchJson(path, init);
   }
 
   /** The common failure handling: 401 signs out, the rest is shown. */
@@ -177,16 +139,11 @@
   /* ---------- sign-in ---------- */
 
   function showSignin(message) {
-    $("signin").hidden = false;
     $("workspace").hidden = true;
     $("empty").hidden = true;
     $("lookup-form").hidden = true;
     $("session").hidden = true;
-    var err = $("signin-error");
-    err.hidden = !message;
-    err.textContent = message || "";
-    $("key-input").value = "";
-    $("key-input").focus();
+    WaypointPage.showSignin(message);
   }
 
   function signIn(key) {

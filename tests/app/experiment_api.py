@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from experiments.service import ExperimentService
+from tests import conftest
 
 #: an explicit intent narrows the candidates, which keeps thousands of decisions fast
 FAST: dict[str, Any] = {"intent": "cancel_contract", "limit": 1}
@@ -57,9 +58,8 @@ async def settle(client: httpx.AsyncClient) -> None:
 
 
 async def recommend(client: httpx.AsyncClient, user_id: str, **body: Any) -> dict[str, Any]:
-    r = await client.post("/v1/recommend", json={"user_id": user_id, **(body or FAST)})
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
+    """A decision (``FAST`` unless ``body`` says otherwise) that was not degraded."""
+    data = await conftest.recommend(client, user_id=user_id, **(body or FAST))
     assert not data["degraded"], data["degraded_reasons"]
     return data
 

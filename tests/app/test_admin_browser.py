@@ -143,6 +143,12 @@ def test_admin_creates_validates_starts_and_shows_results(server: str) -> None:
             # another metric redraws the chart
             page.get_by_label("Metric", exact=True).select_option("value")
             expect(page.locator("#chart-caption")).to_contain_text("Value per user")
+            # signing out shows the sign-in form again, empty, with the focus in it
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.locator("#signin")).to_be_visible()
+            expect(page.get_by_label("Admin key")).to_have_value("")
+            expect(page.get_by_label("Admin key")).to_be_focused()
+            expect(page.locator("#signin-error")).to_be_hidden()
             assert external == [], external
         finally:
             browser.close()

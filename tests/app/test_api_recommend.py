@@ -10,14 +10,7 @@ import pytest
 from demo.seed import data_dir
 from domain.actions import Action
 from recommender.catalog import load_actions_file
-
-
-async def recommend(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    body.setdefault("user_id", "u-test")
-    r = await client.post("/v1/recommend", json=body)
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+from tests.conftest import recommend
 
 
 async def catalog_item(client: httpx.AsyncClient, item_id: str) -> Action:

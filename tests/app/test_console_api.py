@@ -14,7 +14,7 @@ import pytest_asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service.settings import ApiKey, Settings, hash_key
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, app_client
 
 AGENT_SECRET = "agent-secret"
 WEB_SECRET = "web-secret"
@@ -24,22 +24,12 @@ ITEM = "bk-0003"
 @pytest_asyncio.fixture
 async def console(settings: Settings, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a console-only key (agent-7) and a recommend-only key (web)."""
-    from demo.app import create_app
-
     keys = [
         ApiKey(id="agent-7", sha256=hash_key(AGENT_SECRET), scopes=["console"]),
         ApiKey(id="web", sha256=hash_key(WEB_SECRET), scopes=["recommend"]),
     ]
-    app = create_app(settings.model_copy(update={"api_keys": keys}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://waypoint.test",
-            headers={"Authorization": f"Bearer {AGENT_SECRET}"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with app_client(settings.model_copy(update={"api_keys": keys}), AGENT_SECRET) as c:
+        yield c
 
 
 def outcome(**fields: Any) -> dict[str, Any]:
@@ -71,8 +61,11 @@ async def test_console_static_files(console: httpx.AsyncClient) -> None:
     assert js.status_code == 200
     assert js.headers["content-type"].startswith("text/javascript")
     assert "sessionStorage" in js.text
-    css = await console.get("/console/static/console.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    for name in ("console.css", "page.css"):
+        css = await console.get(f"/console/static/{name}")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    shared = await console.get("/console/static/page.js")
+    assert shared.status_code == 200 and "WaypointPage" in shared.text
     for name in ("console.html.bak", "..%2Fconsole.py", "nope.js"):
         missing = await console.get(f"/console/static/{name}")
         assert missing.status_code == 404, name
@@ -80,7 +73,8 @@ async def test_console_static_files(console: httpx.AsyncClient) -> None:
 
 
 async def test_page_makes_no_external_requests(console: httpx.AsyncClient) -> None:
-    for path in ("/console", "/console/static/console.js", "/console/static/console.css"):
+    files = ("console.js", "console.css", "page.js", "page.css")
+    for path in ("/console", *(f"/console/static/{name}" for name in files)):
         text = (await console.get(path)).text
         assert "http://" not in text and "https://" not in text, path
         assert "//cdn" not in text and "@import" not in text, path

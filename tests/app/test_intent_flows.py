@@ -17,22 +17,13 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from demo.app import create_app
 from demo.seed import data_dir
 from intent.artifact import save_model
 from intent.data import LabelledText, load_jsonl
 from intent.lifecycle import metadata_for, register_dir
 from intent.train import train
 from service.settings import Settings, hash_key
-from tests.conftest import TEST_KEY
-
-
-async def recommend(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    body.setdefault("user_id", "u-intent")
-    r = await client.post("/v1/recommend", json=body)
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
+from tests.conftest import app_client, recommend
 
 
 async def test_out_of_scope_query_gets_no_intent_and_says_so(client: httpx.AsyncClient) -> None:
@@ -44,7 +35,7 @@ async def test_out_of_scope_query_gets_no_intent_and_says_so(client: httpx.Async
 
 
 async def test_unsure_query_asks_and_the_answer_is_learned(client: httpx.AsyncClient) -> None:
-    query = "something for my phone"
+    query = "my phone"
     data = await recommend(client, user_id="unsure", query=query)
     clarify = data["clarify"]
     assert data["intent"] is None and clarify is not None
@@ -85,7 +76,7 @@ async def test_unsure_query_asks_and_the_answer_is_learned(client: httpx.AsyncCl
 
 
 async def test_explicit_pick_after_clarify_is_learned_too(client: httpx.AsyncClient) -> None:
-    data = await recommend(client, user_id="unsure2", query="something for my phone")
+    data = await recommend(client, user_id="unsure2", query="my phone")
     pick = data["clarify"]["options"][1]["intent"]
     again = await recommend(client, user_id="unsure2", intent=pick)
     assert again["intent"]["source"] == "explicit"
@@ -95,15 +86,8 @@ async def test_explicit_pick_after_clarify_is_learned_too(client: httpx.AsyncCli
 
 @pytest_asyncio.fixture
 async def short_journey_client(settings: Settings, redis: Any) -> Any:
-    app = create_app(settings.model_copy(update={"journey_ttl_s": 1}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://t",
-            headers={"Authorization": f"Bearer {TEST_KEY}"},
-        ) as c:
-            yield c
+    async with app_client(settings.model_copy(update={"journey_ttl_s": 1})) as c:
+        yield c
 
 
 async def test_open_intent_is_remembered_then_closed(short_journey_client: Any) -> None:

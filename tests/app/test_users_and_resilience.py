@@ -11,7 +11,7 @@ from demo.app import create_app
 from domain.keys import UserKeys
 from service.redis_server import EmbeddedRedis
 from service.settings import Settings
-from tests.conftest import TEST_KEY
+from tests.conftest import app_client
 
 
 async def test_delete_user_leaves_no_key(client: httpx.AsyncClient, redis: Any) -> None:
@@ -89,48 +89,42 @@ async def test_store_outage_degrades_answers_and_refuses_events(
     settings: Settings, tmp_path: Path
 ) -> None:
     server = EmbeddedRedis.start(tmp_path / "redis")
-    app = create_app(settings.model_copy(update={"redis_url": server.url, "redis_timeout_s": 0.2}))
+    own_store = settings.model_copy(update={"redis_url": server.url, "redis_timeout_s": 0.2})
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(
-                transport=transport,
-                base_url="http://t",
-                headers={"Authorization": f"Bearer {TEST_KEY}"},
-            ) as c:
-                healthy = (
-                    await c.post("/v1/recommend", json={"user_id": "anna", "query": "crime novel"})
-                ).json()
-                assert healthy["degraded"] is False
+        async with app_client(own_store) as c:
+            healthy = (
+                await c.post("/v1/recommend", json={"user_id": "anna", "query": "crime novel"})
+            ).json()
+            assert healthy["degraded"] is False
 
-                server.stop()  # the store goes away while the service runs
+            server.stop()  # the store goes away while the service runs
 
-                r = await c.post("/v1/recommend", json={"user_id": "anna", "query": "crime novel"})
-                assert r.status_code == 200
-                data = r.json()
-                assert data["degraded"] is True and data["degraded_reasons"]
-                assert data["intent"]["name"] == "buy_book"
-                assert data["actions"] and all(
-                    a["category"].startswith("books") for a in data["actions"]
-                )
+            r = await c.post("/v1/recommend", json={"user_id": "anna", "query": "crime novel"})
+            assert r.status_code == 200
+            data = r.json()
+            assert data["degraded"] is True and data["degraded_reasons"]
+            assert data["intent"]["name"] == "buy_book"
+            assert data["actions"] and all(
+                a["category"].startswith("books") for a in data["actions"]
+            )
 
-                r = await c.post(
-                    "/v1/events",
-                    json={
-                        "events": [
-                            {
-                                "event_id": "x",
-                                "user_id": "anna",
-                                "type": "view",
-                                "item_id": "bk-0001",
-                            }
-                        ]
-                    },
-                )
-                assert r.status_code == 503
-                assert "nothing from this batch was stored" in r.json()["detail"]
-                assert (await c.get("/readyz")).status_code == 503
-                assert (await c.get("/healthz")).status_code == 200
+            r = await c.post(
+                "/v1/events",
+                json={
+                    "events": [
+                        {
+                            "event_id": "x",
+                            "user_id": "anna",
+                            "type": "view",
+                            "item_id": "bk-0001",
+                        }
+                    ]
+                },
+            )
+            assert r.status_code == 503
+            assert "nothing from this batch was stored" in r.json()["detail"]
+            assert (await c.get("/readyz")).status_code == 503
+            assert (await c.get("/healthz")).status_code == 200
     finally:
         server.stop()
 

@@ -16,6 +16,7 @@ from domain.events import Event
 from domain.keys import UserKeys
 from recommender.policy import Candidate, ChannelPolicy, ContactCap, ContactPolicy
 from recommender.schemas import RecommendRequest
+from tests.conftest import recommend
 
 CANCEL = {"query": "I want to cancel my contract", "context": {"channel": "contact_center"}}
 
@@ -23,13 +24,6 @@ CANCEL = {"query": "I want to cancel my contract", "context": {"channel": "conta
 async def put_policy(client: httpx.AsyncClient, channel: str, policy: dict[str, Any]) -> None:
     r = await client.put(f"/v1/policies/contact/{channel}", json=policy)
     assert r.status_code == 200, r.text
-
-
-async def recommend(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    r = await client.post("/v1/recommend", json=body)
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
 
 
 async def decline(client: httpx.AsyncClient, user: str, item: str, n: int, kind: str) -> None:

@@ -30,7 +30,11 @@ async def _serve_and_click(client: httpx.AsyncClient, n: int, rate: float) -> li
     answers = []
     try:
         for i in range(n):
-            query = ("a new crime novel", "my dishwasher broke", "a warm winter jacket")[i % 3]
+            # queries that resolve one intent: the replay re-ranks one list (a clarifying
+            # answer's blocks per option are not replayed)
+            query = ("a new crime novel", "repair my broken dishwasher", "a warm winter jacket")[
+                i % 3
+            ]
             r = await client.post(
                 "/v1/recommend", json={"user_id": f"log-{i % 4}", "query": query, "limit": 4}
             )

@@ -13,18 +13,11 @@ from recommender.catalog import CatalogIndex
 from recommender.levers import Levers
 from recommender.propensity_store import context_bucket
 from recommender.scoring import ScoringContext, Weights, score_action
+from tests.conftest import recommend
 
 
 def services(client: httpx.AsyncClient) -> Any:
     return client.app.state.services  # type: ignore[attr-defined]
-
-
-async def recommend(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    body.setdefault("user_id", "lever-user")
-    r = await client.post("/v1/recommend", json=body)
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    return data
 
 
 def _action(i: str, category: str, kind: str = "product", value: float = 10.0) -> Action:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from domain.actions import Action
 from domain.errors import Invalid
 from recommender.catalog import CatalogIndex, parse_actions_jsonl
 from recommender.explain import ReasonContext, reasons
-from recommender.scoring import ScoringContext, Weights, diversify, score_action
+from recommender.ranking.arbitrate import diversify_rows
+from recommender.scoring import ScoringContext, Weights, score_action
 from recommender.text import match, tokens
 
 
@@ -102,13 +104,11 @@ def test_unknown_weight_is_refused() -> None:
 
 
 def test_diversify_caps_a_leaf_then_fills() -> None:
-    ranked = [
-        score_action(CATALOG.actions[i], ScoringContext(), CATALOG, Weights())
-        for i in ("crime1", "crime2", "crime3", "romance1")
-    ]
-    top = diversify(ranked, 3, 0.34)
-    assert [s.action.id for s in top] == ["crime1", "crime2", "romance1"]
-    assert [s.action.id for s in diversify(ranked[:3], 3, 0.34)] == ["crime1", "crime2", "crime3"]
+    ids = ["crime1", "crime2", "crime3", "romance1"]
+    leaf = np.array([0, 0, 0, 1], dtype=np.int32)  # crime, crime, crime, romance
+    top = diversify_rows(np.arange(4), leaf, 3, 0.34)
+    assert [ids[row] for row in top] == ["crime1", "crime2", "romance1"]
+    assert [ids[row] for row in diversify_rows(np.arange(3), leaf, 3, 0.34)] == ids[:3]
 
 
 def test_catalog_under_prefix() -> None:

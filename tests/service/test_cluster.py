@@ -25,6 +25,8 @@ from recommender.factors import ImplicitALS
 from recommender.ranker_artifact import save_ranker
 from service.redis_server import connect
 from service.settings import ALL_SCOPES, ApiKey, Settings, hash_key
+from tests.app import experiment_api
+from tests.app.experiment_api import spec
 from tests.cluster import LocalCluster, find_server
 from tests.conftest import TEST_KEY, app_client, demo_settings
 
@@ -76,11 +78,8 @@ async def keys_on_every_primary(redis: RedisCluster, pattern: str) -> list[bytes
 
 
 async def recommend(client: httpx.AsyncClient, user_id: str, **body: Any) -> dict[str, Any]:
-    r = await client.post("/v1/recommend", json={"user_id": user_id, **(body or FAST)})
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()
-    assert not data["degraded"], data["degraded_reasons"]
-    return data
+    """A decision (this module's ``FAST`` unless ``body`` says otherwise), not degraded."""
+    return await experiment_api.recommend(client, user_id, **(body or FAST))
 
 
 async def test_the_demo_starts_on_three_masters(
@@ -178,17 +177,7 @@ async def test_catalog_upsert_is_served_by_the_next_decision(client: httpx.Async
 
 
 async def test_experiment_create_start_and_results(client: httpx.AsyncClient) -> None:
-    spec = {
-        "id": "cl-exp",
-        "description": "value weight up",
-        "hypothesis": "leaning on value lifts clicks",
-        "primary_metric": "click",
-        "variants": [
-            {"id": "a", "weight": 0.5},
-            {"id": "b", "weight": 0.5, "params": {"ranking_weights": {"value": 1.5}}},
-        ],
-    }
-    assert (await client.post("/v1/experiments", json=spec)).status_code == 201
+    assert (await client.post("/v1/experiments", json=spec("cl-exp"))).status_code == 201
     r = await client.post("/v1/experiments/cl-exp/start")
     assert r.status_code == 200, r.text
     runtime = client.app.state.services.runtime  # type: ignore[attr-defined]

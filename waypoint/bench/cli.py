@@ -15,8 +15,22 @@ from typing import Any
 from waypoint.bench import phases, report, synth
 from waypoint.bench.procs import Workspace, start_floor, start_redis, start_server, wait_ready
 from waypoint.bench.wrk import wrk_binary
+from waypoint.cli.common import config_from_args
 
 SCENARIOS = ("recommend", "rebuild", "events", "load")
+#: the options the report's "config" repeats under their own names (after duration and warmup)
+_REPORTED_OPTIONS = (
+    "connections",
+    "threads",
+    "workers",
+    "users",
+    "scenario",
+    "catalog_size",
+    "put_batch",
+    "event_batch",
+    "event_connections",
+    "seed",
+)
 
 
 def _workers(text: str) -> list[int]:
@@ -127,32 +141,15 @@ def run_bench(args: argparse.Namespace) -> int:
         )
         return 2
     ws = Workspace()
-    load = phases.Load(
-        wrk=wrk or "wrk",
-        workdir=ws.dir,
-        key=args.key,
-        seconds=args.duration,
-        warmup=args.warmup,
-        connections=args.connections,
-        threads=args.threads,
-        users=args.users,
-        seed=args.seed,
+    load = config_from_args(
+        phases.Load, args, wrk=wrk or "wrk", workdir=ws.dir, seconds=args.duration
     )
     external = os.environ.get("WAYPOINT_REDIS_URL") or os.environ.get("REDIS_URL")
     out: dict[str, Any] = {
         "config": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
-            "connections": args.connections,
-            "threads": args.threads,
-            "workers": args.workers,
-            "users": args.users,
-            "scenario": args.scenario,
-            "catalog_size": args.catalog_size,
-            "put_batch": args.put_batch,
-            "event_batch": args.event_batch,
-            "event_connections": args.event_connections,
-            "seed": args.seed,
+            **{name: getattr(args, name) for name in _REPORTED_OPTIONS},
         },
         "machine": {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
         "runs": [],

@@ -133,46 +133,28 @@ def _env(redis_url: str, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _start_app(
+    ws: Workspace, name: str, command: list[str], redis_url: str, workers: int, key: str
+) -> Proc:
+    """``python -m <command>`` on a free local port with ``workers`` workers, on ``redis_url``
+    and with ``key`` as the demo key."""
+    port = free_port()
+    argv = [sys.executable, "-m", *command]
+    argv += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    env = _env(redis_url, {"WAYPOINT_DEMO_KEY": key})
+    return ws.start(f"{name}-{workers}w", argv, f"http://127.0.0.1:{port}", env)
+
+
 def start_server(ws: Workspace, redis_url: str, workers: int, key: str) -> Proc:
     """``waypoint serve --demo`` on a free port, talking TCP to ``redis_url``."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "waypoint.cli",
-        "serve",
-        "--demo",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    env = _env(redis_url, {"WAYPOINT_DEMO_KEY": key})
-    return ws.start(f"server-{workers}w", argv, f"http://127.0.0.1:{port}", env)
+    command = ["waypoint.cli", "serve", "--demo"]
+    return _start_app(ws, "server", command, redis_url, workers, key)
 
 
 def start_floor(ws: Workspace, redis_url: str, workers: int, key: str) -> Proc:
     """The floor app (``waypoint.bench.floor``) under uvicorn, same worker count."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "waypoint.bench.floor:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    env = _env(redis_url, {"WAYPOINT_DEMO_KEY": key})
-    return ws.start(f"floor-{workers}w", argv, f"http://127.0.0.1:{port}", env)
+    command = ["uvicorn", "waypoint.bench.floor:create_app", "--factory", "--host", "127.0.0.1"]
+    return _start_app(ws, "floor", command, redis_url, workers, key)
 
 
 def wait_ready(proc: Proc, timeout_s: float = 300.0) -> float:

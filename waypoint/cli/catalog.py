@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
-from service.settings import Settings
+from waypoint.cli.common import command_group, run_on_redis, service_settings
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
+    from domain.keys import GlobalKeys
     from recommender.catalog import CatalogStore, load_actions_file
-    from service.redis_server import connect
 
-    settings = Settings()
-    if settings.redis_url is None:
-        print(
-            "waypoint catalog load: set WAYPOINT_REDIS_URL (or REDIS_URL) to the server "
-            "the service uses",
-            file=sys.stderr,
-        )
+    settings = service_settings("waypoint catalog load")
+    if settings is None:
         return 2
     try:
         actions = load_actions_file(Path(args.file))
@@ -33,28 +27,20 @@ def _catalog_load(args: argparse.Namespace) -> int:
         print(f"waypoint catalog load: {exc}", file=sys.stderr)
         return 2
 
-    async def run() -> int:
-        from domain.keys import GlobalKeys
+    async def load(redis: Any) -> int:
+        store = CatalogStore(redis, GlobalKeys(settings.key_prefix))
+        if args.replace:
+            return await store.replace_all(actions)
+        return await store.upsert(actions)
 
-        redis = connect(settings.redis_url or "", cluster=settings.redis_cluster, timeout_s=5.0)
-        keys = GlobalKeys(settings.key_prefix)
-        store = CatalogStore(redis, keys)
-        try:
-            if args.replace:
-                return await store.replace_all(actions)
-            return await store.upsert(actions)
-        finally:
-            await redis.aclose()
-
-    version = asyncio.run(run())
+    url = settings.redis_url or ""
+    version = run_on_redis(url, load, cluster=settings.redis_cluster, timeout_s=5.0)
     print(f"loaded {len(actions)} actions; catalog version {version}")
     return 0
 
 
 def register(sub: Any) -> None:
-    catalog = sub.add_parser("catalog", help="catalog upkeep")
-    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
-    load = catalog_sub.add_parser(
+    load = command_group(sub, "catalog", help="catalog upkeep").add_parser(
         "load", help="bulk load actions from a JSON Lines file into the configured Redis"
     )
     load.add_argument("file", help="JSON Lines file, one action per line")

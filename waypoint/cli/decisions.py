@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
 from recommender.decision_log import DecisionLog
+from waypoint.cli.common import command_group, run_on_redis
 
 
 # -- CLI ----------------------------------------------------------------------------------
@@ -33,7 +33,6 @@ def _since(text: str) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from domain.keys import GlobalKeys
-    from service.redis_server import connect
     from service.settings import Settings
 
     settings = Settings()
@@ -45,29 +44,25 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 2
 
-    async def run(out: Any) -> int:
-        redis = connect(url, cluster=settings.redis_cluster, timeout_s=10.0)
-        log = DecisionLog(redis, key=GlobalKeys(settings.key_prefix).decisions)
-        try:
+    def export(out: Any) -> int:
+        async def write(redis: Any) -> int:
+            log = DecisionLog(redis, key=GlobalKeys(settings.key_prefix).decisions)
             return await log.export(out, since_ms=args.since)
-        finally:
-            await redis.aclose()
+
+        return run_on_redis(url, write, cluster=settings.redis_cluster, timeout_s=10.0)
 
     if args.out == "-":
-        n = asyncio.run(run(sys.stdout))
+        n = export(sys.stdout)
     else:
         with Path(args.out).open("w", encoding="utf-8") as fh:
-            n = asyncio.run(run(fh))
+            n = export(fh)
     print(f"exported {n} records to {args.out}", file=sys.stderr)
     return 0
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(subparsers: Any) -> None:
     """Add ``decisions export`` to the ``waypoint`` command's ``subparsers``."""
-    decisions = subparsers.add_parser("decisions", help="the decision log")
-    sub = decisions.add_subparsers(dest="decisions_command", metavar="COMMAND")
-    sub.required = True
-    export = sub.add_parser(
+    export = command_group(subparsers, "decisions", help="the decision log").add_parser(
         "export",
         help="write the decision log (decisions and attributed outcomes) as JSON Lines",
         description="Write every record of the decision log stream, oldest first, as JSON "
@@ -85,5 +80,3 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--redis-url", default=None, help="Redis to read (default: WAYPOINT_REDIS_URL)"
     )
     export.set_defaults(func=_export)
-    parser: argparse.ArgumentParser = decisions
-    return parser

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.events import DEFAULT_END, generate_events, write_jsonl
+from waypoint.cli.common import command_group
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -34,10 +35,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``demo events`` (under a ``demo`` group) to the ``waypoint`` command."""
-    demo = subparsers.add_parser("demo", help="demo data tools")
-    group = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
-    group.required = True
-    events = group.add_parser(
+    events = command_group(subparsers, "demo", help="demo data tools").add_parser(
         "events",
         help="generate a synthetic interaction log over the demo catalog",
         description="Write a synthetic (not observed) event log in the event API's JSON "

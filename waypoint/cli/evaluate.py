@@ -22,27 +22,18 @@ from evaluation.bandit import (
     format_report,
 )
 from evaluation.obd import CAMPAIGNS
+from waypoint.cli.common import (
+    add_json_option,
+    command_group,
+    config_from_args,
+    open_fraction,
+    positive_int,
+)
 
 __all__ = ["main", "register"]
 
 _FAMILY = ", ".join(c.name for c in CANDIDATES)
 _RULE = SELECTION_RULE.replace("%", "%%")  # argparse %-formats help strings
-
-
-def open_fraction(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
 
 
 def _feature_list(text: str) -> tuple[int, ...]:
@@ -58,18 +49,7 @@ def _feature_list(text: str) -> tuple[int, ...]:
 
 
 def _run_bandit(args: argparse.Namespace) -> int:
-    config = BanditConfig(
-        campaign=args.campaign,
-        train_fraction=args.train_fraction,
-        seed=args.seed,
-        n_boot=args.n_boot,
-        max_rows=args.max_rows,
-        policy=args.policy,
-        validation_fraction=args.validation_fraction,
-        user_features=args.user_features,
-        backoff_strength=args.backoff_strength,
-        train_on=args.train_on,
-    )
+    config = config_from_args(BanditConfig, args)
     try:
         report = evaluate_bandit(args.data, config)
     except (FileNotFoundError, ValueError) as exc:
@@ -89,15 +69,13 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
     process exit code. Returns the ``evaluate`` sub-command group so that other
     evaluations can be added next to ``bandit``.
     """
-    evaluate = subparsers.add_parser(
+    group: argparse._SubParsersAction[argparse.ArgumentParser] = command_group(
+        subparsers,
         "evaluate",
         help="offline evaluation of Waypoint's models",
         description="Offline evaluation of Waypoint's models on logged data.",
     )
-    group: argparse._SubParsersAction[argparse.ArgumentParser] = evaluate.add_subparsers(
-        dest="evaluate_command", metavar="EVALUATION"
-    )
-    group.required = True
+    group.metavar = "EVALUATION"
     bandit = group.add_parser(
         "bandit",
         help="off-policy evaluation on the Open Bandit Dataset",
@@ -191,11 +169,7 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
         metavar="N",
         help="read only the first N rows of each log (quick checks)",
     )
-    bandit.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object (on the last line of stdout) instead of a report",
-    )
+    add_json_option(bandit)
     bandit.set_defaults(func=_run_bandit)
     return group
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.policy import Variant, evaluate_log, read_log
+from waypoint.cli.common import add_json_option
 
 
 def _variant(text: str) -> Variant:
@@ -60,6 +61,6 @@ def register(group: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--n-boot", type=int, default=500, metavar="N", help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser, help="print one JSON object")
     parser.set_defaults(func=_run)
     return parser

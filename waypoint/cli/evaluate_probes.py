@@ -9,6 +9,8 @@ import logging
 import os
 from typing import Any
 
+from waypoint.cli.common import add_json_option
+
 __all__ = ["format_report", "register"]
 
 _FIGURES = (
@@ -16,6 +18,7 @@ _FIGURES = (
     "context_violation_rate_intent_right",
     "false_reasons",
     "intent_accuracy",
+    "intent_ece",
     "clarify_rate_ambiguous",
     "out_of_scope_rate",
     "sub_hit_at_3",
@@ -86,5 +89,5 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     probes.add_argument(
         "--redis-url", default=None, help="Redis to use (default: REDIS_URL, else embedded)"
     )
-    probes.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(probes, help="print one JSON object")
     probes.set_defaults(func=_run)

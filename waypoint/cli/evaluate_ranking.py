@@ -12,7 +12,7 @@ from domain.actions import Action
 from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
 from evaluation.ranking_report import format_report
 from recommender.interactions import LogFormatError
-from waypoint.cli.evaluate import open_fraction, positive_int
+from waypoint.cli.common import add_json_option, config_from_args, open_fraction, positive_int
 
 
 def _names(allowed: tuple[str, ...]) -> Any:
@@ -36,14 +36,7 @@ def _catalog(path: str | None) -> list[Action]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = RankingConfig(
-        k=args.k,
-        test_fraction=args.test_fraction,
-        target_types=args.target_types,
-        max_users=args.max_users,
-        seed=args.seed,
-        models=args.models,
-    )
+    config = config_from_args(RankingConfig, args)
     try:
         actions = _catalog(args.catalog)
         report = evaluate_ranking(args.events, config, actions=actions)
@@ -112,9 +105,5 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="evaluate a random sample of N test users (quick checks)",
     )
     ranking.add_argument("--seed", type=int, default=0, help="seed of ALS and sampling (0)")
-    ranking.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object (on the last line of stdout) instead of a report",
-    )
+    add_json_option(ranking)
     ranking.set_defaults(func=_run)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.simulation import ARMS, ArmResult, SimConfig, run_blocking, train_demo_model
+from waypoint.cli.common import add_json_option, config_from_args, open_fraction, positive_int
 
 __all__ = ["format_report", "register", "report_json"]
 
@@ -52,13 +53,8 @@ def format_report(cfg: SimConfig, results: Sequence[ArmResult]) -> str:
 def _run_cli(args: Any) -> int:
     from service.redis_server import EmbeddedRedis
 
-    cfg = SimConfig(
-        customers=args.customers,
-        decisions_per_customer=args.decisions,
-        seed=args.seed,
-        fade=args.fade,
-        taste_groups=args.taste_groups,
-        arms=tuple(args.arms.split(",")),
+    cfg = config_from_args(
+        SimConfig, args, decisions_per_customer=args.decisions, arms=tuple(args.arms.split(","))
     )
     unknown = set(cfg.arms) - set(ARMS)
     if unknown:
@@ -80,8 +76,6 @@ def _run_cli(args: Any) -> int:
 
 def register(group: Any) -> Any:
     """Add ``simulate`` to the ``evaluate`` group returned by ``waypoint.cli.evaluate.register``."""
-    from waypoint.cli.evaluate import open_fraction, positive_int
-
     parser = group.add_parser(
         "simulate",
         help="closed-loop simulation of customers with hidden tastes, through the API",
@@ -111,6 +105,6 @@ def register(group: Any) -> Any:
     parser.add_argument(
         "--arms", default=",".join(ARMS), help=f"comma-separated (default {','.join(ARMS)})"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_option(parser, help="print one JSON object")
     parser.set_defaults(func=_run_cli)
     return parser

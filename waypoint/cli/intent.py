@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from intent.artifact import ModelMetadata, load_model, save_model
-from intent.data import file_sha256, load_jsonl
+from intent.data import load_jsonl
 from intent.evaluate import evaluate
 from intent.train import TrainResult, train
+from waypoint.cli.common import command_group, file_sha256
 
 _EVAL_ROWS = (
     ("in_scope_accuracy", "in-scope accuracy", "pct"),
@@ -112,14 +113,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(subparsers: Any) -> None:
     """Add the ``intent`` command (with ``train`` and ``eval``) to ``subparsers``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    commands = command_group(
+        subparsers,
         "intent",
         help="train and evaluate the intent model",
         description="Train and evaluate the intent classification model.",
     )
-    commands = parser.add_subparsers(dest="intent_command", required=True, metavar="COMMAND")
 
     p_train = commands.add_parser(
         "train",
@@ -159,7 +160,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object of metrics instead of a table"
     )
     p_eval.set_defaults(func=_cmd_eval)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,34 +11,24 @@ from typing import Any
 
 from domain.errors import DomainError
 from service.container import Services, build_services
-from service.redis_server import connect
-from service.settings import Settings
+from waypoint.cli.common import command_group, run_on_redis, service_settings
 
 
 def _with_services(fn: Callable[[Services, argparse.Namespace], Awaitable[int]]) -> Any:
     def run(args: argparse.Namespace) -> int:
-        settings = Settings()
-        if settings.redis_url is None:
-            print(
-                "waypoint models: set WAYPOINT_REDIS_URL (or REDIS_URL) to the server the "
-                "service uses",
-                file=sys.stderr,
-            )
+        settings = service_settings("waypoint models")
+        if settings is None:
             return 2
 
-        async def go() -> int:
-            redis = connect(
-                settings.redis_url or "", cluster=settings.redis_cluster, timeout_s=10.0
-            )
+        async def go(redis: Any) -> int:
             try:
                 return await fn(build_services(settings, redis), args)
             except DomainError as exc:
                 print(f"waypoint models: {exc.detail}", file=sys.stderr)
                 return 2
-            finally:
-                await redis.aclose()
 
-        return asyncio.run(go())
+        url = settings.redis_url or ""
+        return run_on_redis(url, go, cluster=settings.redis_cluster, timeout_s=10.0)
 
     return run
 
@@ -86,12 +76,12 @@ async def _learned(services: Services, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser(
+    commands = command_group(
+        sub,
         "models",
         help="intent models stored in Redis: push, list, activate, export learned examples",
         description="Manage the intent models in the Redis at WAYPOINT_REDIS_URL/REDIS_URL.",
     )
-    commands = parser.add_subparsers(dest="models_command", required=True, metavar="COMMAND")
     push = commands.add_parser("push", help="store a model directory written by 'intent train'")
     push.add_argument("--model", required=True, metavar="DIR", help="model directory")
     push.add_argument("--activate", action="store_true", help="also make it the active model")

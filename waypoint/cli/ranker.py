@@ -8,7 +8,6 @@ the active version within its reload interval.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -17,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from recommender.factors import ImplicitALS, preference_matrix
-from recommender.interactions import LogFormatError, file_sha256, read_interactions
+from recommender.interactions import LogFormatError, read_interactions
 from recommender.ranker_artifact import RankerMetadata, save_ranker
+from waypoint.cli.common import command_group, file_sha256, run_on_redis, service_settings
 
 
 def train_from_log(
@@ -99,30 +99,19 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _with_registry(name: str, action: Callable[[Any], Awaitable[int]]) -> int:
+    from domain.errors import DomainError
     from recommender.ranker_registry import RankerRegistry
-    from service.redis_server import connect
-    from service.settings import Settings
 
-    settings = Settings()
-    if settings.redis_url is None:
-        print(
-            f"waypoint ranker {name}: set WAYPOINT_REDIS_URL (or REDIS_URL) to the server "
-            "the service uses",
-            file=sys.stderr,
-        )
+    settings = service_settings(f"waypoint ranker {name}")
+    if settings is None:
         return 2
 
-    async def run() -> int:
-        redis = connect(settings.redis_url or "", cluster=settings.redis_cluster, timeout_s=5.0)
-        try:
-            return await action(RankerRegistry(redis, prefix=settings.key_prefix))
-        finally:
-            await redis.aclose()
-
-    from domain.errors import DomainError
+    async def run(redis: Any) -> int:
+        return await action(RankerRegistry(redis, prefix=settings.key_prefix))
 
     try:
-        return asyncio.run(run())
+        url = settings.redis_url or ""
+        return run_on_redis(url, run, cluster=settings.redis_cluster, timeout_s=5.0)
     except (DomainError, OSError, ValueError) as exc:
         detail = getattr(exc, "detail", None) or str(exc)
         print(f"waypoint ranker {name}: {detail}", file=sys.stderr)
@@ -171,9 +160,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the ``ranker`` command group to the ``waypoint`` command."""
-    ranker = subparsers.add_parser("ranker", help="latent-factor rankers (history models)")
-    group = ranker.add_subparsers(dest="ranker_command", metavar="COMMAND")
-    group.required = True
+    group = command_group(subparsers, "ranker", help="latent-factor rankers (history models)")
 
     train = group.add_parser(
         "train",

@@ -1,0 +1,152 @@
+"""Query words the catalog's index does not know, read as words it does.
+
+A customer types "Waschmaschiene", "fantsy" or "Waschtrockner"; the index knows
+"waschmaschine", "fantasy" and "trockner". Every folded query word that is not in the
+index vocabulary is looked up once (the answer is remembered, bounded):
+
+* a **typo** (five letters or more): the vocabulary word of the same first letter within
+  a small edit distance (one edit up to eight letters, two from nine on; transpositions
+  count as one), found
+  through the words sharing its character trigrams, so the lookup never walks the
+  vocabulary;
+* else a **compound** (German mostly, eight letters or more): the longest known word it
+  ends with (its head, four letters or more) and the known word it starts with, if any.
+
+Expansions only widen what a query retrieves and how the catalog's evidence is read; a
+reason never quotes them (it quotes the words as typed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+#: words shorter than this are never corrected (too many near neighbours)
+MIN_TYPO = 5
+#: a compound part must have at least this many letters, the compound this many
+MIN_PART = 4
+MIN_COMPOUND = 8
+#: remembered expansions per index (cleared when full)
+CACHE_SIZE = 50_000
+#: candidates (by shared trigrams) checked with the edit distance
+CANDIDATES = 24
+
+
+def _grams(word: str) -> set[str]:
+    padded = f"^{word}$"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def edit_distance(a: str, b: str, bound: int) -> int:
+    """Optimal-string-alignment distance of ``a`` and ``b`` (``bound + 1`` once above)."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d = min(d, prev2[j - 2] + 1)
+            cur[j] = d
+        if min(cur) > bound:
+            return bound + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class Expander:
+    """Expansions of unknown query words into words of one index's vocabulary."""
+
+    def __init__(self, vocabulary: Mapping[str, int], n_tokens: int) -> None:
+        self._known = {w for w, i in vocabulary.items() if i < n_tokens}
+        self._by_gram: dict[str, list[str]] | None = None
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def known(self, word: str) -> bool:
+        return word in self._known
+
+    def expand(self, word: str) -> tuple[str, ...]:
+        """The index words ``word`` stands for: itself when known, else its typo
+        correction, else its compound parts; empty when nothing fits."""
+        if word in self._known:
+            return (word,)
+        if len(word) < MIN_TYPO:
+            return ()
+        found = self._cache.get(word)
+        if found is None:
+            found = self._correct(word)
+            if not found and len(word) >= MIN_COMPOUND:
+                found = self._split(word)
+            self._remember(word, found)
+        return found
+
+    def correct(self, word: str) -> str:
+        """``word`` itself when known or too short, else its typo correction (or itself
+        when none is close enough); no compound splitting."""
+        if word in self._known or len(word) < MIN_TYPO:
+            return word
+        key = "=" + word  # kept apart from :meth:`expand`'s answers
+        found = self._cache.get(key)
+        if found is None:
+            found = self._correct(word) or (word,)
+            self._remember(key, found)
+        return found[0]
+
+    def _remember(self, key: str, found: tuple[str, ...]) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = found
+
+    def expand_all(self, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        return {w: self.expand(w) for w in words}
+
+    def _grams_index(self) -> dict[str, list[str]]:
+        if self._by_gram is None:
+            by_gram: dict[str, list[str]] = {}
+            for w in sorted(self._known):
+                if len(w) >= MIN_TYPO - 1:
+                    for g in _grams(w):
+                        by_gram.setdefault(g, []).append(w)
+            self._by_gram = by_gram
+        return self._by_gram
+
+    def _correct(self, word: str) -> tuple[str, ...]:
+        bound = 1 if len(word) <= 8 else 2
+        shared: dict[str, int] = {}
+        index = self._grams_index()
+        for g in _grams(word):
+            for w in index.get(g, ()):
+                shared[w] = shared.get(w, 0) + 1
+        ranked = sorted(
+            (w for w in shared if w[0] == word[0] and abs(len(w) - len(word)) <= bound),
+            key=lambda w: (-shared[w], w),
+        )[:CANDIDATES]
+        best: tuple[int, int, str] | None = None
+        for w in ranked:
+            d = edit_distance(word, w, bound)
+            if d <= bound:
+                key = (d, -shared[w], w)
+                if best is None or key < best:
+                    best = key
+        return (best[2],) if best is not None else ()
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        head = next(
+            (
+                word[i:]
+                for i in range(MIN_PART, len(word) - MIN_PART + 1)
+                if word[i:] in self._known
+            ),
+            None,
+        )
+        if head is None:
+            return ()
+        modifier = word[: len(word) - len(head)]
+        parts = [head]
+        for candidate in (modifier, modifier.rstrip("s"), modifier + "e", modifier[:-1]):
+            if len(candidate) >= MIN_PART and candidate in self._known:
+                parts.append(candidate)
+                break
+        return tuple(parts)

@@ -1,0 +1,90 @@
+"""What the ``waypoint`` commands share: argument types, the ``--json`` option, command
+groups, options that fill a config, and the Redis server the service uses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from service.settings import Settings
+
+T = TypeVar("T")
+
+JSON_HELP = "print one JSON object (on the last line of stdout) instead of a report"
+
+
+def open_fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("must lie strictly between 0 and 1")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def add_json_option(parser: argparse.ArgumentParser, help: str = JSON_HELP) -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def command_group(subparsers: Any, name: str, help: str, **parser_options: Any) -> Any:
+    """Add the command ``name`` whose sub-commands (one required) go into the returned group."""
+    parser = subparsers.add_parser(name, help=help, **parser_options)
+    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+
+
+def config_from_args(config: type[T], args: argparse.Namespace, **values: Any) -> T:
+    """The dataclass ``config`` with each field that has an option of the same name taken from
+    ``args``, and ``values`` (options named otherwise or converted) over them."""
+    fields = dataclasses.fields(config)  # type: ignore[arg-type]
+    named = {f.name: getattr(args, f.name) for f in fields if hasattr(args, f.name)}
+    return config(**{**named, **values})
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file (a model's training data, recorded in its metadata)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def service_settings(command: str) -> Settings | None:
+    """The service's settings; None, said on stderr, when they name no Redis server."""
+    settings = Settings()
+    if settings.redis_url is None:
+        print(
+            f"{command}: set WAYPOINT_REDIS_URL (or REDIS_URL) to the server the service uses",
+            file=sys.stderr,
+        )
+        return None
+    return settings
+
+
+def run_on_redis(
+    url: str, work: Callable[[Any], Awaitable[T]], *, cluster: bool, timeout_s: float
+) -> T:
+    """``work(redis)`` on a connection to ``url``, closed afterwards."""
+    from service.redis_server import connect
+
+    async def run() -> T:
+        redis = connect(url, cluster=cluster, timeout_s=timeout_s)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())

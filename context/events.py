@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from context.decay import Decay
 from domain.actions import Action, CatalogItem, category_levels
-from domain.customer import JourneyStep, LastAnswer, RequestContext
+from domain.customer import LastAnswer, RequestContext
 from domain.events import EVENT_KINDS, Event, EventKind, EventWeights
 
 #: One store operation: (op, key name on UserKeys, arg1, arg2).
@@ -104,6 +105,8 @@ class EventPlanner:
         ts = event.timestamp(now)
         ops: list[Op] = []
         ops.append(("lpush_trim", "history", history_record(event, now), HISTORY_LEN_ARG))
+        if event.item_id:
+            ops.append(("lpush_trim", "recent_items", recent_item(event, ts), HISTORY_LEN_ARG))
 
         weight = self.weights.of(event.type)
         if event.item_id and weight:
@@ -141,14 +144,14 @@ class EventPlanner:
             intent = (detected_intent[0], detected_intent[1], "model")
         if intent is not None:
             ops.extend(intent_ops(*intent, ts, event.session_id, event.query))
-        step = JourneyStep(
-            ts=ts,
-            type=event.type,
-            channel=event.context.channel if event.context else None,
-            item_id=event.item_id,
-            query=event.query,
-            intent=intent[0] if intent else None,
-        )
+        step = {
+            "ts": ts,
+            "type": event.type,
+            "channel": event.context.channel if event.context else None,
+            "item_id": event.item_id,
+            "query": event.query,
+            "intent": intent[0] if intent else None,
+        }
         ops.extend(step_ops(step, self.journey_ttl_s))
         return ops
 
@@ -188,13 +191,13 @@ class EventPlanner:
         elif intent is not None and intent[2] != "journey":
             ops.append(("hdel", "journey", "clarify_query", ""))
             ops.append(("hdel", "journey", "clarify_options", ""))
-        step = JourneyStep(
-            ts=ts,
-            type="recommend",
-            channel=context.channel,
-            query=query,
-            intent=intent[0] if intent else None,
-        )
+        step = {
+            "ts": ts,
+            "type": "recommend",
+            "channel": context.channel,
+            "query": query,
+            "intent": intent[0] if intent else None,
+        }
         ops.extend(step_ops(step, self.journey_ttl_s))
         return ops
 
@@ -223,12 +226,20 @@ def history_record(event: Event, now: float) -> str:
     return f'{raw[:-1]},"accepted_at":{now!r}}}'
 
 
-def step_json(step: JourneyStep) -> str:
-    """Same text as ``step.model_dump_json(exclude_none=True)``, without the model walk."""
-    return orjson.dumps({k: v for k, v in step.__dict__.items() if v is not None}).decode()
+def recent_item(event: Event, ts: float) -> str:
+    """The event in the user's list of recent item events: ``"<ts> <type> <item> <id>"``
+    (none of these contains a space: see the patterns of ``Event``)."""
+    return f"{ts!r} {event.type} {event.item_id} {event.event_id}"
 
 
-def step_ops(step: JourneyStep, ttl_s: int) -> list[Op]:
+def step_json(step: Mapping[str, Any]) -> str:
+    """A :class:`~domain.customer.JourneyStep` as stored: its fields (in the model's order)
+    without the unset ones, the same text as ``model_dump_json(exclude_none=True)`` without
+    building the model for every event."""
+    return orjson.dumps({k: v for k, v in step.items() if v is not None}).decode()
+
+
+def step_ops(step: Mapping[str, Any], ttl_s: int) -> list[Op]:
     return [
         ("lpush_trim", "steps", step_json(step), STEPS_LEN_ARG),
         ("expire", "journey", str(ttl_s), ""),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import Any, Protocol
 
 from context.decay import Decay
-from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent
+from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent, incr_fields
 from context.events import EventPlanner
 from context.store import STORE_ERRORS, UserStore
 from domain.actions import Action, CatalogItem
@@ -190,12 +191,14 @@ class EventIngestor:
         if not pop and not learned:
             return
         redis: Any = self.store.redis
+        # summed per item: one command for the batch, not one per event
+        gains: dict[str, float] = defaultdict(float)
+        for item_id, weight in pop:
+            gains[item_id] += self.popularity_decay.encode(weight, now)
         try:
             async with redis.pipeline(transaction=False) as pipe:
-                for item_id, weight in pop:
-                    pipe.hincrbyfloat(
-                        self.popularity_key, item_id, self.popularity_decay.encode(weight, now)
-                    )
+                if gains:
+                    pipe.execute_command(*incr_fields(self.popularity_key, gains))
                 for example in learned:
                     self.learned.queue(pipe, example)
                 await pipe.execute()

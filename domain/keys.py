@@ -59,6 +59,13 @@ class UserKeys:
         return self._k("history")
 
     @property
+    def recent_items(self) -> str:
+        """List: recent item events as ``"<ts> <type> <item_id> <event_id>"``, newest first,
+        capped like the history (read by the co-occurrence learner, which would otherwise
+        parse the history's JSON)."""
+        return self._k("items")
+
+    @property
     def seen_events(self) -> str:
         """Sorted set: event_id -> time accepted (idempotency window)."""
         return self._k("seen")
@@ -101,6 +108,7 @@ class UserKeys:
             self.journey,
             self.steps,
             self.history,
+            self.recent_items,
             self.seen_events,
             self.open_intents,
             self.experiments,

@@ -38,6 +38,15 @@ FloatArray = NDArray[np.float64]
 
 _EMPTY = np.empty(0, dtype=np.int32)
 
+#: rows per step of a pass over every action: a build runs beside the event loop, and one
+#: C-level call over 100,000 rows would hold the interpreter lock for tens of milliseconds
+SLICE = 4096
+
+
+def slices(n: int, size: int = SLICE) -> list[tuple[int, int]]:
+    """``(lo, hi)`` bounds that cut ``range(n)`` into steps of at most ``size``."""
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
 
 @dataclass(frozen=True, eq=False)
 class CatalogIndex:
@@ -86,15 +95,33 @@ class CatalogIndex:
         return cls.from_rows(rows, version, vocab)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[ItemRow], version: int, vocab: Vocabularies) -> CatalogIndex:
-        """``rows`` sorted by action id, one per action, numbered in ``vocab``."""
+    def from_rows(
+        cls,
+        rows: Sequence[ItemRow],
+        version: int,
+        vocab: Vocabularies,
+        previous: CatalogIndex | None = None,
+    ) -> CatalogIndex:
+        """``rows`` sorted by action id, one per action, numbered in ``vocab``; the id ->
+        position map of ``previous`` is reused when it has the same ids."""
         n = len(rows)
 
         def column(name: str, dtype: type) -> NDArray[Any]:
-            return np.fromiter(map(attrgetter(name), rows), dtype, n)
+            out: NDArray[Any] = np.empty(n, dtype)
+            get = attrgetter(name)
+            for lo, hi in slices(n):
+                out[lo:hi] = np.fromiter(map(get, rows[lo:hi]), dtype, hi - lo)
+            return out
 
-        items = tuple(map(attrgetter("item"), rows))
-        ids = tuple(a.id for a in items)
+        items = tuple([r.item for r in rows])
+        ids = tuple([a.id for a in items])
+        position: Mapping[str, int]
+        if previous is not None and previous.ids == ids:
+            position = previous.position  # read-only, so the versions can share it
+        else:
+            position = {}
+            for lo, hi in slices(n):
+                position.update(zip(ids[lo:hi], range(lo, hi), strict=True))
         categories = tuple(vocab.categories.names)
         category_of = column("category", np.int32)
         value = column("value", np.float64)
@@ -126,7 +153,7 @@ class CatalogIndex:
             version=version,
             items=items,
             ids=ids,
-            position=dict(zip(ids, range(n), strict=True)),
+            position=position,
             categories=categories,
             category_of=category_of,
             kind_of=column("kind", np.int8),

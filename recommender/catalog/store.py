@@ -160,8 +160,13 @@ class CatalogStore:
     async def changes_since(self, version: int) -> list[Change] | None:
         """The changes after ``version`` in order, or None when the log does not reach
         back to it (the caller then reads everything)."""
-        entries = await self.redis.xrange(self.changes_key, min=f"{version + 1}-0")
-        current = await self.version()
+        # read together (one slot: the keys share the catalog's hash tag), so a version
+        # written in between cannot look like a gap in the log and force a full read
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xrange(self.changes_key, min=f"{version + 1}-0")
+            pipe.get(self.version_key)
+            entries, raw_version = await pipe.execute()
+        current = int(raw_version) if raw_version is not None else 0
         changes = [
             Change(
                 version=int(_decode(entry_id).split("-", 1)[0]),

@@ -12,18 +12,29 @@ applied together by the next.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import ctypes
 import gc
 import logging
+import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from recommender.catalog.index import CatalogIndex
 from recommender.catalog.rows import ItemRow, Vocabularies
 from recommender.catalog.store import CatalogStore, Raw, parse_chunk
 
 log = logging.getLogger("waypoint.catalog")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: the interpreter's thread switch interval during catalog work (see ``_off_loop``)
+BUILD_SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -41,6 +52,11 @@ class CatalogSync:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
         self.rows: dict[str, ItemRow] = {}
+        #: the ids of ``rows``, sorted (an action's position in the index)
+        self.order: list[str] = []
+        #: set while rows are being changed: a refresh that failed half-way leaves
+        #: ``order`` behind ``rows``, so the next one sorts the ids again
+        self._order_stale = False
         self.vocabulary = Vocabularies()
         self.index = CatalogIndex.build([], 0)
         self.version = -1
@@ -58,21 +74,30 @@ class CatalogSync:
             version = current
             vocabulary = Vocabularies()
             rows: dict[str, ItemRow] = {}
+            order: list[str] | None = None
             chunks = self.store.scan()
             self.stats.full_reloads += 1
         else:
+            # the rows are updated in place: if this refresh fails half-way, the next one
+            # reads the same changes again (the version has not moved) and re-derives them
             version = changes[-1].version
             vocabulary = self.vocabulary
-            rows = dict(self.rows)
-            chunks = self.store.fetch(sorted({i for c in changes for i in c.ids}))
+            rows = self.rows
+            order = None if self._order_stale else self.order
+            self._order_stale = True
+            changed = sorted({i for c in changes for i in c.ids})
+            chunks = self.store.fetch(changed)
         # parse and derive rows chunk by chunk, so the full entries never pile up in memory
+        added: list[str] = []
+        removed: list[str] = []
         async for chunk in chunks:
-            await asyncio.to_thread(_apply_chunk, chunk, rows, vocabulary, invalid)
+            await _off_loop(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
         started = time.perf_counter()
-        index = await asyncio.to_thread(_build, rows, version, vocabulary)
-        self.rows, self.vocabulary = rows, vocabulary
+        order = await _off_loop(_reorder, order, rows, added, removed)
+        index = await _off_loop(_build, rows, order, version, vocabulary, self.index)
+        self.rows, self.order, self.vocabulary = rows, order, vocabulary
+        self._order_stale = False
         self.index = index
-        _release_free_memory()
         # the new index's objects live until the next version: keep the cyclic garbage
         # collector from walking them again and again (a full pass over a large catalog
         # would stall requests); they are freed by reference counting when replaced
@@ -99,15 +124,85 @@ def _release_free_memory() -> None:
 
 
 def _apply_chunk(
-    chunk: list[Raw], rows: dict[str, ItemRow], vocabulary: Vocabularies, invalid: list[str]
+    chunk: list[Raw],
+    rows: dict[str, ItemRow],
+    vocabulary: Vocabularies,
+    invalid: list[str],
+    added: list[str],
+    removed: list[str],
 ) -> None:
-    """Replace the rows of one chunk of stored entries (removed when absent or invalid)."""
+    """Replace the rows of one chunk of stored entries (removed when absent or invalid),
+    noting the ids that came or went."""
     for action_id, action in parse_chunk(chunk, invalid).items():
         if action is None:
-            rows.pop(action_id, None)
+            if rows.pop(action_id, None) is not None:
+                removed.append(action_id)
         else:
+            if action_id not in rows:
+                added.append(action_id)
             rows[action_id] = ItemRow.of(action, vocabulary)
 
 
-def _build(rows: dict[str, ItemRow], version: int, vocabulary: Vocabularies) -> CatalogIndex:
-    return CatalogIndex.from_rows([rows[k] for k in sorted(rows)], version, vocabulary)
+def _reorder(
+    order: list[str] | None, rows: dict[str, ItemRow], added: list[str], removed: list[str]
+) -> list[str]:
+    """The sorted ids of ``rows``, from the previous ``order`` and the ids that came or
+    went: an update of existing actions keeps the list as it is, a few new ids are
+    inserted in place (sorting 100,000 ids is one long call that holds the interpreter
+    lock), many new ones sort again."""
+    if order is None or len(added) + len(removed) > len(order) // 8:
+        return sorted(rows)
+    if not added and not removed:
+        return order
+    new = list(order)  # the previous list may still be read by the previous build's owner
+    for action_id in removed:
+        i = bisect.bisect_left(new, action_id)
+        if i < len(new) and new[i] == action_id:
+            del new[i]
+    for action_id in added:
+        bisect.insort(new, action_id)
+    return new
+
+
+def _build(
+    rows: dict[str, ItemRow],
+    order: list[str],
+    version: int,
+    vocabulary: Vocabularies,
+    previous: CatalogIndex | None = None,
+) -> CatalogIndex:
+    index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, previous)
+    _release_free_memory()
+    return index
+
+
+async def _off_loop(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``fn`` in a worker thread, with the interpreter's thread switch interval at
+    :data:`BUILD_SWITCH_INTERVAL_S`: the event loop waits for the interpreter lock while
+    the catalog work runs, and takes it back after 0.5 ms instead of the default 5."""
+
+    def run() -> R:
+        with _short_switches():
+            return fn(*args, **kwargs)
+
+    return await asyncio.to_thread(run)
+
+
+_switches = {"active": 0, "saved": 0.0}
+_switches_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _short_switches() -> Iterator[None]:
+    with _switches_lock:
+        if _switches["active"] == 0:
+            _switches["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switches["saved"], BUILD_SWITCH_INTERVAL_S))
+        _switches["active"] += 1
+    try:
+        yield
+    finally:
+        with _switches_lock:
+            _switches["active"] -= 1
+            if _switches["active"] == 0:
+                sys.setswitchinterval(_switches["saved"])

@@ -23,6 +23,9 @@ B = 0.75
 #: up to this many query tokens, matching compares token by token instead of np.isin
 _FEW = 16
 
+#: arrays joined per step when building (see ``build``)
+SLICE = 4096
+
 IntArray = NDArray[np.int32]
 FloatArray = NDArray[np.float64]
 
@@ -47,19 +50,28 @@ class TextIndex:
         ``vocabulary``)."""
         n_tokens = len(vocabulary)
         lengths = np.fromiter((len(t) for t in token_ids), np.int64, len(token_ids))
-        item_tokens = (
-            np.concatenate(token_ids).astype(np.int32) if len(token_ids) else np.empty(0, np.int32)
-        )
+        # joined a slice at a time (one call over 100,000 arrays would hold the interpreter
+        # lock for tens of milliseconds, while requests wait)
+        parts = [
+            np.concatenate(token_ids[lo : lo + SLICE]).astype(np.int32)
+            for lo in range(0, len(token_ids), SLICE)
+        ]
+        item_tokens = np.concatenate(parts) if parts else np.empty(0, np.int32)
         item_ptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
         np.cumsum(lengths, out=item_ptr[1:])
-        items = np.repeat(np.arange(len(token_ids), dtype=np.int32), lengths)
+        items = np.empty(len(item_tokens), np.int32)  # the item of each entry
+        for lo in range(0, len(token_ids), SLICE):
+            hi = min(lo + SLICE, len(token_ids))
+            items[item_ptr[lo] : item_ptr[hi]] = np.repeat(
+                np.arange(lo, hi, dtype=np.int32), lengths[lo:hi]
+            )
         n_items = max(len(token_ids), 1)
         counts = np.bincount(item_tokens, minlength=n_tokens)
         df = counts.astype(np.float64)
         idf = np.log1p((n_items - df + 0.5) / (df + 0.5))
         avg = float(lengths.mean()) if len(lengths) else 1.0
         norm = 1.0 + K1 * (1.0 - B + B * lengths / max(avg, 1e-9))
-        weights = idf[item_tokens] * (K1 + 1.0) / np.repeat(norm, lengths)
+        weights = idf[item_tokens] * (K1 + 1.0) / norm[items]
         # group by token, heaviest first inside each token (ties: lower item id first)
         order = np.lexsort((items, -weights, item_tokens))
         post_ptr = np.zeros(n_tokens + 1, dtype=np.int64)

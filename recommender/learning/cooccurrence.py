@@ -30,15 +30,15 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from context.decay import Decay
+from context.event_writes import incr_fields, send_batch
 from domain.events import Event, EventWeights
 from domain.keys import CooccurrenceKeys, UserKeys
-from recommender.learning.interactions import Interaction, parse_ts
+from recommender.learning.interactions import Interaction
 
 log = logging.getLogger("waypoint.cooccurrence")
 
@@ -69,15 +69,32 @@ class CooccurrenceConfig:
         return Decay(self.half_life_days * DAY)
 
 
+#: (time, item id, event type): what the rule reads of an earlier event
+Entry = tuple[float, str, str]
+
+
 def anchors(
     prior: Sequence[Interaction], at: float, weights: EventWeights, config: CooccurrenceConfig
 ) -> dict[str, float]:
     """The user's positively engaged items in the window before ``at`` (oldest first in)."""
+    entries = [(it.ts, it.item_id, it.type) for it in prior[-config.max_history :]]
+    return anchor_strengths(entries, at, weight_table(weights), config)
+
+
+def weight_table(weights: EventWeights) -> dict[str, float]:
+    """``weights`` as a dict (a lookup per earlier event is the learner's inner loop)."""
+    return {name: float(w) for name, w in weights.by_type.items()}
+
+
+def anchor_strengths(
+    prior: Sequence[Entry], at: float, table: Mapping[str, float], config: CooccurrenceConfig
+) -> dict[str, float]:
+    """:func:`anchors` over plain entries (oldest first): the rule both learners use."""
     start = at - config.window_days * DAY
-    totals: dict[str, float] = defaultdict(float)
-    for it in prior[-config.max_history :]:
-        if start <= it.ts <= at:
-            totals[it.item_id] += weights.of(it.type)
+    totals: dict[str, float] = {}
+    for ts, item, kind in prior[-config.max_history :]:
+        if start <= ts <= at:
+            totals[item] = totals.get(item, 0.0) + table.get(kind, 0.0)
     return {i: min(ANCHOR_CAP, w) for i, w in totals.items() if w > 0}
 
 
@@ -88,15 +105,25 @@ def pair_updates(
     config: CooccurrenceConfig,
 ) -> list[PairUpdate]:
     """What one event adds to the pair counts, given the user's earlier events."""
-    w = weights.of(event.type)
+    entries = [(it.ts, it.item_id, it.type) for it in prior[-config.max_history :]]
+    return entry_pair_updates(
+        entries, (event.ts, event.item_id, event.type), weight_table(weights), config
+    )
+
+
+def entry_pair_updates(
+    prior: Sequence[Entry], event: Entry, table: Mapping[str, float], config: CooccurrenceConfig
+) -> list[PairUpdate]:
+    """:func:`pair_updates` over plain entries."""
+    at, target, kind = event
+    w = table.get(kind, 0.0)
     if w == 0:
         return []
-    out: list[PairUpdate] = []
-    for item, strength in anchors(prior, event.ts, weights, config).items():
-        if item == event.item_id:
-            continue
-        out.append((item, event.item_id, math.copysign(math.sqrt(abs(w) * strength), w)))
-    return out
+    return [
+        (item, target, math.copysign(math.sqrt(abs(w) * strength), w))
+        for item, strength in anchor_strengths(prior, at, table, config).items()
+        if item != target
+    ]
 
 
 @dataclass
@@ -192,28 +219,40 @@ class CooccurrenceModel:
 # --- online: counters in Redis ------------------------------------------------------------
 
 
-def history_interactions(
-    user_id: str, raw: Sequence[bytes | str], skip: frozenset[str]
-) -> list[Interaction]:
-    """A user's stored history list (newest first) as interactions, oldest first."""
-    out: list[Interaction] = []
-    for entry in reversed(raw):
+def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[Entry]:
+    """A user's list of recent item events (newest first, see ``UserKeys.recent_items``) as
+    entries, oldest first, without the events in ``skip``."""
+    lines = [x.decode() if isinstance(x, bytes) else x for x in reversed(raw)]
+    words = " ".join(lines).split(" ")
+    if len(words) == 4 * len(lines):  # the usual case: split all at once, not line by line
+        ts, kinds, items, ids = words[0::4], words[1::4], words[2::4], words[3::4]
         try:
-            rec = orjson.loads(entry)
-            if rec.get("event_id") in skip or not rec.get("item_id"):
+            if skip.isdisjoint(ids):
+                return list(zip(map(float, ts), items, kinds, strict=True))
+            return [
+                (float(t), i, k)
+                for t, k, i, e in zip(ts, kinds, items, ids, strict=True)
+                if e not in skip
+            ]
+        except ValueError:
+            pass
+    out: list[Entry] = []
+    for line in lines:  # a malformed entry never blocks learning from the rest
+        parts = line.split(" ")
+        if len(parts) == 4 and parts[3] not in skip:
+            try:
+                out.append((float(parts[0]), parts[2], parts[1]))
+            except ValueError:
                 continue
-            ts = parse_ts(rec["ts"]) if rec.get("ts") is not None else float(rec["accepted_at"])
-            out.append(Interaction(ts, user_id, str(rec["item_id"]), str(rec["type"])))
-        except (ValueError, KeyError, TypeError):
-            continue  # a malformed entry never blocks learning from the rest
     return out
 
 
 class CooccurrenceObserver:
     """Keeps the global pair counters up to date as events are accepted.
 
-    One pipelined round trip reads the recent history of every user in the batch, one
-    more writes all increments; both are best effort (the ingestor logs a failure).
+    One pipelined round trip reads every user's recent item events (a compact list the
+    event script keeps beside the JSON history), one more writes all increments; both are
+    best effort (the ingestor logs a failure).
     """
 
     def __init__(
@@ -229,70 +268,67 @@ class CooccurrenceObserver:
         self.keys = CooccurrenceKeys(prefix)
         self.config = config or CooccurrenceConfig()
         self.weights = weights or EventWeights()
+        self.table = weight_table(self.weights)
         self.decay = self.config.decay
 
     async def on_events(self, accepted: Sequence[Event], now: float) -> None:
-        relevant = [e for e in accepted if e.item_id and self.weights.of(e.type) != 0]
-        if not relevant:
+        table = self.table
+        batch: dict[str, list[Entry]] = defaultdict(list)
+        pushed: dict[str, int] = defaultdict(int)  # entries this batch added to the list
+        for e in accepted:
+            if e.item_id:
+                pushed[e.user_id] += 1
+                if table.get(e.type, 0.0) != 0:
+                    batch[e.user_id].append((e.timestamp(now), e.item_id, e.type))
+        if not batch:
             return
-        batch: dict[str, list[Event]] = defaultdict(list)
-        for e in relevant:
-            batch[e.user_id].append(e)
         users = sorted(batch)
-        skip = frozenset(e.event_id for e in accepted)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id in users:
-                depth = self.config.max_history + len(batch[user_id])
-                pipe.lrange(UserKeys(self.prefix, user_id).history, 0, depth - 1)
-            histories = await pipe.execute()
+        skip = {e.event_id for e in accepted}
+        reads = [
+            (
+                "LRANGE",
+                UserKeys(self.prefix, u).recent_items,
+                0,
+                self.config.max_history + pushed[u] - 1,
+            )
+            for u in users
+        ]
+        lists = await send_batch(self.redis, reads)
+        for reply in lists:
+            if isinstance(reply, Exception):
+                raise reply
 
-        updates: list[tuple[PairUpdate, float]] = []
-        masses: list[tuple[str, float, float]] = []
-        for user_id, raw in zip(users, histories, strict=True):
-            prior = history_interactions(user_id, raw, skip)
-            for e in sorted(batch[user_id], key=lambda e: e.timestamp(now)):
-                it = Interaction(e.timestamp(now), user_id, str(e.item_id), e.type)
-                updates.extend(
-                    (u, it.ts) for u in pair_updates(prior, it, self.weights, self.config)
-                )
-                w = self.weights.of(it.type)
-                if w > 0:
-                    masses.append((it.item_id, w, it.ts))
-                prior.append(it)
-        if not updates and not masses:
-            return
         # summed per field first, then one command per hash (not one per pair): the
         # client's cost is per command, and a batch of 500 events makes thousands of pairs
         pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for (src, dst, g), ts in updates:
-            pairs[src][dst] += self.decay.encode(g, ts)
         mass: dict[str, float] = defaultdict(float)
-        for item, w, ts in masses:
-            mass[item] += self.decay.encode(w, ts)
+        scale: dict[float, float] = {}  # time -> decay encoding of a weight of 1 then
+        for user_id, raw in zip(users, lists, strict=True):
+            prior = recent_entries(raw, skip)
+            for entry in sorted(batch[user_id], key=lambda x: x[0]):
+                ts, item, kind = entry
+                f = scale.get(ts)
+                if f is None:
+                    f = scale[ts] = self.decay.encode(1.0, ts)
+                for src, dst, g in entry_pair_updates(prior, entry, table, self.config):
+                    pairs[src][dst] += g * f
+                w = table[kind]
+                if w > 0:
+                    mass[item] += w * f
+                prior.append(entry)
+        if not pairs and not mass:
+            return
         # every source gets a mass field, so the loader finds its pairs even when the
         # positive events that made it an anchor predate this observer
         for src in pairs:
             mass[src] += 0.0
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for src, fields in pairs.items():
-                _incr_many(pipe, self.keys.pairs(src), fields)
-            _incr_many(pipe, self.keys.mass, mass)
-            pipe.incr(self.keys.version)
-            await pipe.execute()
-
-
-# HINCRBYFLOAT of many fields of one hash (one key: one slot), ARGV field, increment, ...
-_INCR_MANY_LUA = """
-for i = 1, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
-
-
-def _incr_many(pipe: Any, key: str, fields: Mapping[str, float]) -> None:
-    args: list[str] = []
-    for name, value in fields.items():
-        args += (name, repr(value))
-    pipe.eval(_INCR_MANY_LUA, 1, key, *args)
+        writes: list[tuple[str | bytes | int, ...]] = [
+            incr_fields(self.keys.pairs(src), row) for src, row in pairs.items()
+        ]
+        writes += [incr_fields(self.keys.mass, mass), ("INCR", self.keys.version)]
+        for reply in await send_batch(self.redis, writes):
+            if isinstance(reply, Exception):
+                raise reply
 
 
 class CooccurrenceStore:

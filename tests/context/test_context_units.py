@@ -179,3 +179,16 @@ def test_event_validation_messages(payload: dict[str, object], message: str) -> 
 def test_event_types_with_a_state_effect_have_a_handler() -> None:
     assert set(EFFECTS) == NEGATIVE_EVENTS | OUTCOME_EVENTS | {"maybe_later"}
     assert set(EFFECTS) <= set(EVENT_KINDS)
+
+
+def test_journey_steps_are_stored_as_the_model_would_write_them() -> None:
+    from context.events import step_json
+    from domain.customer import JourneyStep
+
+    for fields in (
+        {"ts": 1.5, "type": "view", "channel": "web", "item_id": "a1", "query": None},
+        {"ts": 2.0, "type": "recommend", "channel": "app", "query": 'é "x"', "intent": "i"},
+    ):
+        want = JourneyStep.model_validate(fields).model_dump_json(exclude_none=True)
+        assert json.loads(step_json(fields)) == json.loads(want)
+        assert list(json.loads(step_json(fields))) == list(json.loads(want))

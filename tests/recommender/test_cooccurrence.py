@@ -15,6 +15,7 @@ from recommender.learning.cooccurrence import (
     CooccurrenceStore,
     anchors,
     pair_updates,
+    recent_entries,
 )
 from recommender.learning.history import similar_items
 from recommender.learning.interactions import Interaction
@@ -126,3 +127,14 @@ async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_ur
     # reload only when a batch changed the counters
     assert await store.maybe_load(now) is not None
     assert await store.maybe_load(now) is None
+
+
+def test_recent_item_entries_are_read_oldest_first_without_the_new_batch() -> None:
+    newest_first = [b"300.0 click B e3", b"200.5 view A e2", b"bad entry", b"100.0 purchase C e1"]
+    assert recent_entries(newest_first, skip={"e3"}) == [
+        (100.0, "C", "purchase"),
+        (200.5, "A", "view"),
+    ]
+    clean = [b"2.0 view B e2", b"1.0 view A e1"]
+    assert recent_entries(clean, skip=set()) == [(1.0, "A", "view"), (2.0, "B", "view")]
+    assert recent_entries(clean, skip={"e1"}) == [(2.0, "B", "view")]

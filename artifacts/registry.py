@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -19,27 +20,18 @@ M = TypeVar("M", bound=ArtifactMetadata)
 T = TypeVar("T")
 
 
+@dataclass(eq=False)
 class ArtifactRegistry(Generic[M, T]):
     """The stored versions of one kind of model (``what``: its name in error messages)."""
 
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        index_key: str,
-        blob_prefix: str,
-        active_key: str,
-        metadata_model: type[M],
-        loads: Callable[[bytes], T],
-        what: str,
-    ) -> None:
-        self.redis = redis
-        self.index_key = index_key
-        self.blob_prefix = blob_prefix
-        self.active_key = active_key
-        self.metadata_model = metadata_model
-        self.loads = loads
-        self.what = what
+    redis: Any
+    _: KW_ONLY
+    index_key: str
+    blob_prefix: str
+    active_key: str
+    metadata_model: type[M]
+    loads: Callable[[bytes], T]
+    what: str
 
     def _blob(self, version: str) -> str:
         return f"{self.blob_prefix}{version}"

@@ -165,16 +165,9 @@ class GlobalKeys:
         return f"{self.intents_tag}:taxonomy:version"
 
     @property
-    def models(self) -> str:
-        """Hash: model version -> metadata JSON."""
-        return f"{self.intents_tag}:models"
-
-    def model_blob(self, version: str) -> str:
-        return f"{self.intents_tag}:model:{version}"
-
-    @property
-    def active_model(self) -> str:
-        return f"{self.intents_tag}:active"
+    def intent_models(self) -> ArtifactKeys:
+        """The intent models (on the intents slot)."""
+        return ArtifactKeys(self.intents_tag)
 
     @property
     def clarify_examples(self) -> str:
@@ -187,16 +180,8 @@ class GlobalKeys:
         return f"{{{self.prefix}:ranker}}"
 
     @property
-    def rankers(self) -> str:
-        """Hash: ranker version -> metadata JSON."""
-        return f"{self.ranker_tag}:models"
-
-    def ranker_blob(self, version: str) -> str:
-        return f"{self.ranker_tag}:model:{version}"
-
-    @property
-    def active_ranker(self) -> str:
-        return f"{self.ranker_tag}:active"
+    def rankers(self) -> ArtifactKeys:
+        return ArtifactKeys(self.ranker_tag)
 
     @property
     def popularity(self) -> str:
@@ -217,6 +202,32 @@ class GlobalKeys:
     def contact_policy(self) -> str:
         """Hash: contact policy document and its version (recommender.controls.policy)."""
         return f"{self.prefix}:policies:contact"
+
+
+@dataclass(frozen=True)
+class ArtifactKeys:
+    """One family of versioned model files (:mod:`artifacts.registry`), all under one hash
+    tag so a transaction can store a file with its metadata."""
+
+    tag: str
+
+    @property
+    def index(self) -> str:
+        """Hash: version -> metadata JSON."""
+        return f"{self.tag}:models"
+
+    @property
+    def blob_prefix(self) -> str:
+        """Followed by the version: the string holding that version's file."""
+        return f"{self.tag}:model:"
+
+    def blob(self, version: str) -> str:
+        return f"{self.blob_prefix}{version}"
+
+    @property
+    def active(self) -> str:
+        """String: the active version."""
+        return f"{self.tag}:active"
 
 
 @dataclass(frozen=True)

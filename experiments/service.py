@@ -52,6 +52,15 @@ ResultsSource = Literal["counters", "raw"]
 Build = Callable[[dict[str, Experiment]], tuple[Experiment, AuditEntry | None]]
 
 
+def audit_entry(
+    exp: Experiment, actor: str, action: AuditAction, changes: dict[str, list[Any]]
+) -> AuditEntry:
+    """The audit record of a change that produced ``exp``."""
+    return AuditEntry(
+        ts=exp.updated_at, actor=actor, action=action, version=exp.version, changes=changes
+    )
+
+
 class ExperimentService:
     def __init__(self, store: ExperimentStore, *, max_retries: int = 5) -> None:
         self.store = store
@@ -157,19 +166,25 @@ class ExperimentService:
         )
 
     @staticmethod
-    def _existing(experiments: Mapping[str, Experiment], experiment_id: str) -> Experiment:
+    def _existing(
+        experiments: Mapping[str, Experiment], experiment_id: str, expected: int | None
+    ) -> Experiment:
+        """The experiment a change applies to, at the version the caller read (if given)."""
         exp = experiments.get(experiment_id)
         if exp is None:
             raise ExperimentError(f"no experiment {experiment_id!r}", status_code=404)
-        return exp
-
-    @staticmethod
-    def _check_version(exp: Experiment, expected: int | None) -> None:
         if expected is not None and exp.version != expected:
             raise ExperimentError(
                 f"experiment {exp.id!r} changed since you read it (it is at version "
                 f"{exp.version}, you sent {expected}); reload it and apply your change again"
             )
+        return exp
+
+    @staticmethod
+    def _check_room(experiments: Mapping[str, Experiment], new: Experiment) -> None:
+        """An experiment about to run fits its namespace and its layer."""
+        check_namespace_capacity(experiments.values(), new)
+        check_layers(experiments.values(), new)
 
     async def create(
         self, spec: ExperimentSpec, actor: str, now: datetime | None = None
@@ -182,14 +197,7 @@ class ExperimentService:
                     f"experiment {spec.id!r} already exists; ids are never reused"
                 )
             exp = Experiment.create(spec, now)
-            entry = AuditEntry(
-                ts=exp.created_at,
-                actor=actor,
-                action="created",
-                version=exp.version,
-                changes=spec_changes(None, spec),
-            )
-            return exp, entry
+            return exp, audit_entry(exp, actor, "created", spec_changes(None, spec))
 
         return await self._commit(build)
 
@@ -205,23 +213,14 @@ class ExperimentService:
         check_supported(spec)
 
         def build(experiments: dict[str, Experiment]) -> tuple[Experiment, AuditEntry | None]:
-            old = self._existing(experiments, experiment_id)
-            self._check_version(old, expected_version)
+            old = self._existing(experiments, experiment_id, expected_version)
             changes = spec_changes(old.spec, spec)
             new = old.with_spec(spec, now)  # check_update: what may change while running
             if not changes:
                 return old, None
             if new.is_active:
-                check_namespace_capacity(experiments.values(), new)
-                check_layers(experiments.values(), new)
-            entry = AuditEntry(
-                ts=new.updated_at,
-                actor=actor,
-                action="updated",
-                version=new.version,
-                changes=changes,
-            )
-            return new, entry
+                self._check_room(experiments, new)
+            return new, audit_entry(new, actor, "updated", changes)
 
         return await self._commit(build)
 
@@ -235,22 +234,17 @@ class ExperimentService:
         now: datetime | None = None,
     ) -> Experiment:
         def build(experiments: dict[str, Experiment]) -> tuple[Experiment, AuditEntry | None]:
-            old = self._existing(experiments, experiment_id)
-            self._check_version(old, expected_version)
+            old = self._existing(experiments, experiment_id, expected_version)
             new = old.with_status(target, now or datetime.now(UTC))
             if target == "running":
-                check_namespace_capacity(experiments.values(), new)
-                check_layers(experiments.values(), new)
+                self._check_room(experiments, new)
             action: AuditAction = target if target in ("paused", "stopped") else "started"
             if target == "running" and old.status == "paused":
                 action = "resumed"
             changes: dict[str, list[Any]] = {"status": [old.status, new.status]}
             if new.started_at is not None and old.started_at is None:
                 changes["started_at"] = [None, new.started_at.isoformat()]
-            entry = AuditEntry(
-                ts=new.updated_at, actor=actor, action=action, version=new.version, changes=changes
-            )
-            return new, entry
+            return new, audit_entry(new, actor, action, changes)
 
         return await self._commit(build)
 

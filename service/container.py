@@ -75,9 +75,9 @@ def build_services(settings: Settings, redis: Any) -> Services:
     taxonomy = TaxonomyStore(redis, key=keys.taxonomy, version_key=keys.taxonomy_version)
     models = ModelRegistry(
         redis,
-        index_key=keys.models,
-        blob_prefix=keys.model_blob(""),
-        active_key=keys.active_model,
+        index_key=keys.intent_models.index,
+        blob_prefix=keys.intent_models.blob_prefix,
+        active_key=keys.intent_models.active,
     )
     learned = LearnedExamples(redis, key=keys.clarify_examples)
     popularity_decay = Decay(7 * DAY)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -165,21 +165,16 @@ class Arbiter:
         return Picked(shown, bucket, rate, admission, arb, at, ranked, order)
 
 
+@dataclass(eq=False)
 class ArbitrationSource:
     """Reloads levers and the contact policy on version change, and the propensity
     snapshot every ``propensity.every_s`` seconds (the runtime calls :meth:`refresh`)."""
 
-    def __init__(
-        self,
-        *,
-        levers: LeverStore,
-        policies: PolicyStore,
-        propensity: PropensityStore | None = None,
-    ) -> None:
-        self.levers = levers
-        self.policies = policies
-        self.propensity = propensity
-        self._propensity_at = -math.inf
+    _: KW_ONLY
+    levers: LeverStore
+    policies: PolicyStore
+    propensity: PropensityStore | None = None
+    _propensity_at: float = field(default=-math.inf, init=False)
 
     async def refresh(self, state: LiveState, now: float, *, force: bool = False) -> LiveState:
         levers_version = await self.levers.version()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
@@ -33,21 +34,14 @@ NOT_RECORDED = "journey and impressions not recorded"
 _VALUE = SCORE_TERMS.index("value")
 
 
+@dataclass(eq=False)
 class DecisionWriter:
-    def __init__(
-        self,
-        store: UserStore,
-        planner: EventPlanner,
-        *,
-        propensity: PropensityStore | None = None,
-        decision_log: DecisionLog | None = None,
-        learned: LearnedExamples | None = None,
-    ) -> None:
-        self.store = store
-        self.planner = planner
-        self.propensity = propensity
-        self.decision_log = decision_log
-        self.learned = learned
+    store: UserStore
+    planner: EventPlanner
+    _: KW_ONLY
+    propensity: PropensityStore | None = None
+    decision_log: DecisionLog | None = None
+    learned: LearnedExamples | None = None
 
     async def write(self, d: Decision, picked: Picked | None, shown: list[str]) -> None:
         """Record the decision that shows ``shown`` (ids, in display order)."""

@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from context.decay import Decay
@@ -247,6 +247,7 @@ def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[E
     return out
 
 
+@dataclass(eq=False)
 class CooccurrenceObserver:
     """Keeps the global pair counters up to date as events are accepted.
 
@@ -255,19 +256,14 @@ class CooccurrenceObserver:
     best effort (the ingestor logs a failure).
     """
 
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        prefix: str,
-        config: CooccurrenceConfig | None = None,
-        weights: EventWeights | None = None,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.keys = CooccurrenceKeys(prefix)
-        self.config = config or CooccurrenceConfig()
-        self.weights = weights or EventWeights()
+    redis: Any
+    _: KW_ONLY
+    prefix: str
+    config: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
+    weights: EventWeights = field(default_factory=EventWeights)
+
+    def __post_init__(self) -> None:
+        self.keys = CooccurrenceKeys(self.prefix)
         self.table = weight_table(self.weights)
         self.decay = self.config.decay
 

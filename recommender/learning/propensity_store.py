@@ -47,8 +47,8 @@ import functools
 import json
 import logging
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -117,6 +117,23 @@ def context_bucket(intent: str | None, channel: str, segments: Sequence[str]) ->
     )
 
 
+#: entries a snapshot's cache holds before it starts again empty
+_CACHE_MAX = 200_000
+
+
+def _cached(
+    cache: dict[tuple[str, str], float], key: tuple[str, str], compute: Callable[[], float]
+) -> float:
+    """``cache[key]``, computed (and stored) on a miss; a full cache is emptied first."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) > _CACHE_MAX:
+            cache.clear()
+        value = compute()
+        cache[key] = value
+    return value
+
+
 @dataclass
 class Propensities:
     """An immutable model snapshot with a per-snapshot cache of posterior means."""
@@ -130,14 +147,7 @@ class Propensities:
 
     def mean(self, bucket: str, action: str) -> float:
         """Posterior mean success rate (logged for off-policy evaluation)."""
-        key = (bucket, action)
-        value = self._cache.get(key)
-        if value is None:
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            value = self.model.mean(bucket, action)
-            self._cache[key] = value
-        return value
+        return _cached(self._cache, (bucket, action), lambda: self.model.mean(bucket, action))
 
     @functools.cached_property
     def any_success(self) -> bool:
@@ -152,15 +162,12 @@ class Propensities:
 
     def multiplier(self, bucket: str, action: str) -> float:
         """The arbitration term: the action's lift, clamped into :data:`LIFT_RANGE`."""
-        key = (bucket, action)
-        value = self._lifts.get(key)
-        if value is None:
-            if len(self._lifts) > 200_000:
-                self._lifts.clear()
+
+        def clamped() -> float:
             lift = self.model.lift(bucket, action, strength=LIFT_STRENGTH)
-            value = min(max(lift, LIFT_RANGE[0]), LIFT_RANGE[1])
-            self._lifts[key] = value
-        return value
+            return min(max(lift, LIFT_RANGE[0]), LIFT_RANGE[1])
+
+        return _cached(self._lifts, (bucket, action), clamped)
 
     def impressions(self, bucket: str, action: str) -> float:
         """Impressions seen in exactly this cell (the answer's ``confidence`` uses it)."""
@@ -263,19 +270,14 @@ class OutcomeSink(Protocol):
     async def outcome(self, record: dict[str, Any]) -> None: ...
 
 
+@dataclass(eq=False)
 class PropensityObserver:
     """An ``EventObserver``: turns positive events into propensity successes."""
 
-    def __init__(
-        self,
-        store: PropensityStore,
-        *,
-        key_prefix: str,
-        sink: OutcomeSink | None = None,
-    ) -> None:
-        self.store = store
-        self.key_prefix = key_prefix
-        self.sink = sink
+    store: PropensityStore
+    _: KW_ONLY
+    key_prefix: str
+    sink: OutcomeSink | None = None
 
     async def on_events(self, accepted: Sequence[Event], now: float) -> None:
         wanted = [e for e in accepted if e.type in SUCCESS_EVENTS and e.item_id]

@@ -17,19 +17,10 @@ from recommender.learning.factors import ImplicitALS
 from recommender.learning.ranker_artifact import RankerMetadata, loads_ranker
 
 
-class RankerKeys:
-    """The registry's keys (named in ``domain.keys.GlobalKeys``: one hash tag, one slot)."""
-
-    def __init__(self, prefix: str) -> None:
-        keys = GlobalKeys(prefix)
-        self.index = keys.rankers
-        self.blob_prefix = keys.ranker_blob("")
-        self.active = keys.active_ranker
-
-
 class RankerRegistry(ArtifactRegistry[RankerMetadata, ImplicitALS]):
     def __init__(self, redis: Any, *, prefix: str) -> None:
-        self.keys = RankerKeys(prefix)
+        #: the registry's keys (``domain.keys.GlobalKeys.rankers``: one hash tag, one slot)
+        self.keys = GlobalKeys(prefix).rankers
         super().__init__(
             redis,
             index_key=self.keys.index,

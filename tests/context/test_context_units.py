@@ -57,10 +57,11 @@ def test_every_user_key_lives_on_one_cluster_slot() -> None:
 
 def test_keys_written_together_share_their_concerns_slot() -> None:
     g = GlobalKeys("wp")
+    models = g.intent_models
     groups = {
         "catalog": [g.catalog_items, g.catalog_version, g.catalog_changes],
-        "intents": [g.taxonomy, g.taxonomy_version, g.models, g.model_blob("v1"), g.active_model],
-        "ranker": [g.rankers, g.ranker_blob("r1"), g.active_ranker],
+        "intents": [g.taxonomy, g.taxonomy_version, models.index, models.blob("v1"), models.active],
+        "ranker": [g.rankers.index, g.rankers.blob("r1"), g.rankers.active],
     }
     for name, keys in groups.items():
         assert len({key_slot(k.encode()) for k in keys}) == 1, name

@@ -75,9 +75,9 @@ async def test_popularity_is_relative_to_the_most_popular(redis: Any) -> None:
 async def test_the_active_intent_model_is_loaded_behind_the_cache(
     redis: Any, demo_model_dir: Path
 ) -> None:
-    keys = GlobalKeys("t")
+    keys = GlobalKeys("t").intent_models
     models = ModelRegistry(
-        redis, index_key=keys.models, blob_prefix=keys.model_blob(""), active_key=keys.active_model
+        redis, index_key=keys.index, blob_prefix=keys.blob_prefix, active_key=keys.active
     )
     rt = runtime(redis, models=models, prediction_cache=PredictionCache(size=10))
     await rt.refresh()

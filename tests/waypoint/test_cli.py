@@ -52,7 +52,7 @@ def test_models_push_list_activate_learned(
     client.xadd(keys.clarify_examples, {"text": "phone stuff", "intent": "buy_electronics"})
     assert main(["models", "push", "--model", str(demo_model_dir), "--activate"]) == 0
     version = capsys.readouterr().out.split()[0]
-    assert client.get(keys.active_model).decode() == version
+    assert client.get(keys.intent_models.active).decode() == version
     assert main(["models", "list"]) == 0
     assert f"* {version}" in capsys.readouterr().out
     assert main(["models", "activate", "intent-missing"]) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
 from context.events import EventPlanner
@@ -44,39 +45,31 @@ class TreatmentPolicy(Protocol):
     ) -> None: ...
 
 
+@dataclass(eq=False)
 class Recommender:
-    def __init__(
-        self,
-        store: UserStore,
-        planner: EventPlanner,
-        *,
-        journey_ttl_s: int,
-        policy: TreatmentPolicy | None = None,
-        learned: LearnedExamples | None = None,
-        clarify: ClarifyPolicy | None = None,
-        arbiter: Arbiter | None = None,
-        retrieval: Limits | None = DEFAULT_LIMITS,
-        neutral: tuple[str, ...] = ("agent",),
-    ) -> None:
-        self.store = store
-        #: arbitration, contact policy and exploration (None: score order)
-        self.arbiter = arbiter
-        self.planner = planner
-        self.journey_ttl_s = journey_ttl_s
-        self.policy = policy
-        self.learned = learned
-        self.clarify = clarify or ClarifyPolicy()
-        #: per-source candidate limits; None ranks the whole catalog (the reference scan)
-        self.limits = retrieval
-        #: category prefixes of the safe answer when nothing else is known
-        self.neutral = neutral
+    store: UserStore
+    planner: EventPlanner
+    _: KW_ONLY
+    journey_ttl_s: int
+    policy: TreatmentPolicy | None = None
+    learned: LearnedExamples | None = None
+    clarify: ClarifyPolicy = field(default_factory=ClarifyPolicy)
+    #: arbitration, contact policy and exploration (None: score order)
+    arbiter: Arbiter | None = None
+    #: per-source candidate limits; None ranks the whole catalog (the reference scan)
+    retrieval: Limits | None = DEFAULT_LIMITS
+    #: category prefixes of the safe answer when nothing else is known
+    neutral: tuple[str, ...] = ("agent",)
+
+    def __post_init__(self) -> None:
+        arbiter = self.arbiter
         #: the decision's write: the arbiter's propensity counters and decision log
         self.writer = DecisionWriter(
-            store,
-            planner,
+            self.store,
+            self.planner,
             propensity=arbiter.propensity if arbiter is not None else None,
             decision_log=arbiter.decision_log if arbiter is not None else None,
-            learned=learned,
+            learned=self.learned,
         )
 
     async def rank(
@@ -110,7 +103,7 @@ class Recommender:
         )
         gate, fallback = self._gate(state, user, decision)
         weights = treatment.strategy.weights
-        table, debug = rank_candidates(req, state, user, gate, ctx, weights, now, self.limits)
+        table, debug = rank_candidates(req, state, user, gate, ctx, weights, now, self.retrieval)
         return Decision(
             req=req,
             state=state,

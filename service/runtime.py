@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any, Protocol
 
 from context.decay import Decay
@@ -45,45 +45,34 @@ class ExperimentSource(Protocol):
     async def active(self) -> tuple[Any, ...]: ...
 
 
+@dataclass(eq=False)
 class Runtime:
     """Holds the live state; ``refresh`` reloads whatever changed version in Redis."""
 
-    def __init__(
-        self,
-        redis: Any,
-        keys: GlobalKeys,
-        *,
-        catalog: CatalogStore,
-        taxonomy: TaxonomyStore,
-        models: ModelSource | None,
-        popularity_decay: Decay,
-        experiments: ExperimentSource | None = None,
-        neighbours: NeighbourSource | None = None,
-        rankers: RankerSource | None = None,
-        arbitration: ArbitrationSource | None = None,
-        prediction_cache: PredictionCache | None = None,
-    ) -> None:
-        self.redis = redis
-        self.keys = keys
-        self.catalog_store = catalog
+    redis: Any
+    keys: GlobalKeys
+    _: KW_ONLY
+    catalog: CatalogStore
+    taxonomy: TaxonomyStore
+    models: ModelSource | None
+    popularity_decay: Decay
+    experiments: ExperimentSource | None = None
+    neighbours: NeighbourSource | None = None
+    rankers: RankerSource | None = None
+    #: levers, contact policy and propensity snapshot (recommender.decision.arbiter)
+    arbitration: ArbitrationSource | None = None
+    #: predictions of repeated queries, keyed by model version (intent.cache)
+    prediction_cache: PredictionCache | None = None
+    last_refresh: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
         #: applies catalog changes by deltas and builds each new index off the event loop
-        self.catalog_sync = CatalogSync(catalog)
-        self.taxonomy_store = taxonomy
-        self.models = models
-        self.popularity_decay = popularity_decay
+        self.catalog_sync = CatalogSync(self.catalog)
         self.state = LiveState(catalog=CatalogIndex.build([], 0), taxonomy=Taxonomy())
-        self.experiments = experiments
-        self.neighbours = neighbours
-        self.rankers = rankers
-        #: levers, contact policy and propensity snapshot (recommender.decision.arbiter)
-        self.arbitration = arbitration
-        #: predictions of repeated queries, keyed by model version (intent.cache)
-        self.prediction_cache = prediction_cache
         self._taxonomy_version = -1
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._experiments_version = -1
-        self.last_refresh: float | None = None
 
     async def refresh(self) -> None:
         """Reload whatever changed version. Serialized: a route's refresh and the background
@@ -96,10 +85,10 @@ class Runtime:
         if catalog is not None:
             # the build ran off the event loop; requests kept the previous index meanwhile
             self.state = replace(self.state, catalog=catalog)
-        taxonomy_version = await self.taxonomy_store.version()
+        taxonomy_version = await self.taxonomy.version()
         state = self.state
         if taxonomy_version != self._taxonomy_version:
-            taxonomy, version = await self.taxonomy_store.get()
+            taxonomy, version = await self.taxonomy.get()
             if taxonomy is not None:
                 state = replace(state, taxonomy=taxonomy)
                 log.info("taxonomy version %d loaded (%d intents)", version, len(taxonomy.intents))

@@ -57,7 +57,7 @@ async def test_an_empty_store_gives_an_empty_state(redis: Any) -> None:
 async def test_a_new_taxonomy_version_is_loaded(redis: Any) -> None:
     rt = runtime(redis)
     await rt.refresh()
-    await rt.taxonomy_store.put(Taxonomy(intents=[BOOK]))
+    await rt.taxonomy.put(Taxonomy(intents=[BOOK]))
     await rt.refresh()
     assert rt.state.taxonomy.names == ["buy_book"]
 
@@ -137,7 +137,7 @@ async def test_the_background_loop_survives_an_unreachable_store() -> None:
 async def test_wake_runs_a_refresh_before_the_interval(redis: Any) -> None:
     rt = runtime(redis)
     async with rt.running(interval_s=60):
-        await rt.taxonomy_store.put(Taxonomy(intents=[BOOK]))
+        await rt.taxonomy.put(Taxonomy(intents=[BOOK]))
         rt.wake()
         for _ in range(100):
             if rt.state.taxonomy.intents:

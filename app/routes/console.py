@@ -100,6 +100,10 @@ class OutcomeOut(BaseModel):
     agent_id: str
 
 
+#: the fields of the request an :class:`OutcomeOut` repeats
+_ECHOED = {"user_id", "item_id", "outcome", "reason"}
+
+
 @router.post(
     "/v1/console/outcomes",
     response_model=OutcomeOut,
@@ -138,12 +142,9 @@ async def record_outcome(body: OutcomeIn, services: ServicesDep, key: ConsoleKey
             "recorded: send it again with the same event_id (a repeat changes nothing)"
         )
     return OutcomeOut(
+        **body.model_dump(include=_ECHOED),
         event_id=result.event_id,
         status=result.status,
-        user_id=body.user_id,
-        item_id=body.item_id,
-        outcome=body.outcome,
-        reason=body.reason,
         agent_id=key.id,
     )
 

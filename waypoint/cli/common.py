@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import dataclasses
 import hashlib
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -37,6 +38,13 @@ def positive_int(text: str) -> int:
 
 def add_json_option(parser: argparse.ArgumentParser, help: str = JSON_HELP) -> None:
     parser.add_argument("--json", action="store_true", help=help)
+
+
+def print_report(args: argparse.Namespace, data: Any, text: str, **dumps: Any) -> int:
+    """Print ``data`` as one JSON object (``json.dumps`` with ``dumps``) when ``--json`` was
+    given, else the readable ``text``; the command's exit status (0)."""
+    print(json.dumps(data, **dumps) if args.json else text)
+    return 0
 
 
 def command_group(subparsers: Any, name: str, help: str, **parser_options: Any) -> Any:

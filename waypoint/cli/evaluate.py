@@ -8,7 +8,6 @@ The ``waypoint`` CLI wires this in with :func:`register`; during development run
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +27,7 @@ from waypoint.cli.common import (
     config_from_args,
     open_fraction,
     positive_int,
+    print_report,
 )
 
 __all__ = ["main", "register"]
@@ -55,11 +55,7 @@ def _run_bandit(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report.to_json(), sort_keys=False, allow_nan=False))
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(args, report.to_json(), format_report(report), allow_nan=False)
 
 
 def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentParser]:

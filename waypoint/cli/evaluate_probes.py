@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 from typing import Any
 
-from waypoint.cli.common import add_json_option
+from waypoint.cli.common import add_json_option, print_report
 
 __all__ = ["format_report", "register"]
 
@@ -59,8 +58,7 @@ def _run(args: argparse.Namespace) -> int:
             redis_url=redis_url,
         )
     )
-    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
-    return 0
+    return print_report(args, report, format_report(report), ensure_ascii=False)
 
 
 def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,13 @@ from domain.actions import Action
 from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
 from evaluation.ranking_report import format_report
 from recommender.learning.interactions import LogFormatError
-from waypoint.cli.common import add_json_option, config_from_args, open_fraction, positive_int
+from waypoint.cli.common import (
+    add_json_option,
+    config_from_args,
+    open_fraction,
+    positive_int,
+    print_report,
+)
 
 
 def _names(allowed: tuple[str, ...]) -> Any:
@@ -47,11 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         detail = getattr(exc, "detail", None) or repr(exc)
         print(f"error: {detail}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report.to_json(), allow_nan=False))
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(args, report.to_json(), format_report(report), allow_nan=False)
 
 
 def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -11,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.simulation import ARMS, ArmResult, SimConfig, run_blocking, train_demo_model
-from waypoint.cli.common import add_json_option, config_from_args, open_fraction, positive_int
+from waypoint.cli.common import (
+    add_json_option,
+    config_from_args,
+    open_fraction,
+    positive_int,
+    print_report,
+)
 
 __all__ = ["format_report", "register", "report_json"]
 
@@ -67,11 +72,7 @@ def _run_cli(args: Any) -> int:
             results = run_blocking(cfg, server.url, model_dir)
         finally:
             server.stop()
-    if args.json:
-        print(json.dumps(report_json(cfg, results)))
-    else:
-        print(format_report(cfg, results))
-    return 0
+    return print_report(args, report_json(cfg, results), format_report(cfg, results))
 
 
 def register(group: Any) -> Any:

@@ -23,12 +23,19 @@ Then the decision, on the combined probability ``P(top)``:
 * out of scope (the safe, flagged fallback answer): "out of scope" outweighs every intent,
   or ``P(top) < reject``, or the classifier knows none of the query's words, in the last
   two cases only when the catalog does not vouch for it (``strength < vouch``);
-* ``P(top) >= gate``: the intent gates the answer (a hard category filter), unless the
-  query is one word on which the classifier and the catalog name different intents
-  ("help": tech support to the classifier, billing help to the catalog);
+* ``P(top) >= gate`` and ``P(top)`` leads its best *rival* by ``margin``: the intent gates
+  the answer (a hard category filter). A rival is an intent whose categories neither
+  contain nor are contained in the top's: gift ideas admit every book, so "buy a book"
+  against "gift ideas" changes little and is no rival. No gate either when the query is
+  in doubt: one word on which the classifier and the catalog name different intents
+  ("help": tech support to the classifier, billing help to the catalog), or one word on
+  which the plain average of the two votes keeps a rival at ``pool_ratio`` of the top
+  ("Waschmaschine": buying to both, but the catalog also knows its repairs). The product
+  of the votes is sure of such a word; each voter alone is not;
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
-  both sides' picks of a disputed one-word query), two to four, the likelier first; with a
-  single candidate left, that one gates.
+  the intents in doubt), two to four, the likelier first. When the options are nested
+  (each pair: one's categories within the other's) they are one choice: the narrowest
+  gates, as it does when a single candidate is left.
 """
 
 from __future__ import annotations
@@ -37,11 +44,11 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
-from intent.taxonomy import Taxonomy
+from intent.taxonomy import Intent, Taxonomy
 from recommender.ranking.terms import ScoringContext
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
@@ -69,6 +76,16 @@ class Combiner:
     reject: float = 0.1
     vouch: float = 0.2
     max_options: int = 4
+    #: gate only when the top leads the best rival (an intent whose categories neither
+    #: contain nor are contained in the top's) by at least this much. 0: on the dev probes
+    #: every margin from 0.3 up held back more right gates than wrong ones (the wrong
+    #: gates left are sure of themselves); kept as a setting for a stricter deployment
+    margin: float = 0.0
+    #: a query of at most ``pool_words`` content words is in doubt when, in the plain
+    #: average of the classifier's and the catalog's votes, the best rival holds at least
+    #: ``pool_ratio`` of the top's share (0: never)
+    pool_ratio: float = 0.12
+    pool_words: int = 1
 
 
 DEFAULT_COMBINER = Combiner()
@@ -107,6 +124,31 @@ def combine(
     return {k: v / total for k, v in exp.items()}
 
 
+def within(a: Intent, b: Intent) -> bool:
+    """Every answer ``a`` admits, ``b`` admits too (books within gift ideas)."""
+    if b.action_kinds and not (a.action_kinds and set(a.action_kinds) <= set(b.action_kinds)):
+        return False
+    return all(
+        any(p == q or p.startswith(q + "/") for q in b.allowed_categories)
+        for p in a.allowed_categories
+    )
+
+
+def nested(a: Intent, b: Intent) -> bool:
+    """Choosing between ``a`` and ``b`` changes little: one's answers are the other's."""
+    return within(a, b) or within(b, a)
+
+
+def rival(ranked: Sequence[tuple[float, str]], top: Intent, taxonomy: Taxonomy) -> str | None:
+    """The likeliest intent of ``ranked`` (probability, name; best first) that is a real
+    alternative to ``top``: its categories neither contain nor are contained in top's."""
+    for _, name in ranked:
+        other = taxonomy.get(name)
+        if other is not None and other.name != top.name and not nested(other, top):
+            return name
+    return None
+
+
 def _one_word_doubt(p: PredictionLike, evidence: Evidence) -> tuple[str, ...]:
     """For a one-word query ("help", "Handy"), the intents the classifier and the catalog
     are torn between: their tops when they differ; empty when they agree."""
@@ -115,6 +157,40 @@ def _one_word_doubt(p: PredictionLike, evidence: Evidence) -> tuple[str, ...]:
     catalog_top = max(evidence.intents.items(), key=lambda kv: (kv[1], kv[0]))[0]
     classifier_top = p.alternatives[0][0]
     return (classifier_top, catalog_top) if catalog_top != classifier_top else ()
+
+
+def _pooled_doubt(
+    clf: Mapping[str, float], evidence: Evidence, taxonomy: Taxonomy, c: Combiner
+) -> tuple[str, ...]:
+    """For a short query, the top and its rival when the plain average of the two votes
+    keeps the rival close: the product of the votes is sure of a word like "contract"
+    that both voters, read separately, leave open."""
+    if c.pool_ratio <= 0 or evidence.words > c.pool_words:
+        return ()
+    weight = min(evidence.strength, 1.0) if evidence.matched else 0.0
+    pooled = sorted(
+        (
+            ((clf.get(k, 0.0) + weight * evidence.intents.get(k, 0.0)) / (1 + weight), k)
+            for k in taxonomy.names
+        ),
+        reverse=True,
+    )
+    best_p, best = pooled[0]
+    top = taxonomy.get(best)
+    other = rival(pooled, top, taxonomy) if top is not None else None
+    if other is None or best_p <= 0:
+        return ()
+    share = dict((k, v) for v, k in pooled)[other]
+    return (best, other) if share >= c.pool_ratio * best_p else ()
+
+
+def narrowest(options: Sequence[Intent]) -> Intent | None:
+    """When every pair of ``options`` is nested, the one within all the others (the
+    gate that admits only what every option admits); else None."""
+    for candidate in options:
+        if all(within(candidate, other) for other in options):
+            return candidate
+    return None
 
 
 def decide(
@@ -139,20 +215,27 @@ def decide(
     ):
         return IntentDecision(confidence=confidence, out_of_scope=True, unresolved_query=True)
     found = taxonomy.get(top)
-    doubt = _one_word_doubt(p, evidence)
-    if confidence >= c.gate and found is not None and not doubt:
+    doubt = _one_word_doubt(p, evidence) or _pooled_doubt(
+        classifier_distribution(p, names), evidence, taxonomy, c
+    )
+    runner = rival(ranked, found, taxonomy) if found is not None else None
+    lead = confidence - (q[runner] if runner is not None else 0.0)
+    if confidence >= c.gate and lead >= c.margin and found is not None and not doubt:
         return IntentDecision(intent=found, confidence=confidence, source="model")
     picked = [
         (i, v)
         for v, k in ranked
         if (v >= c.options * confidence or k in doubt) and (i := taxonomy.get(k)) is not None
     ][: c.max_options]
-    if len(picked) >= 2:
+    narrow = narrowest([i for i, _ in picked])
+    if len(picked) >= 2 and narrow is None:
         return IntentDecision(
             confidence=confidence,
             clarify_options=tuple(i for i, _ in picked),
             clarify_probabilities=tuple(v for _, v in picked),
         )
+    if narrow is not None and len(picked) >= 2:
+        return IntentDecision(intent=narrow, confidence=q[narrow.name], source="model")
     if found is not None:
         return IntentDecision(intent=found, confidence=confidence, source="model")
     return IntentDecision(confidence=confidence, unresolved_query=True)

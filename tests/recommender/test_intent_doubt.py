@@ -1,0 +1,90 @@
+"""When two intents compete: nested intents (one's answers within the other's) count as
+one, a real rival keeps a short query open, and the margin rule holds back a gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from demo.seed import data_dir, demo_taxonomy
+from intent.taxonomy import Intent
+from recommender.catalog import CatalogIndex, load_actions_file
+from recommender.intent_evidence import DEFAULT_COMBINER, decide, narrowest, nested, within
+from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
+from recommender.text import tokens
+
+TAXONOMY = demo_taxonomy()
+CATALOG = CatalogIndex.build(load_actions_file(data_dir() / "catalog.jsonl"), 1)
+
+
+@dataclass(frozen=True)
+class Said:
+    """A classifier prediction written out."""
+
+    alternatives: tuple[tuple[str, float], ...]
+    intent: str | None = None
+    ambiguous: bool = False
+    out_of_scope: bool = False
+
+    @property
+    def confidence(self) -> float:
+        return self.alternatives[0][1] if self.alternatives else 0.0
+
+
+def evidence(query: str) -> Evidence:
+    e = catalog_evidence(CATALOG, TAXONOMY, tokens(query))
+    return replace(e, words=len(tokens(query)))
+
+
+def intent(name: str) -> Intent:
+    found = TAXONOMY.get(name)
+    assert found is not None
+    return found
+
+
+def test_books_are_within_gift_ideas_and_buying_is_not_within_repairing() -> None:
+    assert within(intent("buy_book"), intent("gift_ideas"))
+    assert not within(intent("gift_ideas"), intent("buy_book"))
+    assert nested(intent("gift_ideas"), intent("buy_book"))
+    assert within(intent("talk_to_agent"), intent("cancel_contract"))
+    assert not nested(intent("buy_appliance"), intent("repair_appliance"))
+
+
+def test_the_narrowest_of_nested_options_and_none_for_real_rivals() -> None:
+    books, gifts = intent("buy_book"), intent("gift_ideas")
+    assert narrowest([gifts, books]) == books
+    assert narrowest([intent("buy_appliance"), intent("repair_appliance")]) is None
+
+
+def test_nested_options_gate_on_the_narrower_instead_of_asking() -> None:
+    said = Said((("gift_ideas", 0.55), ("buy_book", 0.44), ("buy_fashion", 0.005)))
+    d = decide(said, NO_EVIDENCE, TAXONOMY)
+    assert d.intent is not None and d.intent.name == "buy_book"
+    assert not d.clarify_options
+
+
+def test_a_one_word_appliance_stays_open_between_buying_and_repair() -> None:
+    # the classifier is sure, but the catalog also names repairs for the word: the plain
+    # average of the two keeps repair in sight, so the customer is asked
+    said = Said((("buy_appliance", 0.98), ("repair_appliance", 0.01)))
+    d = decide(said, evidence("Waschmaschine"), TAXONOMY)
+    assert d.intent is None
+    assert {"buy_appliance", "repair_appliance"} <= {i.name for i in d.clarify_options}
+    off = replace(DEFAULT_COMBINER, pool_ratio=0.0)
+    gated = decide(said, evidence("Waschmaschine"), TAXONOMY, off)
+    assert gated.intent is not None and gated.intent.name == "buy_appliance"
+
+
+def test_a_title_whose_only_rival_is_gift_ideas_gates() -> None:
+    said = Said((("buy_book", 0.92), ("buy_electronics", 0.01)))
+    d = decide(said, evidence("Kaltes Kontobuch"), TAXONOMY)
+    assert d.intent is not None and d.intent.name == "buy_book"
+
+
+def test_the_margin_rule_asks_when_a_real_rival_is_close() -> None:
+    said = Said((("buy_appliance", 0.7), ("repair_appliance", 0.29), ("buy_book", 0.005)))
+    query = replace(NO_EVIDENCE, words=4)  # a sentence the catalog knows nothing of
+    assert decide(said, query, TAXONOMY).intent is not None
+    strict = replace(DEFAULT_COMBINER, margin=0.6)
+    d = decide(said, query, TAXONOMY, strict)
+    assert d.intent is None
+    assert [i.name for i in d.clarify_options][:2] == ["buy_appliance", "repair_appliance"]

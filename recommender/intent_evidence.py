@@ -30,8 +30,9 @@ Then the decision, on the combined probability ``P(top)``:
   in doubt: one word on which the classifier and the catalog name different intents
   ("help": tech support to the classifier, billing help to the catalog), or one word on
   which the plain average of the two votes keeps a rival at ``pool_ratio`` of the top
-  ("Waschmaschine": buying to both, but the catalog also knows its repairs). The product
-  of the votes is sure of such a word; each voter alone is not;
+  ("Waschmaschine": buying to both, but the catalog also knows its repairs), unless both
+  intents admit every category the catalog mainly points at (the same answers either
+  way). The product of the votes is sure of such a word; each voter alone is not;
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
   the intents in doubt), two to four, the likelier first. When the options are nested
   (each pair: one's categories within the other's) they are one choice: the narrowest
@@ -84,7 +85,7 @@ class Combiner:
     #: a query of at most ``pool_words`` content words is in doubt when, in the plain
     #: average of the classifier's and the catalog's votes, the best rival holds at least
     #: ``pool_ratio`` of the top's share (0: never)
-    pool_ratio: float = 0.12
+    pool_ratio: float = 0.25
     pool_words: int = 1
 
 
@@ -181,7 +182,30 @@ def _pooled_doubt(
     if other is None or best_p <= 0:
         return ()
     share = dict((k, v) for v, k in pooled)[other]
-    return (best, other) if share >= c.pool_ratio * best_p else ()
+    if share < c.pool_ratio * best_p or top is None:
+        return ()
+    rival_intent = taxonomy.get(other)
+    if rival_intent is not None and both_admit(top, rival_intent, evidence):
+        return ()  # "Air fryer": a gift or a purchase, the same fryers answer it
+    return (best, other)
+
+
+#: a leaf category is one the query points at when it holds this share of the largest
+MAIN_CATEGORY = 0.5
+
+
+def both_admit(a: Intent, b: Intent, evidence: Evidence) -> bool:
+    """Both intents admit every category the catalog's vote mainly points at: choosing
+    between them would not change the answer."""
+    if not evidence.categories:
+        return False
+    best = max(evidence.categories.values())
+    main = [k for k, v in evidence.categories.items() if v >= MAIN_CATEGORY * best]
+    return all(
+        any(k == p or k.startswith(p + "/") for p in i.allowed_categories)
+        for i in (a, b)
+        for k in main
+    )
 
 
 def narrowest(options: Sequence[Intent]) -> Intent | None:

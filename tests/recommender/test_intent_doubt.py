@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 from demo.seed import data_dir, demo_taxonomy
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex, load_actions_file
-from recommender.intent_evidence import DEFAULT_COMBINER, decide, narrowest, nested, within
+from recommender.intent_evidence import (
+    DEFAULT_COMBINER,
+    both_admit,
+    decide,
+    narrowest,
+    nested,
+    within,
+)
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
 from recommender.text import tokens
 
@@ -63,15 +70,23 @@ def test_nested_options_gate_on_the_narrower_instead_of_asking() -> None:
 
 
 def test_a_one_word_appliance_stays_open_between_buying_and_repair() -> None:
-    # the classifier is sure, but the catalog also names repairs for the word: the plain
-    # average of the two keeps repair in sight, so the customer is asked
-    said = Said((("buy_appliance", 0.98), ("repair_appliance", 0.01)))
+    # both voters lean to buying, and their product is sure of it; the plain average of
+    # the two keeps repair in sight, so the customer is asked
+    said = Said((("buy_appliance", 0.53), ("repair_appliance", 0.41)))
     d = decide(said, evidence("Waschmaschine"), TAXONOMY)
     assert d.intent is None
     assert {"buy_appliance", "repair_appliance"} <= {i.name for i in d.clarify_options}
     off = replace(DEFAULT_COMBINER, pool_ratio=0.0)
     gated = decide(said, evidence("Waschmaschine"), TAXONOMY, off)
     assert gated.intent is not None and gated.intent.name == "buy_appliance"
+
+
+def test_a_rival_that_admits_the_same_answers_leaves_no_doubt() -> None:
+    e = evidence("Waschmaschine")
+    assert both_admit(intent("buy_appliance"), intent("gift_ideas"), e) is False
+    # a query that points at small appliances only: a gift or a purchase, the same answers
+    fryer = replace(NO_EVIDENCE, categories={"home_appliances/small_appliances": 1.0})
+    assert both_admit(intent("buy_appliance"), intent("gift_ideas"), fryer)
 
 
 def test_a_title_whose_only_rival_is_gift_ideas_gates() -> None:

@@ -25,7 +25,7 @@ from recommender.controls.levers import LeverStore
 from recommender.controls.policy import ContactEnforcer, PolicyStore
 from recommender.decision.arbiter import Arbiter, ArbitrationSource
 from recommender.decision.log import DecisionLog
-from recommender.learning.cooccurrence import CooccurrenceObserver, CooccurrenceStore
+from recommender.learning.cooccurrence_store import CooccurrenceObserver, CooccurrenceStore
 from recommender.learning.propensity_store import PropensityObserver, PropensityStore
 from recommender.learning.ranker_registry import RankerRegistry
 from recommender.pipeline import Recommender

@@ -3,7 +3,8 @@
 One rule turns an event into pair counts, and both learners use it, so they agree:
 
 * :meth:`CooccurrenceModel.fit` replays an event log (offline, evaluation);
-* :class:`CooccurrenceObserver` applies it online to counters in Redis as events arrive.
+* :class:`~recommender.learning.cooccurrence_store.CooccurrenceObserver` applies it
+  online to counters in Redis as events arrive (``cooccurrence_store.py``).
 
 The rule (:func:`pair_updates`): a new event of weight ``w`` on item ``j`` (the service's
 :class:`~domain.events.EventWeights`: purchase 5 > accept 4 > add_to_cart 3 > click 2 >
@@ -30,14 +31,10 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from context.decay import Decay
-from context.event_writes import incr_fields, send_batch
-from domain.events import Event, EventWeights
-from domain.keys import CooccurrenceKeys, UserKeys
+from domain.events import EventWeights
 from recommender.learning.interactions import Interaction
 
 log = logging.getLogger("waypoint.cooccurrence")
@@ -214,192 +211,3 @@ class CooccurrenceModel:
 
     def similar_to(self, user_items: Mapping[str, float]) -> dict[str, float]:
         return self.similar_with_sources(user_items)[0]
-
-
-# --- online: counters in Redis ------------------------------------------------------------
-
-
-def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[Entry]:
-    """A user's list of recent item events (newest first, see ``UserKeys.recent_items``) as
-    entries, oldest first, without the events in ``skip``."""
-    lines = [x.decode() if isinstance(x, bytes) else x for x in reversed(raw)]
-    words = " ".join(lines).split(" ")
-    if len(words) == 4 * len(lines):  # the usual case: split all at once, not line by line
-        ts, kinds, items, ids = words[0::4], words[1::4], words[2::4], words[3::4]
-        try:
-            if skip.isdisjoint(ids):
-                return list(zip(map(float, ts), items, kinds, strict=True))
-            return [
-                (float(t), i, k)
-                for t, k, i, e in zip(ts, kinds, items, ids, strict=True)
-                if e not in skip
-            ]
-        except ValueError:
-            pass
-    out: list[Entry] = []
-    for line in lines:  # a malformed entry never blocks learning from the rest
-        parts = line.split(" ")
-        if len(parts) == 4 and parts[3] not in skip:
-            try:
-                out.append((float(parts[0]), parts[2], parts[1]))
-            except ValueError:
-                continue
-    return out
-
-
-@dataclass(eq=False)
-class CooccurrenceObserver:
-    """Keeps the global pair counters up to date as events are accepted.
-
-    One pipelined round trip reads every user's recent item events (a compact list the
-    event script keeps beside the JSON history), one more writes all increments; both are
-    best effort (the ingestor logs a failure).
-    """
-
-    redis: Any
-    _: KW_ONLY
-    prefix: str
-    config: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
-    weights: EventWeights = field(default_factory=EventWeights)
-
-    def __post_init__(self) -> None:
-        self.keys = CooccurrenceKeys(self.prefix)
-        self.table = weight_table(self.weights)
-        self.decay = self.config.decay
-
-    async def on_events(self, accepted: Sequence[Event], now: float) -> None:
-        table = self.table
-        batch: dict[str, list[Entry]] = defaultdict(list)
-        pushed: dict[str, int] = defaultdict(int)  # entries this batch added to the list
-        for e in accepted:
-            if e.item_id:
-                pushed[e.user_id] += 1
-                if table.get(e.type, 0.0) != 0:
-                    batch[e.user_id].append((e.timestamp(now), e.item_id, e.type))
-        if not batch:
-            return
-        users = sorted(batch)
-        skip = {e.event_id for e in accepted}
-        reads = [
-            (
-                "LRANGE",
-                UserKeys(self.prefix, u).recent_items,
-                0,
-                self.config.max_history + pushed[u] - 1,
-            )
-            for u in users
-        ]
-        lists = await send_batch(self.redis, reads)
-        for reply in lists:
-            if isinstance(reply, Exception):
-                raise reply
-
-        # summed per field first, then one command per hash (not one per pair): the
-        # client's cost is per command, and a batch of 500 events makes thousands of pairs
-        pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        mass: dict[str, float] = defaultdict(float)
-        scale: dict[float, float] = {}  # time -> decay encoding of a weight of 1 then
-        for user_id, raw in zip(users, lists, strict=True):
-            prior = recent_entries(raw, skip)
-            for entry in sorted(batch[user_id], key=lambda x: x[0]):
-                ts, item, kind = entry
-                f = scale.get(ts)
-                if f is None:
-                    f = scale[ts] = self.decay.encode(1.0, ts)
-                for src, dst, g in entry_pair_updates(prior, entry, table, self.config):
-                    pairs[src][dst] += g * f
-                w = table[kind]
-                if w > 0:
-                    mass[item] += w * f
-                prior.append(entry)
-        if not pairs and not mass:
-            return
-        # every source gets a mass field, so the loader finds its pairs even when the
-        # positive events that made it an anchor predate this observer
-        for src in pairs:
-            mass[src] += 0.0
-        writes: list[tuple[str | bytes | int, ...]] = [
-            incr_fields(self.keys.pairs(src), row) for src, row in pairs.items()
-        ]
-        writes += [incr_fields(self.keys.mass, mass), ("INCR", self.keys.version)]
-        for reply in await send_batch(self.redis, writes):
-            if isinstance(reply, Exception):
-                raise reply
-
-
-class CooccurrenceStore:
-    """Reads the Redis counters into a :class:`CooccurrenceModel` for the runtime.
-
-    :meth:`maybe_load` reloads only when a batch changed the counters and at most every
-    ``min_interval_s``; loading also drops faded pairs and caps each item's hash.
-    """
-
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        prefix: str,
-        config: CooccurrenceConfig | None = None,
-        min_interval_s: float = 30.0,
-        max_fields: int = 500,
-    ) -> None:
-        self.redis = redis
-        self.keys = CooccurrenceKeys(prefix)
-        self.config = config or CooccurrenceConfig()
-        self.min_interval_s = min_interval_s
-        self.max_fields = max_fields
-        self._loaded_version: int | None = None
-        self._loaded_at = -math.inf
-
-    async def version(self) -> int:
-        raw = await self.redis.get(self.keys.version)
-        return int(raw) if raw is not None else 0
-
-    async def maybe_load(self, now: float) -> CooccurrenceModel | None:
-        """A fresh model if the counters changed since the last load, else None."""
-        if now - self._loaded_at < self.min_interval_s:
-            return None
-        version = await self.version()
-        if version == self._loaded_version:
-            return None
-        model = await self.load(now)
-        self._loaded_version = version
-        self._loaded_at = now
-        return model
-
-    async def load(self, now: float) -> CooccurrenceModel:
-        decay = self.config.decay
-        raw_mass = await self.redis.hgetall(self.keys.mass)
-        mass = decay.decode_all(raw_mass, now)
-        items = sorted(_text(k) for k in raw_mass)
-        counts: dict[str, dict[str, float]] = {}
-        prune: list[tuple[str, list[str]]] = []
-        if items:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for item in items:
-                    pipe.hgetall(self.keys.pairs(item))
-                rows = await pipe.execute()
-            for item, row in zip(items, rows, strict=True):
-                decoded = decay.decode_all(row, now)
-                faded = [_text(k) for k in row if _text(k) not in decoded]
-                if len(decoded) > self.max_fields:
-                    weakest = sorted(decoded, key=lambda k: abs(decoded[k]))
-                    for k in weakest[: len(decoded) - self.max_fields]:
-                        faded.append(k)
-                        del decoded[k]
-                if faded:
-                    prune.append((item, faded))
-                if decoded:
-                    counts[item] = decoded
-        if prune:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for item, fields in prune:
-                    pipe.hdel(self.keys.pairs(item), *fields)
-                await pipe.execute()
-        model = CooccurrenceModel.from_counts(counts, mass, self.config)
-        log.info("co-occurrence neighbours loaded: %d items, %d pairs", len(model), model.n_pairs_)
-        return model
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw

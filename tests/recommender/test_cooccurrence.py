@@ -12,11 +12,10 @@ from domain.events import Event, EventWeights
 from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
-    CooccurrenceStore,
     anchors,
     pair_updates,
-    recent_entries,
 )
+from recommender.learning.cooccurrence_store import CooccurrenceStore, recent_entries
 from recommender.learning.history import similar_items
 from recommender.learning.interactions import Interaction
 from service.container import build_services

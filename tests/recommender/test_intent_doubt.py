@@ -3,11 +3,9 @@ one, a real rival keeps a short query open, and the margin rule holds back a gat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from demo.seed import data_dir, demo_taxonomy
 from intent.taxonomy import Intent
-from recommender.catalog import CatalogIndex, load_actions_file
 from recommender.intent_evidence import (
     DEFAULT_COMBINER,
     both_admit,
@@ -18,23 +16,7 @@ from recommender.intent_evidence import (
 )
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
 from recommender.text import tokens
-
-TAXONOMY = demo_taxonomy()
-CATALOG = CatalogIndex.build(load_actions_file(data_dir() / "catalog.jsonl"), 1)
-
-
-@dataclass(frozen=True)
-class Said:
-    """A classifier prediction written out."""
-
-    alternatives: tuple[tuple[str, float], ...]
-    intent: str | None = None
-    ambiguous: bool = False
-    out_of_scope: bool = False
-
-    @property
-    def confidence(self) -> float:
-        return self.alternatives[0][1] if self.alternatives else 0.0
+from tests.recommender.evidence_world import CATALOG, TAXONOMY, Said
 
 
 def evidence(query: str) -> Evidence:

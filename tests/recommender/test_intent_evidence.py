@@ -3,13 +3,9 @@ real index of the demo catalog (no model needed: predictions are written out).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from demo.seed import data_dir, demo_taxonomy
 from intent.resolve import IntentDecision
-from recommender.catalog import CatalogIndex, load_actions_file
 from recommender.intent_evidence import (
     DEFAULT_COMBINER,
     OUT_OF_SCOPE,
@@ -26,24 +22,9 @@ from recommender.retrieval.evidence import Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander, edit_distance
 from recommender.state import LiveState
 from recommender.text import tokens
+from tests.recommender.evidence_world import CATALOG, TAXONOMY, Said
 
-TAXONOMY = demo_taxonomy()
-CATALOG = CatalogIndex.build(load_actions_file(data_dir() / "catalog.jsonl"), 1)
 NAMES = tuple(TAXONOMY.names)
-
-
-@dataclass(frozen=True)
-class Said:
-    """A classifier prediction written out."""
-
-    alternatives: tuple[tuple[str, float], ...]
-    intent: str | None = None
-    ambiguous: bool = False
-    out_of_scope: bool = False
-
-    @property
-    def confidence(self) -> float:
-        return self.alternatives[0][1] if self.alternatives else 0.0
 
 
 def evidence(query: str) -> Evidence:

@@ -1,5 +1,6 @@
-"""What the ``waypoint`` commands share: argument types, the ``--json`` option, command
-groups, options that fill a config, and the Redis server the service uses."""
+"""What the ``waypoint`` commands share: argument types, the options several commands take
+(``--json``, ``--seed``, ``--events``, ``--catalog``), command groups, options that fill a
+config, and the Redis server the service uses."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from domain.actions import Action
 
 T = TypeVar("T")
 
@@ -38,6 +42,29 @@ def positive_int(text: str) -> int:
 
 def add_json_option(parser: argparse.ArgumentParser, help: str = JSON_HELP) -> None:
     parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_seed_option(parser: argparse.ArgumentParser, help: str, **options: Any) -> None:
+    """``--seed``: a whole number, 0 unless given; ``help`` says what it seeds."""
+    parser.add_argument("--seed", type=int, default=0, help=help, **options)
+
+
+def add_events_option(parser: argparse.ArgumentParser) -> None:
+    """``--events``: the event log a command learns from (the event API's JSON Lines)."""
+    parser.add_argument("--events", required=True, help="JSON Lines event log")
+
+
+def add_catalog_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--catalog``: a catalog JSON Lines file; read it with :func:`catalog_actions`."""
+    parser.add_argument("--catalog", default=None, help=help)
+
+
+def catalog_actions(path: str | None) -> list[Action]:
+    """The actions of the catalog file ``path`` (``--catalog``); without one, the demo's."""
+    from demo.seed import data_dir
+    from recommender.catalog import load_actions_file
+
+    return load_actions_file(Path(path) if path else data_dir() / "catalog.jsonl")
 
 
 def print_report(args: argparse.Namespace, data: Any, text: str, **dumps: Any) -> int:

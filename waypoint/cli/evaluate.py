@@ -23,6 +23,7 @@ from evaluation.bandit import (
 from evaluation.obd import CAMPAIGNS
 from waypoint.cli.common import (
     add_json_option,
+    add_seed_option,
     command_group,
     config_from_args,
     open_fraction,
@@ -148,9 +149,7 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
         "log's rounds before the test window (before the validation window when scoring "
         "candidates)",
     )
-    bandit.add_argument(
-        "--seed", type=int, default=0, help="seed of bootstrap and Monte Carlo slates (default: 0)"
-    )
+    add_seed_option(bandit, "seed of bootstrap and Monte Carlo slates (default: 0)")
     bandit.add_argument(
         "--n-boot",
         type=positive_int,

@@ -12,6 +12,7 @@ from typing import Any
 from evaluation.simulation import ARMS, ArmResult, SimConfig, run_blocking, train_demo_model
 from waypoint.cli.common import (
     add_json_option,
+    add_seed_option,
     config_from_args,
     open_fraction,
     positive_int,
@@ -90,7 +91,7 @@ def register(group: Any) -> Any:
     parser.add_argument(
         "--decisions", type=positive_int, default=20, help="decisions per customer (default 20)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    add_seed_option(parser, "default 0")
     parser.add_argument(
         "--fade",
         type=open_fraction,

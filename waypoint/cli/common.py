@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -78,6 +78,29 @@ def command_group(subparsers: Any, name: str, help: str, **parser_options: Any) 
     """Add the command ``name`` whose sub-commands (one required) go into the returned group."""
     parser = subparsers.add_parser(name, help=help, **parser_options)
     return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+
+
+def defaulted_options(
+    parser: argparse.ArgumentParser, defaults: Mapping[str, Any]
+) -> Callable[..., None]:
+    """``add(name, help, *, flag=None, **options)``: adds to ``parser`` the option
+    (``--<name>``, or ``flag`` shown as such) whose value is ``args.<name>``, by default
+    ``defaults[name]`` (``%(default)s`` in ``help`` shows it)."""
+
+    def add(name: str, help: str, *, flag: str | None = None, **options: Any) -> None:
+        if flag is None:
+            flag = "--" + name.replace("_", "-")
+        else:
+            options.setdefault("metavar", flag.removeprefix("--").replace("-", "_").upper())
+        parser.add_argument(flag, dest=name, default=defaults[name], help=help, **options)
+
+    return add
+
+
+def config_options(parser: argparse.ArgumentParser, config: type[Any]) -> Callable[..., None]:
+    """:func:`defaulted_options` for the fields of the dataclass ``config`` (whose defaults
+    they take): the options that :func:`config_from_args` reads."""
+    return defaulted_options(parser, {f.name: f.default for f in dataclasses.fields(config)})
 
 
 def config_from_args(config: type[T], args: argparse.Namespace, **values: Any) -> T:

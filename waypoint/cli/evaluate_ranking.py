@@ -17,10 +17,13 @@ from waypoint.cli.common import (
     add_seed_option,
     catalog_actions,
     config_from_args,
+    config_options,
     open_fraction,
     positive_int,
     print_report,
 )
+
+_DEFAULTS = RankingConfig()
 
 
 def _names(allowed: tuple[str, ...]) -> Any:
@@ -73,34 +76,29 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "catalog JSON Lines giving categories and values (default: the demo catalog; "
         "'none' to use only the log's items, with unknown categories)",
     )
-    ranking.add_argument("--k", type=positive_int, default=10, help="cut-off K (10)")
-    ranking.add_argument(
-        "--test-fraction",
+
+    option = config_options(ranking, RankingConfig)
+    option("k", "cut-off K (%(default)s)", type=positive_int)
+    option(
+        "test_fraction",
+        "share of the log (by time) after the cut (%(default)s)",
         type=open_fraction,
-        default=0.2,
         metavar="F",
-        help="share of the log (by time) after the cut (0.2)",
     )
-    ranking.add_argument(
-        "--target-types",
+    option(
+        "target_types",
+        f"event types that count as choosing an item ({','.join(_DEFAULTS.target_types)})",
         type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
-        default=("purchase", "accept", "add_to_cart"),
         metavar="T[,T..]",
-        help="event types that count as choosing an item (purchase,accept,add_to_cart)",
     )
-    ranking.add_argument(
-        "--models",
-        type=_names(MODELS),
-        default=MODELS,
-        metavar="M[,M..]",
-        help=f"models to measure ({','.join(MODELS)})",
+    option(
+        "models", f"models to measure ({','.join(MODELS)})", type=_names(MODELS), metavar="M[,M..]"
     )
-    ranking.add_argument(
-        "--max-users",
+    option(
+        "max_users",
+        "evaluate a random sample of N test users (quick checks)",
         type=positive_int,
-        default=None,
         metavar="N",
-        help="evaluate a random sample of N test users (quick checks)",
     )
     add_seed_option(ranking, "seed of ALS and sampling (0)")
     add_json_option(ranking)

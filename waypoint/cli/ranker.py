@@ -22,18 +22,10 @@ from waypoint.cli.common import (
     add_events_option,
     add_seed_option,
     command_group,
+    defaulted_options,
     file_sha256,
     run_on_redis,
     service_settings,
-)
-
-#: ``ranker train``'s options for ALS parameters (option, parameter, what it sets); their
-#: defaults are :class:`ImplicitALS`'s
-_ALS_OPTIONS = (
-    ("--factors", "n_factors", "latent factors"),
-    ("--regularization", "regularization", "L2 penalty"),
-    ("--alpha", "alpha", "confidence per weight"),
-    ("--iterations", "n_iter", "ALS sweeps"),
 )
 
 
@@ -84,12 +76,9 @@ def train_from_log(
 
 def _train(args: argparse.Namespace) -> int:
     try:
-        params = {param: getattr(args, param) for _, param, _ in _ALS_OPTIONS}
+        params = {param: getattr(args, param) for param in ImplicitALS().get_params()}
         meta = train_from_log(
-            Path(args.events),
-            Path(args.out),
-            {**params, "random_state": args.seed},
-            validate=not args.no_validate,
+            Path(args.events), Path(args.out), params, validate=not args.no_validate
         )
     except (OSError, LogFormatError, ValueError) as exc:
         print(f"waypoint ranker train: {exc}", file=sys.stderr)
@@ -171,18 +160,13 @@ def register(subparsers: Any) -> None:
     )
     add_events_option(train)
     train.add_argument("--out", required=True, help="output model directory")
-    defaults = ImplicitALS().get_params()
-    for option, param, what in _ALS_OPTIONS:
-        default = defaults[param]
-        train.add_argument(
-            option,
-            dest=param,
-            metavar=option.removeprefix("--").upper(),
-            type=type(default),
-            default=default,
-            help=f"{what} ({default:g})",
-        )
-    add_seed_option(train, "random seed (0)")
+    # every ImplicitALS parameter is an option (args.<parameter>), with the model's default
+    option = defaulted_options(train, ImplicitALS().get_params())
+    option("n_factors", "latent factors (%(default)s)", flag="--factors", type=int)
+    option("regularization", "L2 penalty (%(default)g)", type=float)
+    option("alpha", "confidence per weight (%(default)g)", type=float)
+    option("n_iter", "ALS sweeps (%(default)s)", flag="--iterations", type=int)
+    add_seed_option(train, "random seed (0)", dest="random_state", metavar="SEED")
     train.add_argument(
         "--no-validate",
         action="store_true",

@@ -7,7 +7,8 @@ skops file references only trusted types (skops' defaults plus the caller's list
 matches its metadata, and that it was saved with the installed major version of scikit-learn.
 
 What a model is, and what else its metadata holds, is the caller's business: it subclasses
-:class:`ArtifactMetadata` and passes its own fields to :func:`new_metadata`.
+:class:`ArtifactMetadata` and describes its kind of model once as an :class:`ArtifactKind`
+(how to serialise and load one, which metadata fields it fills, what it must match).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import hashlib
 import numbers
 import platform
 import zipfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import skops
 import skops.io as sio
@@ -62,6 +64,15 @@ class ArtifactMetadata(BaseModel):
 
 
 M = TypeVar("M", bound=ArtifactMetadata)
+
+
+class Estimator(Protocol):
+    """A model that reports its constructor parameters (scikit-learn's convention)."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+
+
+E = TypeVar("E", bound=Estimator)
 
 
 def sklearn_version() -> str:
@@ -180,3 +191,55 @@ def read_dir(model_dir: str | Path, model: type[M], *, verify: bool = True) -> t
     if verify and hashlib.sha256(data).hexdigest() != meta.model_sha256:
         raise ModelCompatibilityError(f"{model_dir}: {MODEL_FILE} does not match metadata.json")
     return data, meta
+
+
+@dataclass(frozen=True)
+class ArtifactKind(Generic[E, M]):
+    """One kind of model stored as a directory: how a model is serialised and loaded, the
+    metadata it is described by, and what a loaded model must match in that metadata."""
+
+    #: the version's prefix (``<kind>-<UTC timestamp>-<sha256 prefix>``)
+    kind: str
+    metadata_model: type[M]
+    dumps: Callable[[E], bytes]
+    #: from skops bytes, refusing untrusted content
+    loads: Callable[[bytes], E]
+    #: the metadata fields derived from a fitted model
+    describe: Callable[[E], Mapping[str, Any]]
+    #: why a loaded model disagrees with its metadata (None: it agrees)
+    mismatch: Callable[[E, M], str | None]
+    #: the kind's own metadata fields that the caller's mapping may give (see new_metadata)
+    own_given: tuple[str, ...] = ()
+
+    def save(
+        self, model: E, out_dir: str | Path, *, metadata: Mapping[str, Any] | None = None
+    ) -> M:
+        """Write ``model.skops`` and ``metadata.json`` to ``out_dir`` (created if needed).
+
+        ``metadata`` may give the :data:`COMMON_GIVEN` fields and :attr:`own_given`; any
+        other keys are kept under ``extra``.
+        """
+        data = self.dumps(model)
+        meta = new_metadata(
+            self.metadata_model,
+            data,
+            metadata,
+            kind=self.kind,
+            default_params=model.get_params(),
+            own_given=self.own_given,
+            **self.describe(model),
+        )
+        return write_dir(out_dir, data, meta)
+
+    def load_metadata(self, model_dir: str | Path) -> M:
+        return load_metadata(model_dir, self.metadata_model)
+
+    def load(self, model_dir: str | Path) -> tuple[E, M]:
+        """Load a directory written by :meth:`save`: the generic checks of :func:`read_dir`,
+        then the kind's own (:attr:`mismatch`)."""
+        data, meta = read_dir(model_dir, self.metadata_model)
+        model = self.loads(data)
+        problem = self.mismatch(model, meta)
+        if problem is not None:
+            raise ModelCompatibilityError(f"{model_dir}: {problem}")
+        return model, meta

@@ -37,7 +37,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from context.events import Op
-from context.store import STORE_ERRORS
+from context.store import STATE_KEYS, STORE_ERRORS
 from domain.keys import UserKeys
 
 log = logging.getLogger("waypoint.events")
@@ -45,21 +45,9 @@ log = logging.getLogger("waypoint.events")
 Outcome = Literal["accepted", "duplicate", "not_stored", "unknown"]
 STORED: frozenset[str] = frozenset({"accepted", "duplicate"})
 
-#: The user's keys as the script gets them (KEYS[1] is the seen-set).
-KEY_ORDER: tuple[str, ...] = (
-    "seen_events",
-    "profile",
-    "category_affinity",
-    "item_affinity",
-    "owned",
-    "impressions",
-    "journey",
-    "steps",
-    "history",
-    "recent_items",
-    "open_intents",
-    "feedback",
-)
+#: The user's keys as the script gets them (KEYS[1] is the seen-set; the script finds the
+#: others by name): the state a decision reads, and the keys only events write.
+KEY_ORDER: tuple[str, ...] = ("seen_events", *STATE_KEYS, "history", "recent_items", "feedback")
 
 _KEY_INDEX = "{" + ", ".join(f"{name} = {i}" for i, name in enumerate(KEY_ORDER, 1)) + "}"
 

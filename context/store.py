@@ -55,8 +55,9 @@ return 1
 """
 )
 
-#: The keys the read script takes, in this order.
-READ_KEYS: tuple[str, ...] = (
+#: The user's state that a decision reads and events change (``domain.keys.UserKeys``
+#: names); the read script and the events script each take these keys.
+STATE_KEYS: tuple[str, ...] = (
     "profile",
     "category_affinity",
     "item_affinity",
@@ -65,8 +66,10 @@ READ_KEYS: tuple[str, ...] = (
     "journey",
     "steps",
     "open_intents",
-    "experiments",
 )
+
+#: The keys the read script takes, in this order: the state, then experiment assignments.
+READ_KEYS: tuple[str, ...] = (*STATE_KEYS, "experiments")
 
 # Everything a decision needs about one user, as ONE JSON document (one reply to parse).
 # ARGV[1]: how many journey steps (newest first). Hashes come back as flat

@@ -3,12 +3,23 @@ start-up (catalog, taxonomy, intent model, customers), else the configured inten
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI
 
 from app import main
 from demo.seed import seed_demo
 from service.container import load_configured_model
 from service.settings import Settings
+
+
+def demo_settings(redis_url: str, key: str, model_dir: Path, **settings: Any) -> Settings:
+    """Settings of the demo world on ``redis_url``: signed in with ``key`` (all scopes), the
+    intent model of ``model_dir`` (a trained demo model), and ``settings`` over the defaults."""
+    return Settings(
+        redis_url=redis_url, demo=True, demo_key=key, intent_model_dir=model_dir, **settings
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

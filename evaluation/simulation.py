@@ -188,20 +188,14 @@ class _Popularity:
 @asynccontextmanager
 async def _app(redis_url: str, model_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     from app.inprocess import serve_in_process
-    from demo.app import create_app
+    from demo.app import create_app, demo_settings
     from service.redis_server import connect
-    from service.settings import Settings
 
     flush = connect(redis_url, timeout_s=5.0)
     await flush.flushdb()
     await flush.aclose()
-    settings = Settings(
-        redis_url=redis_url,
-        demo=True,
-        demo_key=_KEY,
-        intent_model_dir=model_dir,
-        reload_interval_s=3600.0,
-        redis_timeout_s=5.0,
+    settings = demo_settings(
+        redis_url, _KEY, model_dir, reload_interval_s=3600.0, redis_timeout_s=5.0
     )
     app = create_app(settings)
     async with serve_in_process(

@@ -8,28 +8,24 @@ metadata, and one whose embedding table is not installed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from artifacts.store import (
     MODEL_FILE,
+    ArtifactKind,
     ArtifactMetadata,
     ModelCompatibilityError,
     UntrustedModelError,
     dumps,
     load_trusted,
-    new_metadata,
-    read_dir,
-    write_dir,
 )
-from artifacts.store import load_metadata as load_artifact_metadata
 from intent.classifier import IntentClassifier
 from intent.embeddings import EmbeddingMismatchError, EmbeddingUnavailableError
 
 __all__ = [
+    "INTENT_MODELS",
     "MODEL_FILE",
     "TRUSTED_TYPES",
     "ModelMetadata",
@@ -73,36 +69,29 @@ def loads_model(data: bytes) -> IntentClassifier:
         raise ModelCompatibilityError(str(exc)) from exc
 
 
-def save_model(
-    model: IntentClassifier, out_dir: str | Path, *, metadata: Mapping[str, Any] | None = None
-) -> ModelMetadata:
-    """Write ``model.skops`` and ``metadata.json`` to ``out_dir`` (created if needed).
-
-    ``metadata`` may give ``metrics``, ``params``, ``training_data_sha256``, ``n_train``,
-    ``training_seconds``; any other keys are kept under ``extra``.
-    """
-    data = dumps_model(model)
-    meta = new_metadata(
-        ModelMetadata,
-        data,
-        metadata,
-        kind="intent",
-        default_params=model.get_params(),
-        own_given=("n_train",),
-        labels=[str(c) for c in model.classes_],
-        threshold=float(model.threshold_),
-    )
-    return write_dir(out_dir, data, meta)
+def _labels(model: IntentClassifier) -> list[str]:
+    return [str(c) for c in model.classes_]
 
 
-def load_metadata(model_dir: str | Path) -> ModelMetadata:
-    return load_artifact_metadata(model_dir, ModelMetadata)
+def _describe(model: IntentClassifier) -> dict[str, Any]:
+    return {"labels": _labels(model), "threshold": float(model.threshold_)}
 
 
-def load_model(model_dir: str | Path) -> tuple[IntentClassifier, ModelMetadata]:
-    """Load a model directory written by :func:`save_model`."""
-    data, meta = read_dir(model_dir, ModelMetadata)
-    model = loads_model(data)
-    if [str(c) for c in model.classes_] != meta.labels:
-        raise ModelCompatibilityError(f"{model_dir}: model labels differ from metadata.json")
-    return model, meta
+def _mismatch(model: IntentClassifier, meta: ModelMetadata) -> str | None:
+    return None if _labels(model) == meta.labels else "model labels differ from metadata.json"
+
+
+#: Intent models as a kind of artifact; the caller's ``metadata`` may also give ``n_train``.
+INTENT_MODELS: ArtifactKind[IntentClassifier, ModelMetadata] = ArtifactKind(
+    kind="intent",
+    metadata_model=ModelMetadata,
+    dumps=dumps_model,
+    loads=loads_model,
+    describe=_describe,
+    mismatch=_mismatch,
+    own_given=("n_train",),
+)
+
+save_model = INTENT_MODELS.save
+load_metadata = INTENT_MODELS.load_metadata
+load_model = INTENT_MODELS.load

@@ -87,13 +87,10 @@ def trained() -> Any:
 
 def demo_settings(redis_url: str, model_dir: Path) -> Settings:
     """Settings of a demo app on ``redis_url`` with the pre-trained demo model."""
-    return Settings(
-        redis_url=redis_url,
-        demo=True,
-        demo_key=TEST_KEY,
-        intent_model_dir=model_dir,
-        reload_interval_s=0.2,
-        redis_timeout_s=2.0,
+    from demo import app
+
+    return app.demo_settings(
+        redis_url, TEST_KEY, model_dir, reload_interval_s=0.2, redis_timeout_s=2.0
     )
 
 

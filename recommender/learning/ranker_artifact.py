@@ -8,8 +8,6 @@ shape differs from its metadata.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -17,16 +15,12 @@ from pydantic import Field
 from artifacts.store import (
     METADATA_FILE,
     MODEL_FILE,
+    ArtifactKind,
     ArtifactMetadata,
-    ModelCompatibilityError,
     UntrustedModelError,
     dumps,
     load_trusted,
-    new_metadata,
-    read_dir,
-    write_dir,
 )
-from artifacts.store import load_metadata as load_artifact_metadata
 from recommender.learning.factors import ImplicitALS
 
 TRUSTED_TYPES: tuple[str, ...] = ("recommender.learning.factors.ImplicitALS",)
@@ -34,6 +28,7 @@ TRUSTED_TYPES: tuple[str, ...] = ("recommender.learning.factors.ImplicitALS",)
 __all__ = [
     "METADATA_FILE",
     "MODEL_FILE",
+    "RANKERS",
     "RankerMetadata",
     "dumps_ranker",
     "load_metadata",
@@ -75,35 +70,29 @@ def loads_ranker(data: bytes) -> ImplicitALS:
     return model
 
 
-def save_ranker(
-    model: ImplicitALS, out_dir: str | Path, *, metadata: Mapping[str, Any] | None = None
-) -> RankerMetadata:
-    """Write ``model.skops`` and ``metadata.json`` to ``out_dir`` (created if needed).
-
-    ``metadata`` may give ``metrics``, ``params``, ``training_data_sha256``, ``n_users``,
-    ``n_events``, ``training_seconds``; other keys are kept under ``extra``.
-    """
-    data = dumps_ranker(model)
-    meta = new_metadata(
-        RankerMetadata,
-        data,
-        metadata,
-        kind="ranker",
-        default_params=model.get_params(),
-        own_given=("n_users", "n_events"),
-        n_items=int(model.item_factors_.shape[0]),
-        n_factors=int(model.item_factors_.shape[1]),
-    )
-    return write_dir(out_dir, data, meta)
+def _describe(model: ImplicitALS) -> dict[str, Any]:
+    n_items, n_factors = model.item_factors_.shape
+    return {"n_items": int(n_items), "n_factors": int(n_factors)}
 
 
-def load_metadata(model_dir: str | Path) -> RankerMetadata:
-    return load_artifact_metadata(model_dir, RankerMetadata)
+def _mismatch(model: ImplicitALS, meta: RankerMetadata) -> str | None:
+    if model.item_factors_.shape == (meta.n_items, meta.n_factors):
+        return None
+    return "factor shape differs from metadata.json"
 
 
-def load_ranker(model_dir: str | Path) -> tuple[ImplicitALS, RankerMetadata]:
-    data, meta = read_dir(model_dir, RankerMetadata)
-    model = loads_ranker(data)
-    if model.item_factors_.shape != (meta.n_items, meta.n_factors):
-        raise ModelCompatibilityError(f"{model_dir}: factor shape differs from metadata.json")
-    return model, meta
+#: Rankers as a kind of artifact; the caller's ``metadata`` may also give ``n_users`` and
+#: ``n_events``.
+RANKERS: ArtifactKind[ImplicitALS, RankerMetadata] = ArtifactKind(
+    kind="ranker",
+    metadata_model=RankerMetadata,
+    dumps=dumps_ranker,
+    loads=loads_ranker,
+    describe=_describe,
+    mismatch=_mismatch,
+    own_given=("n_users", "n_events"),
+)
+
+save_ranker = RANKERS.save
+load_metadata = RANKERS.load_metadata
+load_ranker = RANKERS.load

@@ -98,6 +98,17 @@ def test_artifact_round_trip_and_refusals(model: ImplicitALS, tmp_path: Path) ->
         loads_ranker(b"not a zip")
 
 
+def test_a_ranker_whose_shape_differs_from_its_metadata_is_refused(
+    model: ImplicitALS, tmp_path: Path
+) -> None:
+    save_ranker(model, tmp_path / "m")
+    raw = json.loads((tmp_path / "m" / METADATA_FILE).read_text())
+    raw["n_items"] += 1
+    (tmp_path / "m" / METADATA_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ModelCompatibilityError, match=r"factor shape differs from metadata\.json"):
+        load_ranker(tmp_path / "m")
+
+
 async def test_registry_activation_is_hot_reloaded(
     model: ImplicitALS, tmp_path: Path, client: Any
 ) -> None:

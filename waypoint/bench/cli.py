@@ -15,7 +15,7 @@ from typing import Any
 from waypoint.bench import phases, report, synth
 from waypoint.bench.procs import Workspace, start_floor, start_redis, start_server, wait_ready
 from waypoint.bench.wrk import wrk_binary
-from waypoint.cli.common import config_from_args
+from waypoint.cli.common import add_seed_option, config_from_args
 
 SCENARIOS = ("recommend", "rebuild", "events", "load")
 #: the options the report's "config" repeats under their own names (after duration and warmup)
@@ -282,8 +282,6 @@ def register(sub: Any) -> None:
         help="demo API key the servers use (default $WAYPOINT_DEMO_KEY or 'demo')",
     )
     p.add_argument("--wrk", default="wrk", help="wrk executable (default: wrk on PATH)")
-    p.add_argument(
-        "--seed", type=int, default=0, help="seed of the request mix and synthetic catalog"
-    )
+    add_seed_option(p, "seed of the request mix and synthetic catalog")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_bench)

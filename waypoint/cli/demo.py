@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from demo.events import DEFAULT_END, generate_events, write_jsonl
-from waypoint.cli.common import command_group
+from waypoint.cli.common import (
+    add_catalog_option,
+    add_seed_option,
+    catalog_actions,
+    command_group,
+)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from demo.seed import data_dir
-    from recommender.catalog import load_actions_file
-
-    catalog = Path(args.catalog) if args.catalog else data_dir() / "catalog.jsonl"
     end = datetime.fromisoformat(args.end.replace("Z", "+00:00")) if args.end else DEFAULT_END
     if end.tzinfo is None:
         print(
@@ -25,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     events = generate_events(
-        load_actions_file(catalog), args.users, seed=args.seed, end=end, weeks=args.weeks
+        catalog_actions(args.catalog), args.users, seed=args.seed, end=end, weeks=args.weeks
     )
     write_jsonl(events, Path(args.out))
     users = len({e["user_id"] for e in events})
@@ -44,8 +45,8 @@ def register(subparsers: Any) -> None:
     )
     events.add_argument("--users", type=int, default=2000, help="number of users (2000)")
     events.add_argument("--out", required=True, help="output JSON Lines file")
-    events.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    add_seed_option(events, "random seed (0)")
     events.add_argument("--weeks", type=int, default=8, help="weeks of history (8)")
     events.add_argument("--end", default=None, help="last day, ISO 8601 (2026-11-24T00:00Z)")
-    events.add_argument("--catalog", default=None, help="catalog JSON Lines (demo catalog)")
+    add_catalog_option(events, "catalog JSON Lines (demo catalog)")
     events.set_defaults(func=_run)

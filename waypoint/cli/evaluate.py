@@ -23,8 +23,10 @@ from evaluation.bandit import (
 from evaluation.obd import CAMPAIGNS
 from waypoint.cli.common import (
     add_json_option,
+    add_seed_option,
     command_group,
     config_from_args,
+    config_options,
     open_fraction,
     positive_int,
     print_report,
@@ -94,76 +96,60 @@ def register(subparsers: Any) -> argparse._SubParsersAction[argparse.ArgumentPar
         help="Open Bandit Dataset directory (holding random/ and bts/), or a directory "
         "holding obd/",
     )
-    bandit.add_argument(
-        "--campaign", choices=CAMPAIGNS, default="all", help="OBD campaign (default: all)"
-    )
-    bandit.add_argument(
-        "--train-fraction",
+    option = config_options(bandit, BanditConfig)
+    option("campaign", "OBD campaign (default: %(default)s)", choices=CAMPAIGNS)
+    option(
+        "train_fraction",
+        "earliest fraction of the random log used for training; the rest is the test "
+        "(default: %(default)s)",
         type=open_fraction,
-        default=0.5,
         metavar="F",
-        help="earliest fraction of the random log used for training; the rest is the test "
-        "(default: 0.5)",
     )
-    bandit.add_argument(
-        "--policy",
-        choices=POLICY_CHOICES,
-        default="auto",
-        metavar="NAME",
-        help=f"auto (default): select from the family {_FAMILY} by {_RULE}. Or one of "
+    option(
+        "policy",
+        f"auto (default): select from the family {_FAMILY} by {_RULE}. Or one of "
         "them, fixed: greedy = best posterior mean per slot; thompson = one posterior "
         "draw per round; softmax-T = draw items with probability proportional to "
         "mean**(1/T); epsilon-E = greedy, but a uniformly random item with probability E "
         "per slot",
+        choices=POLICY_CHOICES,
+        metavar="NAME",
     )
-    bandit.add_argument(
-        "--validation-fraction",
+    option(
+        "validation_fraction",
+        "with --policy auto: latest fraction of the training rounds used to score the "
+        "candidates, the earlier rounds fitting the model (default: %(default)s)",
         type=open_fraction,
-        default=0.5,
         metavar="F",
-        help="with --policy auto: latest fraction of the training rounds used to score the "
-        "candidates, the earlier rounds fitting the model (default: 0.5)",
     )
-    bandit.add_argument(
-        "--user-features",
-        type=_feature_list,
-        default=(0,),
-        metavar="I[,J..]",
-        help="hashed user_feature_<i> columns in the context bucket, coarse to fine "
+    option(
+        "user_features",
+        "hashed user_feature_<i> columns in the context bucket, coarse to fine "
         "(after position); 'none' for position only (default: 0)",
+        type=_feature_list,
+        metavar="I[,J..]",
     )
-    bandit.add_argument(
-        "--backoff-strength",
-        type=float,
-        default=None,
-        metavar="K",
-        help="pseudo-count tying each bucket level to its parent's posterior mean "
+    option(
+        "backoff_strength",
+        "pseudo-count tying each bucket level to its parent's posterior mean "
         "(default: empirical-Bayes fit per level on the training rounds)",
+        type=float,
+        metavar="K",
     )
-    bandit.add_argument(
-        "--train-on",
-        choices=("random", "both"),
-        default="random",
-        help="random: train on the early random log only (default); both: also on the bts "
+    option(
+        "train_on",
+        "random: train on the early random log only (default); both: also on the bts "
         "log's rounds before the test window (before the validation window when scoring "
         "candidates)",
+        choices=("random", "both"),
     )
-    bandit.add_argument(
-        "--seed", type=int, default=0, help="seed of bootstrap and Monte Carlo slates (default: 0)"
-    )
-    bandit.add_argument(
-        "--n-boot",
+    add_seed_option(bandit, "seed of bootstrap and Monte Carlo slates (default: 0)")
+    option("n_boot", "bootstrap resamples (default: %(default)s)", type=positive_int, metavar="N")
+    option(
+        "max_rows",
+        "read only the first N rows of each log (quick checks)",
         type=positive_int,
-        default=1000,
         metavar="N",
-        help="bootstrap resamples (default: 1000)",
-    )
-    bandit.add_argument(
-        "--max-rows",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="read only the first N rows of each log (quick checks)",
     )
     add_json_option(bandit)
     bandit.set_defaults(func=_run_bandit)

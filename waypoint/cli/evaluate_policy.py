@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.policy import Variant, evaluate_log, read_log
-from waypoint.cli.common import add_json_option
+from waypoint.cli.common import add_json_option, add_seed_option
 
 
 def _variant(text: str) -> Variant:
@@ -60,7 +60,7 @@ def register(group: Any) -> argparse.ArgumentParser:
         help="the candidate variant as JSON (or a file holding it)",
     )
     parser.add_argument("--n-boot", type=int, default=500, metavar="N", help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_seed_option(parser, "bootstrap seed")
     add_json_option(parser, help="print one JSON object")
     parser.set_defaults(func=_run)
     return parser

@@ -8,7 +8,7 @@ import logging
 import os
 from typing import Any
 
-from waypoint.cli.common import add_json_option, print_report
+from waypoint.cli.common import add_json_option, add_seed_option, print_report
 
 __all__ = ["format_report", "register"]
 
@@ -80,7 +80,7 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     probes.add_argument(
         "--burst", type=int, default=800, help="decisions of other traffic (default 800)"
     )
-    probes.add_argument("--seed", type=int, default=0, help="seed of the burst (default 0)")
+    add_seed_option(probes, "seed of the burst (default 0)")
     probes.add_argument(
         "--voice", choices=("customer", "agent"), default="customer", help="reasons' voice"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from domain.actions import Action
@@ -12,12 +11,19 @@ from evaluation.ranking import MODELS, RankingConfig, evaluate_ranking
 from evaluation.ranking_report import format_report
 from recommender.learning.interactions import LogFormatError
 from waypoint.cli.common import (
+    add_catalog_option,
+    add_events_option,
     add_json_option,
+    add_seed_option,
+    catalog_actions,
     config_from_args,
+    config_options,
     open_fraction,
     positive_int,
     print_report,
 )
+
+_DEFAULTS = RankingConfig()
 
 
 def _names(allowed: tuple[str, ...]) -> Any:
@@ -32,12 +38,7 @@ def _names(allowed: tuple[str, ...]) -> Any:
 
 
 def _catalog(path: str | None) -> list[Action]:
-    from demo.seed import data_dir
-    from recommender.catalog import load_actions_file
-
-    if path == "none":
-        return []
-    return load_actions_file(Path(path) if path else data_dir() / "catalog.jsonl")
+    return [] if path == "none" else catalog_actions(path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -69,42 +70,36 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "Waypoint with ALS active, all on the same split."
         ),
     )
-    ranking.add_argument("--events", required=True, help="JSON Lines event log")
-    ranking.add_argument(
-        "--catalog",
-        default=None,
-        help="catalog JSON Lines giving categories and values (default: the demo catalog; "
+    add_events_option(ranking)
+    add_catalog_option(
+        ranking,
+        "catalog JSON Lines giving categories and values (default: the demo catalog; "
         "'none' to use only the log's items, with unknown categories)",
     )
-    ranking.add_argument("--k", type=positive_int, default=10, help="cut-off K (10)")
-    ranking.add_argument(
-        "--test-fraction",
+
+    option = config_options(ranking, RankingConfig)
+    option("k", "cut-off K (%(default)s)", type=positive_int)
+    option(
+        "test_fraction",
+        "share of the log (by time) after the cut (%(default)s)",
         type=open_fraction,
-        default=0.2,
         metavar="F",
-        help="share of the log (by time) after the cut (0.2)",
     )
-    ranking.add_argument(
-        "--target-types",
+    option(
+        "target_types",
+        f"event types that count as choosing an item ({','.join(_DEFAULTS.target_types)})",
         type=lambda t: tuple(p.strip() for p in t.split(",") if p.strip()),
-        default=("purchase", "accept", "add_to_cart"),
         metavar="T[,T..]",
-        help="event types that count as choosing an item (purchase,accept,add_to_cart)",
     )
-    ranking.add_argument(
-        "--models",
-        type=_names(MODELS),
-        default=MODELS,
-        metavar="M[,M..]",
-        help=f"models to measure ({','.join(MODELS)})",
+    option(
+        "models", f"models to measure ({','.join(MODELS)})", type=_names(MODELS), metavar="M[,M..]"
     )
-    ranking.add_argument(
-        "--max-users",
+    option(
+        "max_users",
+        "evaluate a random sample of N test users (quick checks)",
         type=positive_int,
-        default=None,
         metavar="N",
-        help="evaluate a random sample of N test users (quick checks)",
     )
-    ranking.add_argument("--seed", type=int, default=0, help="seed of ALS and sampling (0)")
+    add_seed_option(ranking, "seed of ALS and sampling (0)")
     add_json_option(ranking)
     ranking.set_defaults(func=_run)

@@ -12,7 +12,9 @@ from typing import Any
 from evaluation.simulation import ARMS, ArmResult, SimConfig, run_blocking, train_demo_model
 from waypoint.cli.common import (
     add_json_option,
+    add_seed_option,
     config_from_args,
+    config_options,
     open_fraction,
     positive_int,
     print_report,
@@ -55,12 +57,14 @@ def format_report(cfg: SimConfig, results: Sequence[ArmResult]) -> str:
     return "\n".join(lines)
 
 
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(text.split(","))
+
+
 def _run_cli(args: Any) -> int:
     from service.redis_server import EmbeddedRedis
 
-    cfg = config_from_args(
-        SimConfig, args, decisions_per_customer=args.decisions, arms=tuple(args.arms.split(","))
-    )
+    cfg = config_from_args(SimConfig, args)
     unknown = set(cfg.arms) - set(ARMS)
     if unknown:
         print(f"error: unknown arms {', '.join(sorted(unknown))} (known: {', '.join(ARMS)})")
@@ -86,26 +90,27 @@ def register(group: Any) -> Any:
         "(early / late quarter), the share of repeated actions and, for the impressions "
         "arm, the share of probe queries whose top 3 stayed the same.",
     )
-    parser.add_argument("--customers", type=positive_int, default=40, help="default 40")
-    parser.add_argument(
-        "--decisions", type=positive_int, default=20, help="decisions per customer (default 20)"
+
+    option = config_options(parser, SimConfig)
+    option("customers", "default %(default)s", type=positive_int)
+    option(
+        "decisions_per_customer",
+        "decisions per customer (default %(default)s)",
+        flag="--decisions",
+        type=positive_int,
     )
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
-    parser.add_argument(
-        "--fade",
+    add_seed_option(parser, "default 0")
+    option(
+        "fade",
+        "interest kept after an impression without a click (default %(default)s)",
         type=open_fraction,
-        default=0.5,
-        help="interest kept after an impression without a click (default 0.5)",
     )
-    parser.add_argument(
-        "--taste-groups",
+    option(
+        "taste_groups",
+        "customers share tastes in this many groups; 0: independent tastes (default %(default)s)",
         type=int,
-        default=4,
-        help="customers share tastes in this many groups; 0: independent tastes (default 4)",
     )
-    parser.add_argument(
-        "--arms", default=",".join(ARMS), help=f"comma-separated (default {','.join(ARMS)})"
-    )
+    option("arms", f"comma-separated (default {','.join(ARMS)})", type=_comma_list)
     add_json_option(parser, help="print one JSON object")
     parser.set_defaults(func=_run_cli)
     return parser

@@ -11,7 +11,6 @@ entry point for development::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -22,7 +21,13 @@ from intent.artifact import ModelMetadata, load_model, save_model
 from intent.data import load_jsonl
 from intent.evaluate import evaluate
 from intent.train import TrainResult, train
-from waypoint.cli.common import command_group, file_sha256
+from waypoint.cli.common import (
+    add_json_option,
+    add_seed_option,
+    command_group,
+    file_sha256,
+    print_report,
+)
 
 _EVAL_ROWS = (
     ("in_scope_accuracy", "in-scope accuracy", "pct"),
@@ -104,13 +109,9 @@ def _format(value: float, kind: str) -> str:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     metrics = run_eval(args.model, args.data)
-    if args.json:
-        print(json.dumps(metrics, sort_keys=True))
-        return 0
-    print(f"model {metrics['model_version']} on {args.data}")
-    for key, label, kind in _EVAL_ROWS:
-        print(f"  {label:<28} {_format(float(metrics[key]), kind)}")
-    return 0
+    lines = [f"model {metrics['model_version']} on {args.data}"]
+    lines += (f"  {label:<28} {_format(float(metrics[k]), kind)}" for k, label, kind in _EVAL_ROWS)
+    return print_report(args, metrics, "\n".join(lines), sort_keys=True)
 
 
 def register(subparsers: Any) -> None:
@@ -136,9 +137,7 @@ def register(subparsers: Any) -> None:
     )
     p_train.add_argument("--data", required=True, metavar="FILE", help="training JSON Lines file")
     p_train.add_argument("--out", required=True, metavar="DIR", help="output model directory")
-    p_train.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed of the splits (default: 0)"
-    )
+    add_seed_option(p_train, "random seed of the splits (default: 0)", metavar="N")
     p_train.add_argument(
         "--no-embedding",
         action="store_true",
@@ -156,9 +155,7 @@ def register(subparsers: Any) -> None:
     )
     p_eval.add_argument("--model", required=True, metavar="DIR", help="model directory")
     p_eval.add_argument("--data", required=True, metavar="FILE", help="evaluation JSON Lines file")
-    p_eval.add_argument(
-        "--json", action="store_true", help="print one JSON object of metrics instead of a table"
-    )
+    add_json_option(p_eval, help="print one JSON object of metrics instead of a table")
     p_eval.set_defaults(func=_cmd_eval)
 
 

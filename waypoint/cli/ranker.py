@@ -11,49 +11,44 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from recommender.learning.factors import ImplicitALS, preference_matrix
 from recommender.learning.interactions import LogFormatError, read_interactions
 from recommender.learning.ranker_artifact import RankerMetadata, save_ranker
-from waypoint.cli.common import command_group, file_sha256, run_on_redis, service_settings
+from waypoint.cli.common import (
+    add_events_option,
+    add_seed_option,
+    command_group,
+    defaulted_options,
+    file_sha256,
+    run_on_redis,
+    service_settings,
+)
 
 
 def train_from_log(
-    events: Path,
-    out: Path,
-    *,
-    n_factors: int = 32,
-    regularization: float = 10.0,
-    alpha: float = 5.0,
-    n_iter: int = 15,
-    seed: int = 0,
-    validate: bool = True,
+    events: Path, out: Path, params: Mapping[str, Any] | None = None, *, validate: bool = True
 ) -> RankerMetadata:
     """Fit implicit ALS on every item event of ``events`` and write a model directory.
 
-    With ``validate``, the same parameters are first measured with the time split of
+    ``params`` are :class:`ImplicitALS` parameters (its defaults for those left out). With
+    ``validate``, the same parameters are first measured with the time split of
     ``waypoint evaluate ranking`` (HR@10 and NDCG@10 of ALS), recorded as metrics.
     """
     interactions = read_interactions(events)
     if not interactions:
         raise ValueError(f"{events}: no item events")
-    params: dict[str, Any] = {
-        "n_factors": n_factors,
-        "regularization": regularization,
-        "alpha": alpha,
-        "n_iter": n_iter,
-        "random_state": seed,
-    }
+    params = ImplicitALS(**(params or {})).get_params()
     metrics: dict[str, float] = {}
     if validate:
         from evaluation.ranking import RankingConfig, evaluate_interactions
 
         config = RankingConfig(
             als={k: v for k, v in params.items() if k != "random_state"},
-            seed=seed,
+            seed=params["random_state"],
             models=("als",),
         )
         try:
@@ -81,15 +76,9 @@ def train_from_log(
 
 def _train(args: argparse.Namespace) -> int:
     try:
+        params = {param: getattr(args, param) for param in ImplicitALS().get_params()}
         meta = train_from_log(
-            Path(args.events),
-            Path(args.out),
-            n_factors=args.factors,
-            regularization=args.regularization,
-            alpha=args.alpha,
-            n_iter=args.iterations,
-            seed=args.seed,
-            validate=not args.no_validate,
+            Path(args.events), Path(args.out), params, validate=not args.no_validate
         )
     except (OSError, LogFormatError, ValueError) as exc:
         print(f"waypoint ranker train: {exc}", file=sys.stderr)
@@ -169,13 +158,15 @@ def register(subparsers: Any) -> None:
         '({"event_id","user_id","type","item_id","ts",...}) and write model.skops and '
         "metadata.json to --out.",
     )
-    train.add_argument("--events", required=True, help="JSON Lines event log")
+    add_events_option(train)
     train.add_argument("--out", required=True, help="output model directory")
-    train.add_argument("--factors", type=int, default=32, help="latent factors (32)")
-    train.add_argument("--regularization", type=float, default=10.0, help="L2 penalty (10)")
-    train.add_argument("--alpha", type=float, default=5.0, help="confidence per weight (5)")
-    train.add_argument("--iterations", type=int, default=15, help="ALS sweeps (15)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    # every ImplicitALS parameter is an option (args.<parameter>), with the model's default
+    option = defaulted_options(train, ImplicitALS().get_params())
+    option("n_factors", "latent factors (%(default)s)", flag="--factors", type=int)
+    option("regularization", "L2 penalty (%(default)g)", type=float)
+    option("alpha", "confidence per weight (%(default)g)", type=float)
+    option("n_iter", "ALS sweeps (%(default)s)", flag="--iterations", type=int)
+    add_seed_option(train, "random seed (0)", dest="random_state", metavar="SEED")
     train.add_argument(
         "--no-validate",
         action="store_true",

@@ -8,7 +8,6 @@ import random
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.app.experiment_api import (
     MODULE_MARKS,
@@ -23,11 +22,6 @@ from tests.app.experiment_api import (
 )
 
 pytestmark = MODULE_MARKS
-
-
-@pytest.fixture
-def client(experiments_app: httpx.AsyncClient) -> httpx.AsyncClient:
-    return experiments_app
 
 
 P_CLICK = {"a": 0.50, "b": 0.60}  # b converts 20 % better

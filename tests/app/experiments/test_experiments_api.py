@@ -12,7 +12,6 @@ import time
 from collections import Counter
 
 import httpx
-import pytest
 
 from experiments.counters import ExposureRecord
 from tests.app.experiment_api import (
@@ -30,11 +29,6 @@ from tests.app.experiment_api import (
 from tests.conftest import TEST_KEY
 
 pytestmark = MODULE_MARKS
-
-
-@pytest.fixture
-def client(experiments_app: httpx.AsyncClient) -> httpx.AsyncClient:
-    return experiments_app
 
 
 # --------------------------------------------------------------------------- configuration

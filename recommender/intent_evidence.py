@@ -85,7 +85,7 @@ class Combiner:
     #: a query of at most ``pool_words`` content words is in doubt when, in the plain
     #: average of the classifier's and the catalog's votes, the best rival holds at least
     #: ``pool_ratio`` of the top's share (0: never)
-    pool_ratio: float = 0.25
+    pool_ratio: float = 0.15
     pool_words: int = 1
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
+from recommender.catalog import CatalogIndex
 from recommender.ranking.terms import ScoringContext
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
@@ -327,17 +328,53 @@ def spelled(query: str, model: object) -> str:
     return " ".join(fixed) if fixed != folded else query
 
 
-def with_evidence(ctx: ScoringContext, evidence: Evidence) -> ScoringContext:
+def with_evidence(
+    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
+) -> ScoringContext:
     """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
-    split: they retrieve and match, reasons still quote only the typed words) and the
-    sub-category preference the catalog's evidence gives."""
+    split: they retrieve and match, reasons still quote only the typed words), the
+    sub-category preference the catalog's evidence gives, and (with the ``catalog``) the
+    user's history kept inside the sub-categories the query names."""
     if not evidence.tokens:
         return ctx
-    return replace(
+    preference = category_preference(evidence)
+    ctx = replace(
         ctx,
         query_tokens=ctx.query_tokens | evidence.tokens,
-        category_preference=category_preference(evidence),
+        category_preference=preference,
         preference_strength=PREFERENCE * min(evidence.strength, 1.0),
+    )
+    named = {c for c, v in preference.items() if v >= MAIN_CATEGORY}
+    if catalog is None or not named or evidence.strength < HISTORY_INSIDE:
+        return ctx
+    return history_inside(ctx, named, catalog)
+
+
+#: catalog strength from which a query's named sub-categories bound the user's history
+HISTORY_INSIDE = 0.2
+
+
+def history_inside(ctx: ScoringContext, named: set[str], catalog: CatalogIndex) -> ScoringContext:
+    """``ctx`` with the history terms (category and item affinity, similar items) kept to
+    the ``named`` leaf categories and their parents: a crime reader asking for a cookbook
+    gets cookbooks first, history ranks only among them. A parent level ("books") counts
+    for every sub-category alike, so it cannot lift another sub-category over a named one."""
+
+    def parent_or_named(level: str) -> bool:
+        return any(n == level or n.startswith(level + "/") for n in named)
+
+    def in_named(action_id: str) -> bool:
+        pos = catalog.position.get(action_id)
+        if pos is None:
+            return False
+        category = catalog.categories[int(catalog.category_of[pos])]
+        return any(category == n or category.startswith(n + "/") for n in named)
+
+    return replace(
+        ctx,
+        category_affinity={k: v for k, v in ctx.category_affinity.items() if parent_or_named(k)},
+        item_affinity={k: v for k, v in ctx.item_affinity.items() if in_named(k)},
+        similar={k: v for k, v in ctx.similar.items() if in_named(k)},
     )
 
 

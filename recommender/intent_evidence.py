@@ -50,10 +50,12 @@ from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
+from intent.word_spread import shares
 from recommender.catalog import CatalogIndex
+from recommender.history_scope import HISTORY_INSIDE, history_inside
 from recommender.ranking.terms import ScoringContext
 from recommender.reasons.query_words import query_words
-from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
+from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander
 from recommender.state import LiveState
 from recommender.text import tokens
@@ -88,6 +90,11 @@ class Combiner:
     #: ``pool_ratio`` of the top's share (0: never)
     pool_ratio: float = 0.15
     pool_words: int = 1
+    #: a query of at most ``word_query`` content words of which the classifier knows one is
+    #: in doubt when that word's training utterances give a rival at least ``word_ratio``
+    #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
+    word_ratio: float = 0.45
+    word_query: int = 2
 
 
 DEFAULT_COMBINER = Combiner()
@@ -225,9 +232,11 @@ def decide(
     c: Combiner = DEFAULT_COMBINER,
     *,
     known_words: int = -1,
+    word_doubt: tuple[str, ...] = (),
 ) -> IntentDecision:
     """The decision for a typed query from the classifier's prediction and the catalog;
-    ``known_words``: how many of its words the classifier learned from (-1: unknown)."""
+    ``known_words``: how many of its words the classifier learned from (-1: unknown);
+    ``word_doubt``: the intents the query's one known word is open between."""
     names = tuple(taxonomy.names)
     q = combine(p, evidence, names, c)
     ranked = sorted(((v, k) for k, v in q.items() if k != OUT_OF_SCOPE), reverse=True)
@@ -240,8 +249,10 @@ def decide(
     ):
         return IntentDecision(confidence=confidence, out_of_scope=True, unresolved_query=True)
     found = taxonomy.get(top)
-    doubt = _one_word_doubt(p, evidence) or _pooled_doubt(
-        classifier_distribution(p, names), evidence, taxonomy, c
+    doubt = (
+        _one_word_doubt(p, evidence)
+        or _pooled_doubt(classifier_distribution(p, names), evidence, taxonomy, c)
+        or word_doubt
     )
     runner = rival(ranked, found, taxonomy) if found is not None else None
     lead = confidence - (q[runner] if runner is not None else 0.0)
@@ -300,7 +311,41 @@ def weigh_query(
     model = state.model
     known = model.known_words(query) if isinstance(model, KnowsWords) else -1
     prediction = model.predict_one(spelled(query, model))
-    return decide(prediction, evidence, state.taxonomy, combiner, known_words=known), evidence
+    doubt = open_word(query, model, state, combiner)
+    decision = decide(
+        prediction, evidence, state.taxonomy, combiner, known_words=known, word_doubt=doubt
+    )
+    return decision, evidence
+
+
+def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple[str, ...]:
+    """For a short query whose only word the classifier knows is open (its training
+    utterances spread over intents: "contract", "Bestellung"), that word's main intent and
+    its likeliest rival; empty otherwise, and when another word of the query is a name the
+    catalog knows and the classifier does not ("Kessmann", "pyjama": the thing is named)."""
+    spread = getattr(model, "word_spread_", None)
+    if not spread or c.word_ratio <= 0 or not isinstance(model, KnowsWords):
+        return ()
+    words = query_words(query)
+    said = list(words.matchable) + [(w, w) for w in sorted(words.negated)]
+    if not said or len(said) > c.word_query:
+        return ()
+    known = [typed for _, typed in said if model.known_words(typed) > 0]
+    expander = prepared(state.catalog, state.taxonomy).expander
+    named = any(model.known_words(typed) == 0 and expander.expand(folded) for folded, typed in said)
+    if len(known) != 1 or named:
+        return ()
+    ranked = shares(spread, known[0])
+    main = state.taxonomy.get(ranked[0][0]) if ranked else None
+    if main is None:
+        return ()
+    for name, share in ranked[1:]:
+        other = state.taxonomy.get(name)
+        if share < c.word_ratio * ranked[0][1]:
+            break
+        if other is not None and not nested(other, main):
+            return (main.name, other.name)
+    return ()
 
 
 _speller_lock = threading.Lock()
@@ -348,34 +393,6 @@ def with_evidence(
     if catalog is None or not named or evidence.strength < HISTORY_INSIDE:
         return ctx
     return history_inside(ctx, named, catalog)
-
-
-#: catalog strength from which a query's named sub-categories bound the user's history
-HISTORY_INSIDE = 0.2
-
-
-def history_inside(ctx: ScoringContext, named: set[str], catalog: CatalogIndex) -> ScoringContext:
-    """``ctx`` with the history terms (category and item affinity, similar items) kept to
-    the ``named`` leaf categories and their parents: a crime reader asking for a cookbook
-    gets cookbooks first, history ranks only among them. A parent level ("books") counts
-    for every sub-category alike, so it cannot lift another sub-category over a named one."""
-
-    def parent_or_named(level: str) -> bool:
-        return any(n == level or n.startswith(level + "/") for n in named)
-
-    def in_named(action_id: str) -> bool:
-        pos = catalog.position.get(action_id)
-        if pos is None:
-            return False
-        category = catalog.categories[int(catalog.category_of[pos])]
-        return any(category == n or category.startswith(n + "/") for n in named)
-
-    return replace(
-        ctx,
-        category_affinity={k: v for k, v in ctx.category_affinity.items() if parent_or_named(k)},
-        item_affinity={k: v for k, v in ctx.item_affinity.items() if in_named(k)},
-        similar={k: v for k, v in ctx.similar.items() if in_named(k)},
-    )
 
 
 def fold_accents(text: str) -> str:

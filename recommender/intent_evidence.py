@@ -88,12 +88,12 @@ class Combiner:
     #: a query of at most ``pool_words`` content words is in doubt when, in the plain
     #: average of the classifier's and the catalog's votes, the best rival holds at least
     #: ``pool_ratio`` of the top's share (0: never)
-    pool_ratio: float = 0.15
+    pool_ratio: float = 0.25
     pool_words: int = 1
     #: a query of at most ``word_query`` content words of which the classifier knows one is
     #: in doubt when that word's training utterances give a rival at least ``word_ratio``
     #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
-    word_ratio: float = 0.45
+    word_ratio: float = 0.35
     word_query: int = 2
 
 

@@ -332,6 +332,27 @@ BOOK_BLURBS = {
         "Ein mitreißendes Fantasy-Abenteuer.",
         "Une aventure fantastique immersive.",
     ),
+    "nonfiction/cooking": (
+        "Recipes to cook at home.",
+        "Rezepte zum Nachkochen.",
+        "Des recettes à cuisiner chez soi.",
+    ),
+    "nonfiction/travel": ("A travel guide.", "Ein Reiseführer.", "Un guide de voyage."),
+    "nonfiction/business": (
+        "A business book.",
+        "Ein Wirtschaftsbuch.",
+        "Un livre d'économie et de management.",
+    ),
+    "children/picture_books": (
+        "A picture book for young children.",
+        "Ein Bilderbuch für kleine Kinder.",
+        "Un album illustré pour les petits.",
+    ),
+    "children/young_adult": (
+        "For teenage readers.",
+        "Für junge Leser im Teenageralter.",
+        "Pour les lecteurs adolescents.",
+    ),
 }
 
 

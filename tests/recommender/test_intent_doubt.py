@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from intent.cache import CachedPredictor, PredictionCache
 from intent.taxonomy import Intent
 from intent.word_spread import count_spread, shares
 from recommender.intent_evidence import (
@@ -116,6 +117,9 @@ def test_an_open_training_word_keeps_a_short_query_open() -> None:
     c = replace(DEFAULT_COMBINER, word_ratio=0.45)
     assert open_word("contract", model, state, c) == ("cancel_contract", "mobile_plan")
     assert open_word("my contract", model, state, c) == ("cancel_contract", "mobile_plan")
+    # the service's cache in front of the model keeps the spread in reach
+    cached = CachedPredictor(model, "v1", PredictionCache())  # type: ignore[arg-type]
+    assert open_word("contract", cached, state, c) == ("cancel_contract", "mobile_plan")
     # a second known word, a rival too rare, or a name the catalog knows: no doubt
     assert open_word("cancel contract", model, state, c) == ()
     assert open_word("contract", model, state, replace(c, word_ratio=0.6)) == ()

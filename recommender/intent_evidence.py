@@ -32,7 +32,7 @@ Then the decision, on the combined probability ``P(top)``:
   which the plain average of the two votes keeps a rival at ``pool_ratio`` of the top
   ("Waschmaschine": buying to both, but the catalog also knows its repairs), unless both
   intents admit every category the catalog mainly points at (the same answers either
-  way). The product of the votes is sure of such a word; each voter alone is not;
+  way); or a short query whose one known word training spreads over rivals (open_word);
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
   the intents in doubt), two to four, the likelier first. When the options are nested
   (each pair: one's categories within the other's) they are one choice: the narrowest

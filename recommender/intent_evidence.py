@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
-from intent.word_spread import shares
+from intent.word_spread import shares, words_of
 from recommender.catalog import CatalogIndex
 from recommender.history_scope import HISTORY_INSIDE, history_inside
 from recommender.ranking.terms import ScoringContext
@@ -319,10 +319,8 @@ def weigh_query(
 
 
 def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple[str, ...]:
-    """For a short query whose only word the classifier knows is open (its training
-    utterances spread over intents: "contract", "Bestellung"), that word's main intent and
-    its likeliest rival; empty otherwise, and when another word of the query is a name the
-    catalog knows and the classifier does not ("Kessmann", "pyjama": the thing is named)."""
+    """The main intent and likeliest rival of a short query's one open known word
+    ("contract"); empty when another word is a name only the catalog knows ("Kessmann")."""
     spread = getattr(model, "word_spread_", None)
     if not spread or c.word_ratio <= 0 or not isinstance(model, KnowsWords):
         return ()
@@ -331,6 +329,8 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
     if not said or len(said) > c.word_query:
         return ()
     known = [typed for _, typed in said if model.known_words(typed) > 0]
+    if sum(model.known_words(w) > 0 for w in words_of(query)) > c.word_query:
+        return ()  # "I need a new dishwasher": the other words say what is wanted
     expander = prepared(state.catalog, state.taxonomy).expander
     named = any(model.known_words(typed) == 0 and expander.expand(folded) for folded, typed in said)
     if len(known) != 1 or named:

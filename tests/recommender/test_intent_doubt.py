@@ -124,6 +124,10 @@ def test_an_open_training_word_keeps_a_short_query_open() -> None:
     assert open_word("cancel contract", model, state, c) == ()
     assert open_word("contract", model, state, replace(c, word_ratio=0.6)) == ()
     assert open_word("Kessmann contract", model, state, c) == ()
+    # more known words than a short query has: they say what is wanted
+    model.learned |= {"need", "new"}
+    assert open_word("I need a new contract", model, state, c) == ()
+    model.learned -= {"need", "new"}
     # and the doubt holds back a gate the votes alone would give
     sure = Said((("cancel_contract", 0.95), ("mobile_plan", 0.03)))
     gated = decide(sure, NO_EVIDENCE, TAXONOMY, c)

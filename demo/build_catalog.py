@@ -332,6 +332,27 @@ BOOK_BLURBS = {
         "Ein mitreißendes Fantasy-Abenteuer.",
         "Une aventure fantastique immersive.",
     ),
+    "nonfiction/cooking": (
+        "Recipes to cook at home.",
+        "Rezepte zum Nachkochen.",
+        "Des recettes à cuisiner chez soi.",
+    ),
+    "nonfiction/travel": ("A travel guide.", "Ein Reiseführer.", "Un guide de voyage."),
+    "nonfiction/business": (
+        "A business book.",
+        "Ein Wirtschaftsbuch.",
+        "Un livre d'économie et de management.",
+    ),
+    "children/picture_books": (
+        "A picture book for young children.",
+        "Ein Bilderbuch für kleine Kinder.",
+        "Un album illustré pour les petits.",
+    ),
+    "children/young_adult": (
+        "For teenage readers.",
+        "Für junge Leser im Teenageralter.",
+        "Pour les lecteurs adolescents.",
+    ),
 }
 
 
@@ -613,6 +634,43 @@ def product_title(
     )
 
 
+# Everyday names of each product category in en/de/fr (the catalog's synonyms: a customer
+# types "Spülmaschine", "frigo" or "telly", the titles say "Geschirrspüler", "réfrigérateur"
+# and "TV"); they go into the products' descriptions, in the title's languages only.
+# fmt: off
+SYNONYMS: dict[str, tuple[str, str, str]] = {
+    "dishwashers": ("dishwasher, dish washer", "Geschirrspüler, Spülmaschine",
+                    "lave-vaisselle"),
+    "washing_machines": ("washing machine, washer", "Waschmaschine",
+                         "lave-linge, machine à laver"),
+    "dryers": ("tumble dryer, clothes dryer", "Wäschetrockner, Trockner", "sèche-linge"),
+    "fridges": ("fridge, refrigerator, freezer", "Kühlschrank, Gefrierschrank",
+                "réfrigérateur, frigo, congélateur"),
+    "ovens": ("oven, cooker", "Backofen, Ofen", "four, cuisinière"),
+    "vacuum_cleaners": ("vacuum cleaner, hoover", "Staubsauger, Sauger", "aspirateur"),
+    "coffee_machines": ("coffee machine, coffee maker", "Kaffeemaschine",
+                        "machine à café, cafetière"),
+    "phones": ("smartphone, mobile phone, cell phone", "Smartphone, Handy, Mobiltelefon",
+               "smartphone, téléphone portable, mobile"),
+    "laptops": ("laptop, notebook computer", "Laptop, Notebook",
+                "ordinateur portable, PC portable, ordi"),
+    "tvs": ("TV, television, telly", "Fernseher, Fernsehgerät", "téléviseur, télévision, télé"),
+    "headphones": ("headphones, headset", "Kopfhörer", "casque audio, écouteurs"),
+    "tablets": ("tablet", "Tablet", "tablette"),
+    "cameras": ("camera", "Kamera, Fotoapparat", "appareil photo, caméra"),
+}
+# fmt: on
+
+
+def synonyms(category: str, title: dict[str, str]) -> dict[str, str] | None:
+    """The everyday names of ``category`` as a description, in the title's languages."""
+    names = SYNONYMS.get(category)
+    if names is None:
+        return None
+    pairs = zip(("en", "de", "fr"), names, strict=True)
+    return {lang: text for lang, text in pairs if lang in title}
+
+
 def build_appliances() -> list[Row]:
     rows: list[Row] = []
     n = 0
@@ -630,6 +688,7 @@ def build_appliances() -> list[Row]:
                     "product",
                     f"home_appliances/{category}",
                     title,
+                    description=synonyms(category, title),
                     tags=[category.rstrip("s"), slug(brand), *extra.split()],
                     value=value,
                     price=price,
@@ -846,6 +905,7 @@ def build_electronics() -> list[Row]:
                     "product",
                     f"electronics/{category}",
                     title,
+                    description=synonyms(category, title),
                     tags=[ELECTRONICS_TAG[category], slug(brand), *extra.split()],
                     value=value,
                     price=price,
@@ -1215,9 +1275,15 @@ def build_services() -> list[Row]:
         make("sv-0001", "service", "services/repair/appliances",
              titles("Book an appliance repair visit", "Reparaturtermin für Haushaltsgerät buchen",
                     "Réserver une réparation d'électroménager"),
-             description=titles("Broken, faulty or leaking appliance: technician visit",
-                                "Gerät kaputt, defekt, undicht: Technikerbesuch",
-                                "Appareil en panne, cassé, qui fuit : visite d'un technicien"),
+             description=titles("Broken, faulty or leaking appliance: technician visit. "
+                                "Fridge, freezer, oven, hob, dryer, dishwasher, washing "
+                                "machine, microwave, vacuum cleaner",
+                                "Gerät kaputt, defekt, undicht: Technikerbesuch. "
+                                "Kühlschrank, Gefrierschrank, Backofen, Herd, Trockner, "
+                                "Spülmaschine, Waschmaschine, Mikrowelle, Staubsauger",
+                                "Appareil en panne, cassé, qui fuit : visite d'un technicien. "
+                                "Frigo, congélateur, four, plaque, sèche-linge, "
+                                "lave-vaisselle, lave-linge, micro-ondes, aspirateur"),
              tags=["repair", "appliance", "technician"], regions=["DE", "AT", "CH", "FR"],
              value=45.0, price=79.0),
         make("sv-0002", "service", "services/repair/appliances",
@@ -1247,6 +1313,12 @@ def build_services() -> list[Row]:
         make("sv-0006", "service", "services/repair/electronics",
              titles("In-store repair appointment", "Reparaturtermin in der Filiale",
                     "Rendez-vous réparation en magasin"),
+             description=titles("Broken or faulty device: phone, tablet, laptop, TV, "
+                                "headphones, camera",
+                                "Gerät kaputt oder defekt: Handy, Tablet, Laptop, Fernseher, "
+                                "Kopfhörer, Kamera",
+                                "Appareil en panne ou cassé : téléphone, tablette, ordinateur, "
+                                "télé, casque, appareil photo"),
              tags=["repair", "store", "appointment"], channels=["store", "web", "app"],
              regions=["DE", "AT", "FR"], value=25.0),
         make("sv-0007", "service", "services/repair/electronics",

@@ -35,6 +35,7 @@ from evaluation.probes import (
     false_claims,
     load_probes,
     metrics,
+    misses,
     stability,
 )
 from intent.taxonomy import Taxonomy
@@ -122,8 +123,10 @@ async def run_suite(
     burst: int = 800,
     seed: int = 0,
     voice: str = "customer",
+    details: str | None = None,
 ) -> dict[str, Any]:
-    """Ask every probe (fresh and history users), run the burst, re-ask; the report."""
+    """Ask every probe (fresh and history users), run the burst, re-ask; the report.
+    ``details``: a split whose missed probes (fresh users) the report lists."""
     world = world or World.demo()
     tag = uuid.uuid4().hex[:8]
     started = time.perf_counter()
@@ -183,6 +186,11 @@ async def run_suite(
         "history": metrics(history_out, TOP_K),
         "by_split": by_split if len(splits) > 1 else {},
         "targets": TARGETS,
+        **(
+            {"misses": misses([o for o in fresh_out if o.probe.split == details], TOP_K)}
+            if details
+            else {}
+        ),
     }
 
 
@@ -212,8 +220,14 @@ async def demo_app(redis_url: str | None) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def evaluate(
-    *, split: str, burst: int, seed: int, voice: str, redis_url: str | None
+    *,
+    split: str,
+    burst: int,
+    seed: int,
+    voice: str,
+    redis_url: str | None,
+    details: str | None = None,
 ) -> dict[str, Any]:
     probes = load_probes(split=split)
     async with demo_app(redis_url) as client:
-        return await run_suite(client, probes, burst=burst, seed=seed, voice=voice)
+        return await run_suite(client, probes, burst=burst, seed=seed, voice=voice, details=details)

@@ -10,6 +10,7 @@ serve a prediction of the model it replaced, and the old model's entries simply 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from intent.resolve import KnowsWords, PredictionLike, Predictor
@@ -77,3 +78,10 @@ class CachedPredictor:
     def words(self) -> frozenset[str]:
         """The words the model learned from (empty: the model cannot tell)."""
         return self.model.words() if isinstance(self.model, KnowsWords) else frozenset()
+
+    @property
+    def word_spread_(self) -> Mapping[str, Mapping[str, int]] | None:
+        """How the model's training utterances spread its open words over the intents
+        (:mod:`intent.word_spread`; None: a model that does not keep it)."""
+        spread: Mapping[str, Mapping[str, int]] | None = getattr(self.model, "word_spread_", None)
+        return spread

@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 from intent.decision import FloatArray, Prediction, decide, prediction, scores_to_proba
 from intent.embeddings import StaticEmbedder, get_embedder
 from intent.taxonomy import OUT_OF_SCOPE
+from intent.word_spread import count_spread
 
 #: Number of alternatives reported with every prediction.
 TOP_K = 4
@@ -145,6 +146,7 @@ class IntentClassifier:
         self.__dict__.pop("_cache", None)  # a refit invalidates the fast-path cache
         embedder = get_embedder(self.embedding) if self.embedding is not None else None
         self.embedding_fingerprint_ = embedder.fingerprint if embedder is not None else None
+        self.word_spread_ = count_spread(texts, [str(label) for label in y])
         self.word_vectorizer_ = TfidfVectorizer(
             ngram_range=self.word_ngram_range,
             sublinear_tf=True,

@@ -32,7 +32,7 @@ Then the decision, on the combined probability ``P(top)``:
   which the plain average of the two votes keeps a rival at ``pool_ratio`` of the top
   ("Waschmaschine": buying to both, but the catalog also knows its repairs), unless both
   intents admit every category the catalog mainly points at (the same answers either
-  way). The product of the votes is sure of such a word; each voter alone is not;
+  way); or a short query whose one known word training spreads over rivals (open_word);
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
   the intents in doubt), two to four, the likelier first. When the options are nested
   (each pair: one's categories within the other's) they are one choice: the narrowest
@@ -50,9 +50,12 @@ from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
+from intent.word_spread import shares, words_of
+from recommender.catalog import CatalogIndex
+from recommender.history_scope import HISTORY_INSIDE, history_inside
 from recommender.ranking.terms import ScoringContext
 from recommender.reasons.query_words import query_words
-from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
+from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander
 from recommender.state import LiveState
 from recommender.text import tokens
@@ -87,6 +90,11 @@ class Combiner:
     #: ``pool_ratio`` of the top's share (0: never)
     pool_ratio: float = 0.25
     pool_words: int = 1
+    #: a query of at most ``word_query`` content words of which the classifier knows one is
+    #: in doubt when that word's training utterances give a rival at least ``word_ratio``
+    #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
+    word_ratio: float = 0.35
+    word_query: int = 2
 
 
 DEFAULT_COMBINER = Combiner()
@@ -224,9 +232,11 @@ def decide(
     c: Combiner = DEFAULT_COMBINER,
     *,
     known_words: int = -1,
+    word_doubt: tuple[str, ...] = (),
 ) -> IntentDecision:
     """The decision for a typed query from the classifier's prediction and the catalog;
-    ``known_words``: how many of its words the classifier learned from (-1: unknown)."""
+    ``known_words``: how many of its words the classifier learned from (-1: unknown);
+    ``word_doubt``: the intents the query's one known word is open between."""
     names = tuple(taxonomy.names)
     q = combine(p, evidence, names, c)
     ranked = sorted(((v, k) for k, v in q.items() if k != OUT_OF_SCOPE), reverse=True)
@@ -239,8 +249,10 @@ def decide(
     ):
         return IntentDecision(confidence=confidence, out_of_scope=True, unresolved_query=True)
     found = taxonomy.get(top)
-    doubt = _one_word_doubt(p, evidence) or _pooled_doubt(
-        classifier_distribution(p, names), evidence, taxonomy, c
+    doubt = (
+        _one_word_doubt(p, evidence)
+        or _pooled_doubt(classifier_distribution(p, names), evidence, taxonomy, c)
+        or word_doubt
     )
     runner = rival(ranked, found, taxonomy) if found is not None else None
     lead = confidence - (q[runner] if runner is not None else 0.0)
@@ -299,7 +311,41 @@ def weigh_query(
     model = state.model
     known = model.known_words(query) if isinstance(model, KnowsWords) else -1
     prediction = model.predict_one(spelled(query, model))
-    return decide(prediction, evidence, state.taxonomy, combiner, known_words=known), evidence
+    doubt = open_word(query, model, state, combiner)
+    decision = decide(
+        prediction, evidence, state.taxonomy, combiner, known_words=known, word_doubt=doubt
+    )
+    return decision, evidence
+
+
+def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple[str, ...]:
+    """The main intent and likeliest rival of a short query's one open known word
+    ("contract"); empty when another word is a name only the catalog knows ("Kessmann")."""
+    spread = getattr(model, "word_spread_", None)
+    if not spread or c.word_ratio <= 0 or not isinstance(model, KnowsWords):
+        return ()
+    words = query_words(query)
+    said = list(words.matchable) + [(w, w) for w in sorted(words.negated)]
+    if not said or len(said) > c.word_query:
+        return ()
+    known = [typed for _, typed in said if model.known_words(typed) > 0]
+    if sum(model.known_words(w) > 0 for w in words_of(query)) > c.word_query:
+        return ()  # "I need a new dishwasher": the other words say what is wanted
+    expander = prepared(state.catalog, state.taxonomy).expander
+    named = any(model.known_words(typed) == 0 and expander.expand(folded) for folded, typed in said)
+    if len(known) != 1 or named:
+        return ()
+    ranked = shares(spread, known[0])
+    main = state.taxonomy.get(ranked[0][0]) if ranked else None
+    if main is None:
+        return ()
+    for name, share in ranked[1:]:
+        other = state.taxonomy.get(name)
+        if share < c.word_ratio * ranked[0][1]:
+            break
+        if other is not None and not nested(other, main):
+            return (main.name, other.name)
+    return ()
 
 
 _speller_lock = threading.Lock()
@@ -327,18 +373,26 @@ def spelled(query: str, model: object) -> str:
     return " ".join(fixed) if fixed != folded else query
 
 
-def with_evidence(ctx: ScoringContext, evidence: Evidence) -> ScoringContext:
+def with_evidence(
+    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
+) -> ScoringContext:
     """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
-    split: they retrieve and match, reasons still quote only the typed words) and the
-    sub-category preference the catalog's evidence gives."""
+    split: they retrieve and match, reasons still quote only the typed words), the
+    sub-category preference the catalog's evidence gives, and (with the ``catalog``) the
+    user's history kept inside the sub-categories the query names."""
     if not evidence.tokens:
         return ctx
-    return replace(
+    preference = category_preference(evidence)
+    ctx = replace(
         ctx,
         query_tokens=ctx.query_tokens | evidence.tokens,
-        category_preference=category_preference(evidence),
+        category_preference=preference,
         preference_strength=PREFERENCE * min(evidence.strength, 1.0),
     )
+    named = {c for c, v in preference.items() if v >= MAIN_CATEGORY}
+    if catalog is None or not named or evidence.strength < HISTORY_INSIDE:
+        return ctx
+    return history_inside(ctx, named, catalog)
 
 
 def fold_accents(text: str) -> str:

@@ -99,7 +99,9 @@ class Recommender:
         # intent from all the evidence: the classifier and the catalog (intent_evidence)
         decision, evidence = weigh_query(req.query, req.intent, decision, state)
         ctx = with_evidence(
-            scoring_context(req, state, user, decision, now, self.journey_ttl_s), evidence
+            scoring_context(req, state, user, decision, now, self.journey_ttl_s),
+            evidence,
+            state.catalog,
         )
         gate, fallback = self._gate(state, user, decision)
         weights = treatment.strategy.weights

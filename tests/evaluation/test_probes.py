@@ -59,8 +59,22 @@ def test_probe_file_covers_every_kind_and_language() -> None:
         assert bool(p.intents) != (p.kind in OUT_OF_SCOPE_KINDS), p.id
         if p.sub:
             assert any(p.sub == a or p.sub.startswith(a + "/") for a in p.allowed), p.id
-    dev = sum(p.split == "dev" for p in PROBES)
-    assert 0.25 <= dev / len(PROBES) <= 0.4
+    main = [p for p in PROBES if p.split != "fresh"]
+    dev = sum(p.split == "dev" for p in main)
+    assert 0.25 <= dev / len(main) <= 0.4
+
+
+def test_fresh_split_is_its_own_file_and_unseen() -> None:
+    """The fresh split: at least 120 probes of every kind and language, in their own file,
+    none of them a training utterance or a probe of the dev/holdout file."""
+    fresh = [p for p in PROBES if p.split == "fresh"]
+    assert len(fresh) >= 120
+    assert {p.kind for p in fresh} == {p.kind for p in PROBES}
+    assert {p.language for p in fresh} == {"en", "de", "fr"}
+    assert all(p.id.startswith("fresh-") for p in fresh)
+    assert load_probes(fresh=None, split="fresh") == []
+    main = [p.query for p in PROBES if p.split != "fresh"]
+    assert training_overlap(fresh, main) == []
 
 
 def _probe(**kw: Any) -> Probe:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from intent.cache import CachedPredictor, PredictionCache
 from intent.taxonomy import Intent
+from intent.word_spread import count_spread, shares
 from recommender.intent_evidence import (
     DEFAULT_COMBINER,
     both_admit,
     decide,
     narrowest,
     nested,
+    open_word,
     within,
 )
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence
+from recommender.state import LiveState
 from recommender.text import tokens
 from tests.recommender.evidence_world import CATALOG, TAXONOMY, Said
 
@@ -85,3 +89,48 @@ def test_the_margin_rule_asks_when_a_real_rival_is_close() -> None:
     d = decide(said, query, TAXONOMY, strict)
     assert d.intent is None
     assert [i.name for i in d.clarify_options][:2] == ["buy_appliance", "repair_appliance"]
+
+
+class _Knows:
+    """A classifier stand-in: the words it learned and how its training spread them."""
+
+    def __init__(self, spread: dict[str, dict[str, int]], words: set[str]) -> None:
+        self.word_spread_ = spread
+        self.learned = words
+
+    def known_words(self, text: str) -> int:
+        return sum(w.lower() in self.learned for w in text.split())
+
+    def words(self) -> frozenset[str]:
+        return frozenset(self.learned)
+
+
+def test_an_open_training_word_keeps_a_short_query_open() -> None:
+    spread = count_spread(
+        ["cancel my contract", "end the contract", "new mobile contract", "a crime novel"],
+        ["cancel_contract", "cancel_contract", "mobile_plan", "buy_book"],
+    )
+    assert spread == {"contract": {"cancel_contract": 2, "mobile_plan": 1}}
+    assert shares(spread, "Contract") == [("cancel_contract", 2 / 3), ("mobile_plan", 1 / 3)]
+    model = _Knows(spread, {"contract", "cancel", "mobile", "crime", "novel"})
+    state = LiveState(catalog=CATALOG, taxonomy=TAXONOMY, model=model)  # type: ignore[arg-type]
+    c = replace(DEFAULT_COMBINER, word_ratio=0.45)
+    assert open_word("contract", model, state, c) == ("cancel_contract", "mobile_plan")
+    assert open_word("my contract", model, state, c) == ("cancel_contract", "mobile_plan")
+    # the service's cache in front of the model keeps the spread in reach
+    cached = CachedPredictor(model, "v1", PredictionCache())  # type: ignore[arg-type]
+    assert open_word("contract", cached, state, c) == ("cancel_contract", "mobile_plan")
+    # a second known word, a rival too rare, or a name the catalog knows: no doubt
+    assert open_word("cancel contract", model, state, c) == ()
+    assert open_word("contract", model, state, replace(c, word_ratio=0.6)) == ()
+    assert open_word("Kessmann contract", model, state, c) == ()
+    # more known words than a short query has: they say what is wanted
+    model.learned |= {"need", "new"}
+    assert open_word("I need a new contract", model, state, c) == ()
+    model.learned -= {"need", "new"}
+    # and the doubt holds back a gate the votes alone would give
+    sure = Said((("cancel_contract", 0.95), ("mobile_plan", 0.03)))
+    gated = decide(sure, NO_EVIDENCE, TAXONOMY, c)
+    assert gated.intent is not None and gated.intent.name == "cancel_contract"
+    asked = decide(sure, NO_EVIDENCE, TAXONOMY, c, word_doubt=("cancel_contract", "mobile_plan"))
+    assert [i.name for i in asked.clarify_options][:2] == ["cancel_contract", "mobile_plan"]

@@ -123,6 +123,29 @@ def test_sub_category_preference_is_soft_and_only_inside_the_gate() -> None:
     assert category_terms("home_appliances/fridges", with_evidence(ScoringContext(), e))[2] == 0
 
 
+def test_history_ranks_only_inside_the_sub_category_the_query_names() -> None:
+    """A crime reader asking for a cookbook: the crime history no longer lifts crime
+    novels over cookbooks; the parent level ("books") counts for both alike."""
+    e = evidence("a cookbook with vegetarian recipes")
+    assert max(category_preference(e), key=category_preference(e).get) == (
+        "books/nonfiction/cooking"
+    )
+    crime, cookbook = "bk-0001", "bk-0046"
+    reader = ScoringContext(
+        intent_categories=("books",),
+        category_affinity={"books": 2.0, "books/fiction": 3.0, "books/fiction/crime": 4.0},
+        item_affinity={crime: 1.0},
+        similar={crime: 0.9, cookbook: 0.4},
+    )
+    ctx = with_evidence(reader, e, CATALOG)
+    assert ctx.category_affinity == {"books": 2.0}
+    assert ctx.item_affinity == {} and ctx.similar == {cookbook: 0.4}
+    # without the catalog, or for words that name no sub-category, history is untouched
+    assert with_evidence(reader, e).similar == reader.similar
+    vague = with_evidence(reader, evidence("qwzx"), CATALOG)
+    assert vague.similar == reader.similar
+
+
 def test_words_the_classifier_never_saw_and_the_catalog_does_not_know_are_garbage() -> None:
     unsure = Said((("buy_fashion", 0.3), ("buy_electronics", 0.1)))
     d = decide(unsure, evidence("blorp zindle frax"), TAXONOMY, known_words=0)

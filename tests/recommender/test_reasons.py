@@ -68,6 +68,15 @@ def test_negated_and_short_words_never_match() -> None:
     words = query_words("laptop for work, no gaming laptop")
     assert tokens("gaming") <= words.negated and tokens("laptop") & dict(words.matchable).keys()
     assert not query_words("tv xl").matchable  # words under three letters
+    # "nothing X", "nichts X", "rien de X" negate too
+    for query, word in (
+        ("a sci-fi novel, nothing military", "military"),
+        ("ein Roman, nichts mit Krieg", "Krieg"),
+        ("un roman, rien de violent", "violent"),
+    ):
+        words = query_words(query)
+        assert tokens(word) <= words.negated, query
+        assert not tokens(word) & dict(words.matchable).keys(), query
 
 
 def test_query_match_needs_a_real_content_word() -> None:

@@ -56,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             voice=args.voice,
             redis_url=redis_url,
+            details=args.misses,
         )
     )
     return print_report(args, report, format_report(report), ensure_ascii=False)
@@ -71,11 +72,15 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "re-ask the fresh users after a burst of other traffic. Reports context "
             "violations, false reasons, intent accuracy, clarify rate on ambiguous "
             "queries, out-of-scope rate, sub-category hit@3 and top-3 stability. Tune on "
-            "--split dev only; holdout is for the final figure."
+            "--split dev only; holdout is for the final figure; fresh (a later, separate "
+            "file) only checks that a change generalises."
         ),
     )
     probes.add_argument(
-        "--split", choices=("all", "dev", "holdout"), default="all", help="default: all"
+        "--split",
+        choices=("all", "dev", "holdout", "fresh"),
+        default="all",
+        help="default: all (dev, holdout and fresh, each also reported on its own)",
     )
     probes.add_argument(
         "--burst", type=int, default=800, help="decisions of other traffic (default 800)"
@@ -86,6 +91,12 @@ def register(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     probes.add_argument(
         "--redis-url", default=None, help="Redis to use (default: REDIS_URL, else embedded)"
+    )
+    probes.add_argument(
+        "--misses",
+        choices=("dev", "holdout", "fresh"),
+        default=None,
+        help="list the probes of this split that a fresh user got wrong (read dev only)",
     )
     add_json_option(probes, help="print one JSON object")
     probes.set_defaults(func=_run)

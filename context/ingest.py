@@ -11,7 +11,8 @@ from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import Any, Protocol
 
 from context.decay import Decay
-from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent, incr_fields
+from context.bulk import incr_fields
+from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent
 from context.events import EventPlanner
 from context.store import STORE_ERRORS, UserStore
 from domain.actions import Action, CatalogItem

@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from context.event_writes import incr_fields, send_batch
+from context.bulk import incr_hashes, send_batch
 from domain.events import Event, EventWeights
 from domain.keys import CooccurrenceKeys, UserKeys
 from recommender.learning.cooccurrence import (
@@ -125,10 +125,11 @@ class CooccurrenceObserver:
         # positive events that made it an anchor predate this observer
         for src in pairs:
             mass[src] += 0.0
-        writes: list[tuple[str | bytes | int, ...]] = [
-            incr_fields(self.keys.pairs(src), row) for src, row in pairs.items()
-        ]
-        writes += [incr_fields(self.keys.mass, mass), ("INCR", self.keys.version)]
+        rows: dict[str, dict[str, float]] = {
+            self.keys.pairs(src): row for src, row in pairs.items()
+        }
+        rows[self.keys.mass] = mass
+        writes = [*incr_hashes(self.redis, rows), ("INCR", self.keys.version)]
         for reply in await send_batch(self.redis, writes):
             if isinstance(reply, Exception):
                 raise reply

@@ -143,7 +143,10 @@ class EventWriter:
         payloads = [orjson.dumps([u.events for u in call]) for call in calls]
         if cluster:
             replies = await self._send_cluster(
-                [self._command(APPLY_EVENTS_SHA, c, args, p) for c, p in zip(calls, payloads)],
+                [
+                    self._command(APPLY_EVENTS_SHA, c, args, p)
+                    for c, p in zip(calls, payloads, strict=True)
+                ],
                 deadline,
             )
         else:

@@ -1,0 +1,31 @@
+"""Merged writes: grouping into calls, and many hashes' increments in a few calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from context.bulk import HASHES_PER_CALL, chunks, incr_hashes, send_batch
+
+
+def test_chunks_close_at_the_limit_and_keep_slots_apart() -> None:
+    sizes = [3, 1, 2, 5, 1, 1]
+    assert chunks(sizes, size=lambda x: x, limit=4, slot=None) == [[3, 1], [2, 5], [1, 1]]
+    # by parity as the "slot": a group only holds items of one slot, in order
+    groups = chunks(range(10), size=lambda _: 1, limit=3, slot=lambda x: x % 2)
+    assert groups == [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
+
+
+async def test_increments_of_many_hashes_take_a_few_calls(redis: Any) -> None:
+    rows = {f"h{n}": {"a": 0.5 + n, "b": -1.25} for n in range(2 * HASHES_PER_CALL + 1)}
+    rows["empty"] = {}
+    commands = incr_hashes(redis, rows)
+    assert len(commands) == 3
+    for _ in range(2):
+        assert all(r == 1 for r in await send_batch(redis, commands))
+    for n in range(2 * HASHES_PER_CALL + 1):
+        got = await redis.hgetall(f"h{n}")
+        assert float(got[b"a"]) == pytest.approx(2 * (0.5 + n), rel=1e-15)
+        assert float(got[b"b"]) == -2.5
+    assert await redis.exists("empty") == 0

@@ -87,6 +87,37 @@ def incr_hashes(redis: Any, rows: Mapping[str, Mapping[str, float]]) -> list[Com
     ]
 
 
+# LRANGE of several lists in one call; ARGV holds start and stop per key, in KEYS order
+RANGES_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('LRANGE', key, ARGV[2 * i - 1], ARGV[2 * i])
+end
+return out
+"""
+
+#: how many lists one call of :data:`RANGES_LUA` reads
+LISTS_PER_CALL = 64
+
+
+async def read_lists(redis: Any, ranges: Sequence[tuple[str, int, int]]) -> list[list[bytes]]:
+    """``LRANGE key start stop`` of each of ``ranges``, in order, in one round trip of a
+    few script calls (one nested reply per call, not one reply per list). Raises the
+    first error reply."""
+    slot = (lambda r: key_slot_of(r[0])) if is_cluster(redis) else None
+    groups = chunks(ranges, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
+    commands = [
+        ("EVAL", RANGES_LUA, len(g), *(k for k, _, _ in g), *(x for _, a, b in g for x in (a, b)))
+        for g in groups
+    ]
+    by_key: dict[tuple[str, int, int], list[bytes]] = {}
+    for group, reply in zip(groups, await send_batch(redis, commands), strict=True):
+        if isinstance(reply, Exception):
+            raise reply
+        by_key.update(zip(group, reply, strict=True))
+    return [by_key[r] for r in ranges]
+
+
 def incr_fields(key: str, fields: Mapping[str, float]) -> Command:
     """The command that adds ``fields`` (field -> increment) to the hash ``key``."""
     return ("EVAL", INCR_HASHES_LUA, 1, key, orjson.dumps([fields]))

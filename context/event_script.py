@@ -112,8 +112,9 @@ for u, events in ipairs(users) do
     if #gone > 0 then redis.call('HDEL', KEYS[base + K[key]], unpack(gone)) end
   end
   for key, values in pairs(pushes) do
-    redis.call('LPUSH', KEYS[base + K[key]], unpack(values))
-    redis.call('LTRIM', KEYS[base + K[key]], 0, caps[key] - 1)
+    if redis.call('LPUSH', KEYS[base + K[key]], unpack(values)) > caps[key] then
+      redis.call('LTRIM', KEYS[base + K[key]], 0, caps[key] - 1)
+    end
   end
   for key, values in pairs(members) do redis.call('SADD', KEYS[base + K[key]], unpack(values)) end
   for key, ttl in pairs(ttls) do redis.call('EXPIRE', KEYS[base + K[key]], ttl) end

@@ -29,3 +29,14 @@ async def test_increments_of_many_hashes_take_a_few_calls(redis: Any) -> None:
         assert float(got[b"a"]) == pytest.approx(2 * (0.5 + n), rel=1e-15)
         assert float(got[b"b"]) == -2.5
     assert await redis.exists("empty") == 0
+
+
+async def test_many_lists_are_read_in_a_few_calls(redis: Any) -> None:
+    from context.bulk import LISTS_PER_CALL, read_lists
+
+    for n in range(LISTS_PER_CALL + 5):
+        await redis.rpush(f"l{n}", *[f"{n}-{i}" for i in range(n % 7 + 1)])
+    ranges = [(f"l{n}", 0, n % 3) for n in range(LISTS_PER_CALL + 5)] + [("missing", 0, -1)]
+    got = await read_lists(redis, ranges)
+    assert got == [await redis.lrange(k, a, b) for k, a, b in ranges]
+    assert got[-1] == []

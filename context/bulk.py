@@ -96,7 +96,7 @@ end
 return out
 """
 
-#: how many lists one call of :data:`RANGES_LUA` reads
+#: how many keys one call of :data:`RANGES_LUA` or :data:`TAKE_FIELDS_LUA` reads
 LISTS_PER_CALL = 64
 
 
@@ -116,6 +116,38 @@ async def read_lists(redis: Any, ranges: Sequence[tuple[str, int, int]]) -> list
             raise reply
         by_key.update(zip(group, reply, strict=True))
     return [by_key[r] for r in ranges]
+
+
+# HGET then HDEL of one field per key (ARGV[i] is KEYS[i]'s field): each taken at most once
+TAKE_FIELDS_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HGET', key, ARGV[i])
+  if v then redis.call('HDEL', key, ARGV[i]) end
+  out[i] = v
+end
+return out
+"""
+
+
+async def take_fields(redis: Any, wanted: Sequence[tuple[str, str]]) -> list[bytes | None]:
+    """Read and delete field ``f`` of hash ``k`` for each ``(k, f)`` of ``wanted``, in order
+    (a field asked for twice is had by the first), in one round trip of a few script calls.
+    Raises the first error reply."""
+    slot = (lambda w: key_slot_of(w[0])) if is_cluster(redis) else None
+    numbered = list(enumerate(wanted))
+    groups = chunks(numbered, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
+    commands = [
+        ("EVAL", TAKE_FIELDS_LUA, len(g), *(k for _, (k, _f) in g), *(f for _, (_k, f) in g))
+        for g in groups
+    ]
+    out: list[bytes | None] = [None] * len(wanted)
+    for group, reply in zip(groups, await send_batch(redis, commands), strict=True):
+        if isinstance(reply, Exception):
+            raise reply
+        for (n, _), value in zip(group, reply, strict=True):
+            out[n] = value
+    return out
 
 
 def incr_fields(key: str, fields: Mapping[str, float]) -> Command:

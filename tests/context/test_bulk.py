@@ -40,3 +40,15 @@ async def test_many_lists_are_read_in_a_few_calls(redis: Any) -> None:
     got = await read_lists(redis, ranges)
     assert got == [await redis.lrange(k, a, b) for k, a, b in ranges]
     assert got[-1] == []
+
+
+async def test_fields_are_taken_once_in_order(redis: Any) -> None:
+    from context.bulk import LISTS_PER_CALL, take_fields
+
+    for n in range(LISTS_PER_CALL + 3):
+        await redis.hset(f"h{n}", mapping={"a": f"a{n}", "b": f"b{n}"})
+    wanted = [(f"h{n}", "a") for n in range(LISTS_PER_CALL + 3)] + [("h0", "a"), ("h1", "x")]
+    got = await take_fields(redis, wanted)
+    assert got[: LISTS_PER_CALL + 3] == [f"a{n}".encode() for n in range(LISTS_PER_CALL + 3)]
+    assert got[-2:] == [None, None]  # taken already; never there
+    assert await redis.hgetall("h0") == {b"b": b"b0"}

@@ -106,7 +106,7 @@ async def read_lists(redis: Any, ranges: Sequence[tuple[str, int, int]]) -> list
     first error reply."""
     slot = (lambda r: key_slot_of(r[0])) if is_cluster(redis) else None
     groups = chunks(ranges, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
-    commands = [
+    commands: list[Command] = [
         ("EVAL", RANGES_LUA, len(g), *(k for k, _, _ in g), *(x for _, a, b in g for x in (a, b)))
         for g in groups
     ]
@@ -137,7 +137,7 @@ async def take_fields(redis: Any, wanted: Sequence[tuple[str, str]]) -> list[byt
     slot = (lambda w: key_slot_of(w[0])) if is_cluster(redis) else None
     numbered = list(enumerate(wanted))
     groups = chunks(numbered, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
-    commands = [
+    commands: list[Command] = [
         ("EVAL", TAKE_FIELDS_LUA, len(g), *(k for _, (k, _f) in g), *(f for _, (_k, f) in g))
         for g in groups
     ]

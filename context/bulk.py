@@ -134,7 +134,7 @@ async def take_fields(redis: Any, wanted: Sequence[tuple[str, str]]) -> list[byt
     """Read and delete field ``f`` of hash ``k`` for each ``(k, f)`` of ``wanted``, in order
     (a field asked for twice is had by the first), in one round trip of a few script calls.
     Raises the first error reply."""
-    slot = (lambda w: key_slot_of(w[0])) if is_cluster(redis) else None
+    slot = (lambda w: key_slot_of(w[1][0])) if is_cluster(redis) else None
     numbered = list(enumerate(wanted))
     groups = chunks(numbered, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
     commands: list[Command] = [

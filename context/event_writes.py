@@ -1,16 +1,18 @@
-"""Storing a batch of planned events: one atomic script per user, and an honest outcome.
+"""Storing a batch of planned events: atomically per user, and an honest outcome.
 
-A batch is split by user. Each user's events go to Redis as ONE script over that user's
-keys (one hash slot, so Redis Cluster can run it): it checks each ``event_id`` against
-the user's seen-set and applies the new ones, all or none of them. The scripts of a batch
-travel in one pipelined round trip.
+A batch is split by user. A user's events go to Redis in ONE script call
+(:mod:`context.event_script`) over that user's keys: it checks each ``event_id`` against
+the user's seen-set and applies the new ones, all or none of them. One call carries several
+users (up to :data:`EVENTS_PER_CALL` events; on Redis Cluster only users of one hash slot,
+as a script may touch only one slot), and the calls of a batch travel in one pipelined
+round trip. A call that fails applies nothing of any of its users.
 
 What the caller is told about each event is true:
 
 * ``accepted`` / ``duplicate``: the script's reply was read; the event is stored.
 * ``not_stored``: certainly not stored. Either the script never left (no connection),
   or it refused to run because it arrived after the batch's **deadline**: every script
-  carries ``deadline`` and compares it with the server's clock first, so a script that
+  call carries ``deadline`` and compares it with the server's clock first, so a script that
   sat in a paused server's socket buffer cannot apply the batch later, after we answered.
 * ``unknown``: the script was sent but its reply was lost (timeout, dropped connection).
   Once the deadline (plus the allowed clock skew) has passed, nothing from the batch can
@@ -24,20 +26,20 @@ The deadline relies on the application's and Redis's clocks agreeing within
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
+from context.bulk import chunks, is_cluster, key_slot_of, pack_commands
+from context.event_script import APPLY_EVENTS_LUA, APPLY_EVENTS_SHA, KEY_ORDER
 from context.events import Op
-from context.store import STATE_KEYS, STORE_ERRORS
+from context.store import STORE_ERRORS
 from domain.keys import UserKeys
 
 log = logging.getLogger("waypoint.events")
@@ -45,96 +47,10 @@ log = logging.getLogger("waypoint.events")
 Outcome = Literal["accepted", "duplicate", "not_stored", "unknown"]
 STORED: frozenset[str] = frozenset({"accepted", "duplicate"})
 
-#: The user's keys as the script gets them (KEYS[1] is the seen-set; the script finds the
-#: others by name): the state a decision reads, and the keys only events write.
-KEY_ORDER: tuple[str, ...] = ("seen_events", *STATE_KEYS, "history", "recent_items", "feedback")
-
-_KEY_INDEX = "{" + ", ".join(f"{name} = {i}" for i, name in enumerate(KEY_ORDER, 1)) + "}"
-
-# ARGV: deadline (ms since the epoch), now (the seen-set score),
-# forget-before, then ONE JSON document [[event_id, [[op, key name, a, b], ...]], ...].
-# Replies -1 (too late: nothing applied) or, per event, 1 (applied) / 0 (seen before).
-APPLY_USER_EVENTS_LUA = (
-    """
-local K = """
-    + _KEY_INDEX
-    + """
-local OPS = {hincrbyfloat = 'count', hset = 'field', hdel = 'field', sadd = 'member',
-             lpush_trim = 'list', expire = 'ttl'}
-local t = redis.call('TIME')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
-  return -1
-end
-local events = cjson.decode(ARGV[4])
--- check everything first (never a half-applied batch): known ops and keys, and a hash
--- key is either counted (hincrbyfloat) or set (hset/hdel), so ops can be merged below
-local kind = {}
-for _, e in ipairs(events) do
-  if type(e[1]) ~= 'string' then return redis.error_reply('bad event id') end
-  for _, o in ipairs(e[2]) do
-    local k = OPS[o[1]]
-    if not k or not K[o[2]] then return redis.error_reply('bad op') end
-    if k ~= 'ttl' then
-      if kind[o[2]] and kind[o[2]] ~= k then return redis.error_reply('mixed ops on a key') end
-      kind[o[2]] = k
-    end
-  end
-end
--- the new events' ops, merged per key with the effect of applying them in order:
--- counters summed, the last write of a field wins, list pushes in order, last TTL wins
-local incr, sets, pushes, caps, members, ttls, out = {}, {}, {}, {}, {}, {}, {}
-for i, e in ipairs(events) do
-  if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], e[1]) == 1 then
-    for _, o in ipairs(e[2]) do
-      local op, key, a, b = o[1], o[2], o[3], o[4]
-      if op == 'hincrbyfloat' then
-        incr[key] = incr[key] or {}
-        incr[key][a] = (incr[key][a] or 0) + tonumber(b)
-      elseif op == 'hset' or op == 'hdel' then
-        sets[key] = sets[key] or {}
-        sets[key][a] = (op == 'hset') and b or false
-      elseif op == 'lpush_trim' then
-        pushes[key] = pushes[key] or {}
-        table.insert(pushes[key], a)
-        caps[key] = math.min(caps[key] or math.huge, tonumber(b))
-      elseif op == 'sadd' then
-        members[key] = members[key] or {}
-        table.insert(members[key], a)
-      else
-        ttls[key] = tonumber(a)
-      end
-    end
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-for key, fields in pairs(incr) do
-  for f, v in pairs(fields) do
-    redis.call('HINCRBYFLOAT', KEYS[K[key]], f, string.format('%.17g', v))
-  end
-end
-for key, fields in pairs(sets) do
-  local put, gone = {}, {}
-  for f, v in pairs(fields) do
-    if v then table.insert(put, f); table.insert(put, v) else table.insert(gone, f) end
-  end
-  if #put > 0 then redis.call('HSET', KEYS[K[key]], unpack(put)) end
-  if #gone > 0 then redis.call('HDEL', KEYS[K[key]], unpack(gone)) end
-end
-for key, values in pairs(pushes) do
-  redis.call('LPUSH', KEYS[K[key]], unpack(values))
-  redis.call('LTRIM', KEYS[K[key]], 0, caps[key] - 1)
-end
-for key, values in pairs(members) do redis.call('SADD', KEYS[K[key]], unpack(values)) end
-for key, ttl in pairs(ttls) do redis.call('EXPIRE', KEYS[K[key]], ttl) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-return out
-"""
-)
-
-
-_SCRIPT_SHA = hashlib.sha1(APPLY_USER_EVENTS_LUA.encode(), usedforsecurity=False).hexdigest()
+#: how many events one script call carries on a single Redis (a user's are never split):
+#: few calls keep the client's and Redis's per-call cost low, and a call short enough
+#: (a few milliseconds) not to hold up other clients
+EVENTS_PER_CALL = 100
 
 
 def _is_noscript(reply: Any) -> bool:
@@ -152,19 +68,27 @@ class PlannedEvent:
 class _UserBatch:
     user_id: str
     positions: list[int]  # where the user's events are in the batch
-    event_ids: list[str]
-    payload: bytes
+    events: list[tuple[str, list[Op]]]  # (event id, ops), in order
+
+    @property
+    def event_ids(self) -> list[str]:
+        return [event_id for event_id, _ in self.events]
 
 
 def _group(planned: Sequence[PlannedEvent]) -> list[_UserBatch]:
-    by_user: dict[str, list[int]] = {}
+    by_user: dict[str, _UserBatch] = {}
     for i, p in enumerate(planned):
-        by_user.setdefault(p.user_id, []).append(i)
-    groups = []
-    for user_id, positions in by_user.items():
-        events = [(planned[i].event_id, planned[i].ops) for i in positions]
-        groups.append(_UserBatch(user_id, positions, [e for e, _ in events], orjson.dumps(events)))
-    return groups
+        user = by_user.get(p.user_id)
+        if user is None:
+            user = by_user[p.user_id] = _UserBatch(p.user_id, [], [])
+        user.positions.append(i)
+        user.events.append((p.event_id, p.ops))
+    return list(by_user.values())
+
+
+def _resp(arg: str | bytes) -> bytes:
+    raw = arg if isinstance(arg, bytes) else arg.encode()
+    return b"$%d\r\n%b\r\n" % (len(raw), raw)
 
 
 @dataclass(frozen=True)
@@ -178,43 +102,93 @@ class EventWriter:
     timeout_s: float = 1.0
     #: how far Redis's clock may run behind ours (see the module docstring)
     clock_skew_s: float = 0.1
+    #: a user's keys in the protocol as one format, filled with (length, user id) per key
+    _keys_format: tuple[bytes, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = [key.encode().split(b"\x00") for key in self._keys("\x00")]
+        fmt = b"".join(
+            b"$%d\r\n" + before.replace(b"%", b"%%") + b"%b" + after.replace(b"%", b"%%") + b"\r\n"
+            for before, after in parts
+        )
+        object.__setattr__(self, "_keys_format", (fmt, tuple(len(b) + len(a) for b, a in parts)))
 
     def _keys(self, user_id: str) -> list[str]:
         k = UserKeys(self.prefix, user_id)
         return [getattr(k, name) for name in KEY_ORDER]
 
+    def _packed_keys(self, user_id: str) -> bytes:
+        fmt, lengths = self._keys_format
+        uid = user_id.encode()
+        n = len(uid)
+        return fmt % tuple(x for base in lengths for x in (base + n, uid))
+
     async def apply(self, planned: Sequence[PlannedEvent], now: float) -> list[Outcome]:
         """The outcome of every planned event, in order."""
         if not planned:
             return []
-        groups = _group(planned)
+        cluster = is_cluster(self.redis)
+        calls = chunks(
+            _group(planned),
+            size=lambda u: len(u.positions),
+            limit=EVENTS_PER_CALL,
+            # on Redis Cluster a script may only touch one slot's keys
+            slot=(lambda u: key_slot_of(UserKeys(self.prefix, u.user_id).seen_events))
+            if cluster
+            else None,
+        )
         deadline = time.time() + self.timeout_s
         forget_before = repr(now - self.dedup_ttl_s)
         args = (str(int(deadline * 1000)), repr(now), forget_before)
-        commands = [
-            ("EVALSHA", _SCRIPT_SHA, len(KEY_ORDER), *self._keys(g.user_id), *args, g.payload)
-            for g in groups
-        ]
-        replies = await self._send(commands, deadline)
+        payloads = [orjson.dumps([u.events for u in call]) for call in calls]
+        if cluster:
+            replies = await self._send_cluster(
+                [
+                    self._command(APPLY_EVENTS_SHA, c, args, p)
+                    for c, p in zip(calls, payloads, strict=True)
+                ],
+                deadline,
+            )
+        else:
+            packed_args = b"".join(_resp(a) for a in args)
+            head = _resp("EVALSHA") + _resp(APPLY_EVENTS_SHA)
+            packed = b"".join(
+                b"*%d\r\n" % (len(call) * len(KEY_ORDER) + 7)
+                + head
+                + _resp(str(len(call) * len(KEY_ORDER)))
+                + b"".join(self._packed_keys(u.user_id) for u in call)
+                + packed_args
+                + _resp(payload)
+                for call, payload in zip(calls, payloads, strict=True)
+            )
+            replies = await self._send(packed, len(calls), deadline)
         # a server that does not know the script yet (new, restarted, flushed) ran nothing
-        # for those users: send them again with the script's text
+        # for those calls: send them again with the script's text
         unknown_script = [n for n, r in enumerate(replies) if _is_noscript(r)]
         if unknown_script:
-            again = [("EVAL", APPLY_USER_EVENTS_LUA, *commands[n][2:]) for n in unknown_script]
-            for n, reply in zip(unknown_script, await self._send(again, deadline), strict=True):
+            again = [
+                self._command(APPLY_EVENTS_LUA, calls[n], args, payloads[n], verb="EVAL")
+                for n in unknown_script
+            ]
+            if cluster:
+                resent = await self._send_cluster(again, deadline)
+            else:
+                resent = await self._send(pack_commands(again), len(again), deadline)
+            for n, reply in zip(unknown_script, resent, strict=True):
                 replies[n] = reply
         outcomes: list[Outcome] = ["unknown"] * len(planned)
         in_doubt: list[_UserBatch] = []
         lost = False
-        for g, reply in zip(groups, replies, strict=True):
+        for call, reply in zip(calls, replies, strict=True):
+            positions = [i for u in call for i in u.positions]
             if reply is _NOT_SENT or reply == -1:
-                for i in g.positions:
+                for i in positions:
                     outcomes[i] = "not_stored"
-            elif isinstance(reply, list) and len(reply) == len(g.positions):
-                for i, flag in zip(g.positions, reply, strict=True):
+            elif isinstance(reply, list) and len(reply) == len(positions):
+                for i, flag in zip(positions, reply, strict=True):
                     outcomes[i] = "accepted" if int(flag) == 1 else "duplicate"
             else:  # lost, or an error reply (which may have come mid-way)
-                in_doubt.append(g)
+                in_doubt.extend(call)
                 lost = lost or reply is _LOST
         if in_doubt:
             # a script whose reply was read has finished; a lost one may still run until
@@ -222,12 +196,23 @@ class EventWriter:
             await self._settle(in_doubt, now, deadline if lost else 0.0, outcomes)
         return outcomes
 
-    async def _send(self, commands: list[tuple[Any, ...]], deadline: float) -> list[Any]:
-        """Replies in order; ``_NOT_SENT`` where a command surely never reached the
-        server, ``_LOST`` where it may have run but no reply was read."""
+    def _command(
+        self,
+        script: str,
+        call: list[_UserBatch],
+        args: tuple[str, str, str],
+        payload: bytes,
+        *,
+        verb: str = "EVALSHA",
+    ) -> tuple[Any, ...]:
+        keys = [key for u in call for key in self._keys(u.user_id)]
+        return (verb, script, len(keys), *keys, *args, payload)
+
+    async def _send(self, packed: bytes, count: int, deadline: float) -> list[Any]:
+        """The replies of ``count`` packed commands in order; ``_NOT_SENT`` where a command
+        surely never reached the server, ``_LOST`` where it may have run but no reply was
+        read."""
         budget = max(0.0, deadline - time.time())
-        if isinstance(self.redis, RedisCluster):
-            return await self._send_cluster(commands, budget)
         pool = self.redis.connection_pool
         try:
             conn = await asyncio.wait_for(pool.get_connection(), budget)
@@ -235,15 +220,15 @@ class EventWriter:
             if not _is_store_error(exc):
                 raise
             log.warning("event store unreachable, batch not sent: %r", exc)
-            return [_NOT_SENT] * len(commands)
-        replies: list[Any] = [_LOST] * len(commands)
+            return [_NOT_SENT] * count
+        replies: list[Any] = [_LOST] * count
         loop = asyncio.get_running_loop()
         try:
-            await conn.send_packed_command(pack_commands(commands), check_health=False)
+            await conn.send_packed_command(packed, check_health=False)
             # one timer for all the replies (not one per read): past the deadline plus
             # the allowed skew, TimeoutError leaves the unread ones lost
             async with asyncio.timeout_at(loop.time() + deadline + self.clock_skew_s - time.time()):
-                for n in range(len(commands)):
+                for n in range(count):
                     try:
                         replies[n] = await conn.read_response(timeout=math.inf)
                     except ResponseError as exc:
@@ -257,9 +242,10 @@ class EventWriter:
             await pool.release(conn)
         return replies
 
-    async def _send_cluster(self, commands: list[tuple[Any, ...]], budget: float) -> list[Any]:
+    async def _send_cluster(self, commands: list[tuple[Any, ...]], deadline: float) -> list[Any]:
         # redis-py's cluster pipeline routes each script to its slot's node; after a
         # failure we cannot tell which nodes ran theirs, so all are settled by reading.
+        budget = max(0.0, deadline - time.time())
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for command in commands:
@@ -300,65 +286,6 @@ class EventWriter:
                 else:
                     outcomes[i] = "duplicate"
                 first.add(event_id)
-
-
-# HINCRBYFLOAT of many fields of one hash (one key: one slot); ARGV[1] is a JSON object
-# field -> increment (one argument, not two per field: the client's cost is per argument)
-INCR_FIELDS_LUA = """
-for f, v in pairs(cjson.decode(ARGV[1])) do
-  redis.call('HINCRBYFLOAT', KEYS[1], f, string.format('%.17g', v))
-end
-return 1
-"""
-
-
-def incr_fields(key: str, fields: Mapping[str, float]) -> tuple[str, str, int, str, bytes]:
-    """The command that adds ``fields`` (field -> increment) to the hash ``key``."""
-    return ("EVAL", INCR_FIELDS_LUA, 1, key, orjson.dumps(fields))
-
-
-def pack_commands(commands: Sequence[Sequence[str | bytes | int]]) -> bytes:
-    """The commands in the Redis protocol, in one buffer (what redis-py's packer makes,
-    without its per-argument dispatch: a batch is hundreds of commands of 17 arguments)."""
-    out: list[bytes] = []
-    for command in commands:
-        out.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            raw = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
-    return b"".join(out)
-
-
-async def send_batch(redis: Any, commands: Sequence[Sequence[str | bytes | int]]) -> list[Any]:
-    """The replies of ``commands``, sent in one round trip on one connection (an error
-    reply is a :class:`ResponseError` in the list). Cheaper per command than redis-py's
-    pipeline for hundreds of small commands; on Redis Cluster it is that pipeline.
-    A failure (or cancellation) closes the connection and propagates."""
-    if not commands:
-        return []
-    if isinstance(redis, RedisCluster):
-        async with redis.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            return list(await pipe.execute(raise_on_error=False))
-    pool = redis.connection_pool
-    conn = await pool.get_connection()
-    replies: list[Any] = []
-    try:
-        await conn.send_packed_command(pack_commands(commands), check_health=False)
-        # the socket timeout bounds the whole batch, not each reply: one timer, not hundreds
-        async with asyncio.timeout(conn.socket_timeout):
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response(timeout=math.inf))
-                except ResponseError as exc:
-                    replies.append(exc)
-    except BaseException:
-        await conn.disconnect(nowait=True)
-        raise
-    finally:
-        await pool.release(conn)
-    return replies
 
 
 class _Marker:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -103,38 +104,51 @@ class EventPlanner:
         intents_closed_by: Callable[[Action | CatalogItem], Iterable[str]] = lambda _a: (),
     ) -> list[Op]:
         ts = event.timestamp(now)
-        ops: list[Op] = []
-        ops.append(("lpush_trim", "history", history_record(event, now), HISTORY_LEN_ARG))
-        if event.item_id:
-            ops.append(("lpush_trim", "recent_items", recent_item(event, ts), HISTORY_LEN_ARG))
-
-        weight = self.weights.of(event.type)
-        if event.item_id and weight:
-            gain = repr(self.affinity.encode(weight, ts))
-            ops.append(("hincrbyfloat", "item_affinity", event.item_id, gain))
-            if action is not None:
-                ops.extend(
-                    ("hincrbyfloat", "category_affinity", level, gain)
-                    for level in category_levels(action.category)
+        ts_text = repr(ts)
+        item_id = event.item_id
+        kind = event.type
+        ops: list[Op] = [("lpush_trim", "history", history_record(event, now), HISTORY_LEN_ARG)]
+        if item_id:
+            ops.append(
+                (
+                    "lpush_trim",
+                    "recent_items",
+                    f"{ts_text} {kind} {item_id} {event.event_id}",  # see recent_item()
+                    HISTORY_LEN_ARG,
                 )
-        # client ``impression`` events add no fatigue: the server counts what it served
-        # (decision_ops), and counting the client's report too would double it
-
-        effect = EFFECTS.get(event.type)
-        if effect is not None and event.item_id:
-            ops.extend(effect(event, ts, action, intents_closed_by))
-
-        ops.extend(self._journey_ops(event, ts, detected_intent))
+            )
+            weight = self.weights.of(kind)
+            if weight:
+                gain = _encoded(self.affinity, weight, ts)
+                ops.append(("hincrbyfloat", "item_affinity", item_id, gain))
+                if action is not None:
+                    ops.extend(
+                        ("hincrbyfloat", "category_affinity", level, gain)
+                        for level in _levels(action.category)
+                    )
+            # client ``impression`` events add no fatigue: the server counts what it served
+            # (decision_ops), and counting the client's report too would double it
+            effect = EFFECTS.get(kind)
+            if effect is not None:
+                ops.extend(effect(event, ts, action, intents_closed_by))
+        self._journey_ops(ops, event, ts, ts_text, detected_intent)
         return ops
 
     def _journey_ops(
-        self, event: Event, ts: float, detected_intent: tuple[str, float] | None
-    ) -> list[Op]:
-        ops = context_ops(event.context, event.session_id, ts)
+        self,
+        ops: list[Op],
+        event: Event,
+        ts: float,
+        ts_text: str,
+        detected_intent: tuple[str, float] | None,
+    ) -> None:
+        ctx = event.context
+        _context_ops(ops, ctx, event.session_id, ts_text)
+        query = event.query
         if event.type == "view" and event.item_id:
             ops.append(("hset", "journey", "page_item", event.item_id))
-        if event.query:
-            ops.append(("hset", "journey", "last_query", event.query))
+        if query:
+            ops.append(("hset", "journey", "last_query", query))
         intent: tuple[str, float, str] | None = None
         if event.type == "clarify_answer" and event.intent:
             intent = (event.intent, 1.0, "clarify")
@@ -143,17 +157,17 @@ class EventPlanner:
         elif detected_intent is not None:
             intent = (detected_intent[0], detected_intent[1], "model")
         if intent is not None:
-            ops.extend(intent_ops(*intent, ts, event.session_id, event.query))
-        step = {
-            "ts": ts,
-            "type": event.type,
-            "channel": event.context.channel if event.context else None,
-            "item_id": event.item_id,
-            "query": event.query,
-            "intent": intent[0] if intent else None,
-        }
+            ops.extend(intent_ops(*intent, ts, event.session_id, query))
+        step: dict[str, Any] = {"ts": ts, "type": event.type}
+        if ctx is not None:
+            step["channel"] = ctx.channel
+        if event.item_id is not None:
+            step["item_id"] = event.item_id
+        if query is not None:
+            step["query"] = query
+        if intent is not None:
+            step["intent"] = intent[0]
         ops.extend(step_ops(step, self.journey_ttl_s))
-        return ops
 
     def decision_ops(
         self,
@@ -204,12 +218,21 @@ class EventPlanner:
 
 def context_ops(ctx: RequestContext | None, session_id: str | None, ts: float) -> list[Op]:
     """Record where the customer is now (channel, language, place, device, page)."""
-    ops: list[Op] = [("hset", "journey", "updated_at", repr(ts))]
+    ops: list[Op] = []
+    _context_ops(ops, ctx, session_id, repr(ts))
+    return ops
+
+
+def _context_ops(
+    ops: list[Op], ctx: RequestContext | None, session_id: str | None, ts_text: str
+) -> None:
+    ops.append(("hset", "journey", "updated_at", ts_text))
     if session_id:
         ops.append(("hset", "journey", "session_id", session_id))
     if ctx is not None:
-        ops.append(("hset", "journey", "channel", ctx.channel))
-        ops.append(("hset", "journey", f"ch:{ctx.channel}", repr(ts)))
+        channel = ctx.channel
+        ops.append(("hset", "journey", "channel", channel))
+        ops.append(("hset", "journey", f"ch:{channel}", ts_text))
         ops.append(("hset", "journey", "language", ctx.language))
         if ctx.country:
             ops.append(("hset", "journey", "country", ctx.country))
@@ -217,12 +240,26 @@ def context_ops(ctx: RequestContext | None, session_id: str | None, ts: float) -
             ops.append(("hset", "journey", "device", ctx.device))
         if ctx.page and ctx.page.item_id:
             ops.append(("hset", "journey", "page_item", ctx.page.item_id))
-    return ops
+
+
+@lru_cache(maxsize=4096)
+def _levels(category: str) -> tuple[str, ...]:
+    return tuple(category_levels(category))
+
+
+@lru_cache(maxsize=1024)
+def _encoded(decay: Decay, weight: float, ts: float) -> str:
+    """``repr(decay.encode(weight, ts))``: the events of a batch mostly share their time."""
+    return repr(decay.encode(weight, ts))
+
+
+_EVENT_JSON = Event.__pydantic_serializer__
 
 
 def history_record(event: Event, now: float) -> str:
     """The event as stored in the user's history: its JSON plus ``accepted_at``."""
-    raw = event.model_dump_json(exclude_none=True)  # "{...}", never empty (required fields)
+    # what model_dump_json(exclude_none=True) gives, without its keyword handling
+    raw = _EVENT_JSON.to_json(event, exclude_none=True).decode()  # "{...}", never empty
     return f'{raw[:-1]},"accepted_at":{now!r}}}'
 
 

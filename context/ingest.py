@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, InitVar, dataclass
 from typing import Any, Protocol
 
+from context.bulk import incr_fields
 from context.decay import Decay
-from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent, incr_fields
+from context.event_writes import STORED, EventWriter, Outcome, PlannedEvent
 from context.events import EventPlanner
 from context.store import STORE_ERRORS, UserStore
 from domain.actions import Action, CatalogItem
@@ -94,10 +95,18 @@ class EventIngestor:
         taxonomy = state.taxonomy
         model = state.model
         catalog = state.catalog
+        closed: dict[tuple[str, str], list[str]] = {}  # (category, kind) -> intents it closes
 
         def closed_by(action: Action | CatalogItem) -> list[str]:
-            return [i.name for i in taxonomy.intents if i.allows(action.category, action.kind)]
+            key = (action.category, action.kind)
+            names = closed.get(key)
+            if names is None:
+                names = closed[key] = [
+                    i.name for i in taxonomy.intents if i.allows(action.category, action.kind)
+                ]
+            return names
 
+        plan = self.planner.plan
         planned = []
         for event in events:
             detected = None
@@ -105,10 +114,11 @@ class EventIngestor:
                 p = model.predict_one(event.query)
                 if p.intent is not None and taxonomy.get(p.intent) is not None:
                     detected = (p.intent, p.confidence)
-            ops = self.planner.plan(
+            item_id = event.item_id
+            ops = plan(
                 event,
                 now=now,
-                action=catalog.get(event.item_id) if event.item_id else None,
+                action=catalog.get(item_id) if item_id else None,
                 detected_intent=detected,
                 intents_closed_by=closed_by,
             )

@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from context.event_writes import incr_fields, send_batch
+from context.bulk import incr_hashes, read_lists, send_batch
 from domain.events import Event, EventWeights
 from domain.keys import CooccurrenceKeys, UserKeys
 from recommender.learning.cooccurrence import (
@@ -87,19 +87,13 @@ class CooccurrenceObserver:
             return
         users = sorted(batch)
         skip = {e.event_id for e in accepted}
-        reads = [
-            (
-                "LRANGE",
-                UserKeys(self.prefix, u).recent_items,
-                0,
-                self.config.max_history + pushed[u] - 1,
-            )
-            for u in users
-        ]
-        lists = await send_batch(self.redis, reads)
-        for reply in lists:
-            if isinstance(reply, Exception):
-                raise reply
+        lists = await read_lists(
+            self.redis,
+            [
+                (UserKeys(self.prefix, u).recent_items, 0, self.config.max_history + pushed[u] - 1)
+                for u in users
+            ],
+        )
 
         # summed per field first, then one command per hash (not one per pair): the
         # client's cost is per command, and a batch of 500 events makes thousands of pairs
@@ -125,10 +119,11 @@ class CooccurrenceObserver:
         # positive events that made it an anchor predate this observer
         for src in pairs:
             mass[src] += 0.0
-        writes: list[tuple[str | bytes | int, ...]] = [
-            incr_fields(self.keys.pairs(src), row) for src, row in pairs.items()
-        ]
-        writes += [incr_fields(self.keys.mass, mass), ("INCR", self.keys.version)]
+        rows: dict[str, dict[str, float]] = {
+            self.keys.pairs(src): row for src, row in pairs.items()
+        }
+        rows[self.keys.mass] = mass
+        writes = [*incr_hashes(self.redis, rows), ("INCR", self.keys.version)]
         for reply in await send_batch(self.redis, writes):
             if isinstance(reply, Exception):
                 raise reply

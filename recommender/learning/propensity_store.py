@@ -54,6 +54,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from context.bulk import take_fields
 from context.events import Op
 from domain.events import Event
 from domain.keys import PropensityKeys, UserKeys
@@ -222,12 +223,7 @@ class PropensityStore:
         self, wanted: Sequence[tuple[UserKeys, str]], now: float
     ) -> list[dict[str, Any] | None]:
         """:meth:`claim` for many (user, action) pairs, in order, in one round trip."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for keys, action in wanted:
-                # EVAL, not the registered script's EVALSHA: a cluster pipeline refuses
-                # EVALSHA, and routes EVAL to the slot of its key
-                pipe.eval(CLAIM_LUA, 1, keys.served, action)
-            raw = await pipe.execute()
+        raw = await take_fields(self.redis, [(keys.served, action) for keys, action in wanted])
         return [_recent(r, now) for r in raw]
 
     async def add_success(self, bucket: str, action: str) -> None:

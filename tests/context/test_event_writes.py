@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from context.event_writes import EventWriter, PlannedEvent
+from context.event_writes import EVENTS_PER_CALL, EventWriter, PlannedEvent
 from context.events import Op
 from domain.keys import UserKeys
 from service.redis_server import connect
@@ -84,6 +84,19 @@ async def test_merged_script_equals_applying_each_new_event_in_order(redis: Any)
         assert counted.keys() == reference.keys()
         for f, v in reference.items():
             assert float(counted[f]) == pytest.approx(float(v), rel=1e-12)
+
+
+async def test_a_batch_of_many_users_takes_several_calls_each_user_once(redis: Any) -> None:
+    planned = [
+        PlannedEvent(f"m{n % 230}", f"e{n}", [("sadd", "owned", f"o{n}", "")])
+        for n in range(3 * EVENTS_PER_CALL + 20)
+    ]
+    writer = EventWriter(redis, "wp", 86_400)
+    assert await writer.apply(planned, time.time()) == ["accepted"] * len(planned)
+    assert await writer.apply(planned[::-1], time.time()) == ["duplicate"] * len(planned)
+    for n in range(230):
+        owned = await redis.smembers(UserKeys("wp", f"m{n}").owned)
+        assert owned == {f"o{k}".encode() for k in range(n, len(planned), 230)}
 
 
 async def test_a_bad_op_leaves_the_user_untouched(redis: Any) -> None:

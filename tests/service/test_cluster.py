@@ -118,6 +118,36 @@ async def test_events_are_stored_exactly_once(client: httpx.AsyncClient) -> None
     assert "bk-0002" in ctx["owned"]
 
 
+async def test_users_sharing_a_slot_are_stored_by_one_script_call(
+    client: httpx.AsyncClient,
+) -> None:
+    """Users of one hash slot travel in one script call, the others in their own."""
+    from redis.crc import key_slot
+
+    by_slot: dict[int, list[str]] = {}
+    n = 0
+    while not any(len(users) == 3 for users in by_slot.values()):
+        user = f"cl-slot{n}"
+        by_slot.setdefault(key_slot(f"u:{user}".encode()), []).append(user)
+        n += 1
+    shared = next(users for users in by_slot.values() if len(users) == 3)
+    users = [*shared, "cl-alone-a", "cl-alone-b"]
+    events = [
+        {"event_id": f"cl-s{i}", "user_id": users[i % 5], "type": "click", "item_id": "bk-0001"}
+        for i in range(15)
+    ]
+    first = await client.post("/v1/events", json={"events": events})
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == 15
+    again = await client.post("/v1/events", json={"events": events})
+    assert again.json()["duplicates"] == 15
+    for k, user in enumerate(users):
+        ctx = (await client.get(f"/v1/users/{user}/context")).json()
+        assert [e["event_id"] for e in ctx["recent_events"]] == [
+            f"cl-s{i}" for i in (10 + k, 5 + k, k)
+        ]
+
+
 async def test_user_context_after_profile_events_and_a_decision(client: httpx.AsyncClient) -> None:
     r = await client.put(
         "/v1/users/cl-ctx/profile", json={"segments": ["student"], "attributes": {"plan": "s"}}

@@ -18,7 +18,10 @@ reason never quotes them (it quotes the words as typed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 
 #: words shorter than this are never corrected (too many near neighbours)
 MIN_TYPO = 5
@@ -42,33 +45,42 @@ def edit_distance(a: str, b: str, bound: int) -> int:
         return bound + 1
     if bound == 1:
         return _within_one(a, b)
-    # only the cells within ``bound`` of the diagonal: a path leaving that band costs more
-    big = bound + 1
-    lb = len(b)
-    prev2: list[int] = []
-    prev = [j if j <= bound else big for j in range(lb + 1)]
-    for i in range(1, len(a) + 1):
-        cur = [big] * (lb + 1)
-        if i <= bound:
-            cur[0] = i
-        lo, hi = max(1, i - bound), min(lb, i + bound)
-        ai = a[i - 1]
-        least = cur[lo - 1]
-        for j in range(lo, hi + 1):
-            d = prev[j - 1] if ai == b[j - 1] else prev[j - 1] + 1
-            if prev[j] + 1 < d:
-                d = prev[j] + 1
-            if cur[j - 1] + 1 < d:
-                d = cur[j - 1] + 1
-            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1] and prev2[j - 2] + 1 < d:
-                d = prev2[j - 2] + 1
-            cur[j] = d
-            if d < least:
-                least = d
-        if least > bound:
-            return big
-        prev2, prev = prev, cur
-    return min(prev[-1], big)
+    return min(distances_from(a)(b), bound + 1)
+
+
+def distances_from(pattern: str) -> Callable[[str], int]:
+    """The optimal-string-alignment distance from ``pattern`` to any text, bit-parallel
+    (Hyyrö's extension of Myers' algorithm to transpositions): one pass over the text
+    with a few integer operations per letter, the pattern's letters as bit masks."""
+    m = len(pattern)
+    full = (1 << m) - 1
+    top = 1 << (m - 1) if m else 0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(pattern):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+
+    def distance(text: str) -> int:
+        if m == 0:
+            return len(text)
+        vp, vn, d0, before, dist = full, 0, 0, 0, m
+        for ch in text:
+            pm = masks.get(ch, 0)
+            swapped = (((~d0) & pm) << 1) & before
+            d0 = (((pm & vp) + vp) ^ vp) | pm | vn | swapped
+            hp = vn | (~(d0 | vp) & full)
+            hn = d0 & vp
+            if hp & top:
+                dist += 1
+            elif hn & top:
+                dist -= 1
+            hp = ((hp << 1) | 1) & full
+            hn = (hn << 1) & full
+            vp = hn | (~(d0 | hp) & full)
+            vn = d0 & hp
+            before = pm
+        return dist
+
+    return distance
 
 
 def _within_one(a: str, b: str) -> int:
@@ -152,24 +164,27 @@ class Expander:
 
     def _correct(self, word: str) -> tuple[str, ...]:
         bound = 1 if len(word) <= 8 else 2
-        shared: dict[str, int] = {}
         index = self._grams_index()
         grams = _grams(word)
         first, size = word[0], len(word)
-        for g in grams:
-            for length in range(size - bound, size + bound + 1):
-                for w in index.get((g, first, length), ()):
-                    shared[w] = shared.get(w, 0) + 1
+        shared = Counter(
+            itertools.chain.from_iterable(
+                index.get((g, first, length), ())
+                for g in grams
+                for length in range(size - bound, size + bound + 1)
+            )
+        )
         ranked = sorted(shared, key=lambda w: (-shared[w], w))[:CANDIDATES]
         # one edit changes at most four of a word's trigrams (a transposition), so a word
         # sharing fewer than this many cannot be within ``bound``; ``ranked`` is in
         # descending order of shared trigrams, so the rest cannot either
         needed = len(grams) - 4 * bound
+        distance = distances_from(word) if bound > 1 else functools.partial(_within_one, word)
         best: tuple[int, int, str] | None = None
         for w in ranked:
             if shared[w] < needed:
                 break
-            d = edit_distance(word, w, bound)
+            d = min(distance(w), bound + 1)
             if d <= bound:
                 key = (d, -shared[w], w)
                 if best is None or key < best:

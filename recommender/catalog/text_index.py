@@ -11,11 +11,14 @@ Two views of one sparse item x token matrix, as plain numpy arrays:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from recommender.catalog.arrays import sorted_unique
 
 #: BM25 term-frequency saturation and length normalisation
 K1 = 1.2
@@ -28,6 +31,16 @@ SLICE = 4096
 
 IntArray = NDArray[np.int32]
 FloatArray = NDArray[np.float64]
+
+_scratch = threading.local()
+
+
+def _accumulator(n_items: int) -> FloatArray:
+    """This thread's all-zero array of at least ``n_items`` (kept zero between uses)."""
+    acc: FloatArray | None = getattr(_scratch, "acc", None)
+    if acc is None or len(acc) < n_items:
+        acc = _scratch.acc = np.zeros(n_items, np.float64)
+    return acc
 
 
 @dataclass(frozen=True)
@@ -96,18 +109,24 @@ class TextIndex:
         most ``per_token`` postings of each token."""
         if len(token_ids) == 0:
             return np.empty(0, np.int32), np.empty(0, np.float64)
-        parts_i = []
-        parts_w = []
-        for t in token_ids:
-            lo = int(self.post_ptr[t])
-            hi = min(int(self.post_ptr[t + 1]), lo + per_token)
-            parts_i.append(self.post_items[lo:hi])
-            parts_w.append(self.post_weights[lo:hi])
-        items = np.concatenate(parts_i)
-        weights = np.concatenate(parts_w)
-        unique, inverse = np.unique(items, return_inverse=True)
-        summed = np.bincount(inverse, weights=weights.astype(np.float64))
-        return unique.astype(np.int32), summed.astype(np.float64)
+        # the weights are summed into a zeroed per-thread array indexed by item (an item
+        # is in a token's list once) and read back at the items found: no sort by item
+        # with its inverse, whose cost grows with the postings read
+        summed = _accumulator(len(self.item_ptr) - 1)
+        parts = []
+        try:
+            for t in token_ids.tolist():
+                lo = int(self.post_ptr[t])
+                hi = min(int(self.post_ptr[t + 1]), lo + per_token)
+                items = self.post_items[lo:hi]
+                summed[items] += self.post_weights[lo:hi]
+                parts.append(items)
+            unique = sorted_unique(np.concatenate(parts))
+            weights = summed[unique]
+        finally:
+            for items in parts:
+                summed[items] = 0.0
+        return unique.astype(np.int32), weights
 
     def matched(self, items: IntArray, token_ids: IntArray) -> NDArray[np.int64]:
         """How many of ``token_ids`` each of ``items`` mentions."""

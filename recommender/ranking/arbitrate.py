@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from domain.actions import ACTION_KINDS, category_levels
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
+from recommender.catalog.arrays import unique_inverse
 from recommender.controls.levers import Levers
 from recommender.ranking.filter import option_of
 from recommender.ranking.score import ScoreTable
@@ -45,7 +46,7 @@ def lever_factors(levers: Levers, catalog: CatalogIndex, positions: IntArray) ->
         get = levers.actions.get
         factor *= np.fromiter((get(ids[p], 1.0) for p in positions.tolist()), np.float64, n)
     if levers.categories:
-        cats, inverse = np.unique(catalog.category_of[positions], return_inverse=True)
+        cats, inverse = unique_inverse(catalog.category_of[positions])
         per = np.ones(len(cats))
         for j, c in enumerate(cats.tolist()):
             for level in reversed(category_levels(catalog.categories[c])):

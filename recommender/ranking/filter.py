@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from domain.actions import ACTION_KINDS
 from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
+from recommender.catalog.arrays import sorted_unique
 from recommender.ranking.rules import holds
 
 IntArray = NDArray[np.int32]
@@ -119,7 +120,7 @@ class ContextFilter:
 
     def _eligibility(self, p: IntArray) -> BoolArray:
         sets = self.catalog.rule_set_of[p]
-        used = np.unique(sets)
+        used = sorted_unique(sets)
         if len(used) == 1 and used[0] == 0:
             return np.ones(len(p), np.bool_)
         facts = self.ctx.facts

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.catalog import CatalogIndex
+from recommender.catalog.arrays import unique_inverse
 from recommender.ranking.terms import (
     FATIGUE_UNIT,
     TERMS,
@@ -98,7 +99,7 @@ def score_positions(
     catalog: CatalogIndex, positions: IntArray, ctx: ScoringContext, weights: Weights
 ) -> ScoreTable:
     n = len(positions)
-    cats, inverse = np.unique(catalog.category_of[positions], return_inverse=True)
+    cats, inverse = unique_inverse(catalog.category_of[positions])
     per_category = [category_terms(catalog.categories[int(c)], ctx) for c in cats]
     cat_affinity = np.asarray([t[0] for t in per_category], np.float64)[inverse]
     page_sim = np.asarray([t[1] for t in per_category], np.float64)[inverse]

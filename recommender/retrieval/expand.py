@@ -18,7 +18,10 @@ reason never quotes them (it quotes the words as typed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 
 #: words shorter than this are never corrected (too many near neighbours)
 MIN_TYPO = 5
@@ -40,20 +43,64 @@ def edit_distance(a: str, b: str, bound: int) -> int:
     """Optimal-string-alignment distance of ``a`` and ``b`` (``bound + 1`` once above)."""
     if abs(len(a) - len(b)) > bound:
         return bound + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            d = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d = min(d, prev2[j - 2] + 1)
-            cur[j] = d
-        if min(cur) > bound:
-            return bound + 1
-        prev2, prev = prev, cur
-    return prev[-1]
+    if bound == 1:
+        return _within_one(a, b)
+    return min(distances_from(a)(b), bound + 1)
+
+
+def distances_from(pattern: str) -> Callable[[str], int]:
+    """The optimal-string-alignment distance from ``pattern`` to any text, bit-parallel
+    (Hyyrö's extension of Myers' algorithm to transpositions): one pass over the text
+    with a few integer operations per letter, the pattern's letters as bit masks."""
+    m = len(pattern)
+    full = (1 << m) - 1
+    top = 1 << (m - 1) if m else 0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(pattern):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+
+    def distance(text: str) -> int:
+        if m == 0:
+            return len(text)
+        vp, vn, d0, before, dist = full, 0, 0, 0, m
+        for ch in text:
+            pm = masks.get(ch, 0)
+            swapped = (((~d0) & pm) << 1) & before
+            d0 = (((pm & vp) + vp) ^ vp) | pm | vn | swapped
+            hp = vn | (~(d0 | vp) & full)
+            hn = d0 & vp
+            if hp & top:
+                dist += 1
+            elif hn & top:
+                dist -= 1
+            hp = ((hp << 1) | 1) & full
+            hn = (hn << 1) & full
+            vp = hn | (~(d0 | hp) & full)
+            vn = d0 & hp
+            before = pm
+        return dist
+
+    return distance
+
+
+def _within_one(a: str, b: str) -> int:
+    """:func:`edit_distance` with ``bound`` 1, in one pass: 0, 1 (one substitution,
+    insertion, deletion or transposition of neighbours) or 2."""
+    if a == b:
+        return 0
+    if len(a) != len(b):
+        short, long = (a, b) if len(a) < len(b) else (b, a)
+        i = 0
+        while i < len(short) and short[i] == long[i]:
+            i += 1
+        return 1 if short[i:] == long[i + 1 :] else 2
+    i = 0
+    while a[i] == b[i]:
+        i += 1
+    if a[i + 1 :] == b[i + 1 :]:
+        return 1
+    swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]
+    return 1 if swapped and a[i + 2 :] == b[i + 2 :] else 2
 
 
 class Expander:
@@ -61,7 +108,7 @@ class Expander:
 
     def __init__(self, vocabulary: Mapping[str, int], n_tokens: int) -> None:
         self._known = {w for w, i in vocabulary.items() if i < n_tokens}
-        self._by_gram: dict[str, list[str]] | None = None
+        self._by_gram: dict[tuple[str, str, int], list[str]] | None = None
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def known(self, word: str) -> bool:
@@ -102,34 +149,48 @@ class Expander:
     def expand_all(self, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
         return {w: self.expand(w) for w in words}
 
-    def _grams_index(self) -> dict[str, list[str]]:
+    def _grams_index(self) -> dict[tuple[str, str, int], list[str]]:
+        """(trigram, first letter, length) -> the known words of that first letter and
+        length that contain the trigram: a lookup reads only the words a correction may
+        pick, however large the vocabulary grows."""
         if self._by_gram is None:
-            by_gram: dict[str, list[str]] = {}
+            by_gram: dict[tuple[str, str, int], list[str]] = {}
             for w in sorted(self._known):
                 if len(w) >= MIN_TYPO - 1:
                     for g in _grams(w):
-                        by_gram.setdefault(g, []).append(w)
+                        by_gram.setdefault((g, w[0], len(w)), []).append(w)
             self._by_gram = by_gram
         return self._by_gram
 
     def _correct(self, word: str) -> tuple[str, ...]:
         bound = 1 if len(word) <= 8 else 2
-        shared: dict[str, int] = {}
         index = self._grams_index()
-        for g in _grams(word):
-            for w in index.get(g, ()):
-                shared[w] = shared.get(w, 0) + 1
-        ranked = sorted(
-            (w for w in shared if w[0] == word[0] and abs(len(w) - len(word)) <= bound),
-            key=lambda w: (-shared[w], w),
-        )[:CANDIDATES]
+        grams = _grams(word)
+        first, size = word[0], len(word)
+        shared = Counter(
+            itertools.chain.from_iterable(
+                index.get((g, first, length), ())
+                for g in grams
+                for length in range(size - bound, size + bound + 1)
+            )
+        )
+        ranked = sorted(shared, key=lambda w: (-shared[w], w))[:CANDIDATES]
+        # one edit changes at most four of a word's trigrams (a transposition), so a word
+        # sharing fewer than this many cannot be within ``bound``; ``ranked`` is in
+        # descending order of shared trigrams, so the rest cannot either
+        needed = len(grams) - 4 * bound
+        distance = distances_from(word) if bound > 1 else functools.partial(_within_one, word)
         best: tuple[int, int, str] | None = None
         for w in ranked:
-            d = edit_distance(word, w, bound)
+            if shared[w] < needed:
+                break
+            d = min(distance(w), bound + 1)
             if d <= bound:
                 key = (d, -shared[w], w)
                 if best is None or key < best:
                     best = key
+                if d == 1:  # the least an unknown word can be away; later ones rank lower
+                    break
         return (best[2],) if best is not None else ()
 
     def _split(self, word: str) -> tuple[str, ...]:

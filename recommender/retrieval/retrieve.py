@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.catalog import CatalogIndex
+from recommender.catalog.arrays import sorted_unique
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
@@ -190,4 +191,4 @@ def retrieve(
 
     if not parts:
         return Retrieved(np.empty(0, np.int32), sources)
-    return Retrieved(np.unique(np.concatenate(parts)).astype(np.int32), sources)
+    return Retrieved(sorted_unique(np.concatenate(parts)).astype(np.int32), sources)

@@ -22,6 +22,7 @@ from evaluation.probes import (
 )
 from service.settings import Settings
 from tests.conftest import app_client
+from waypoint.cli.evaluate_probes import format_report
 
 PROBES = load_probes()
 WORLD = World.demo()
@@ -139,7 +140,7 @@ async def test_probe_suite_gives_no_false_reason(settings: Settings, redis: Any)
     """The dev split for fresh and history users, with a short burst (a quick run)."""
     dev = [p for p in PROBES if p.split == "dev"]
     async with app_client(settings) as client:
-        report = await run_suite(client, dev, world=WORLD, burst=150)
+        report = await run_suite(client, dev, world=WORLD, burst=150, details="dev")
     for run in ("fresh", "history"):
         figures = report[run]
         assert figures["probes"] == len(dev)
@@ -147,3 +148,6 @@ async def test_probe_suite_gives_no_false_reason(settings: Settings, redis: Any)
         for name in ("intent_accuracy", "context_violation_rate", "sub_hit_at_3"):
             assert 0.0 <= figures[name] <= 1.0
     assert 0.0 <= report["fresh"]["stability_top3"] <= 1.0
+    # --misses lists each missed probe in the text report too, not only in --json
+    text = format_report(report)
+    assert sum(line.startswith("miss ") for line in text.splitlines()) == len(report["misses"])

@@ -39,6 +39,12 @@ def format_report(report: dict[str, Any]) -> str:
     for run in ("fresh", "history"):
         for example in report[run]["false_reason_examples"]:
             lines.append(f"false reason ({run}): {example['action']} {example['text']!r}")
+    for miss in report.get("misses", []):
+        said = miss["intent"] or ", ".join(miss["options"]) or "-"
+        lines.append(
+            f"miss {miss['id']} [{' '.join(miss['wrong'])}] {miss['query']!r}: "
+            f"{miss['answer']} {said}; expected {', '.join(miss['expected']) or 'out of scope'}"
+        )
     return "\n".join(lines)
 
 

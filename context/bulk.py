@@ -22,8 +22,10 @@ from redis.exceptions import ResponseError
 Command = Sequence[str | bytes | int]
 T = TypeVar("T")
 
-#: how many hashes one call of :data:`INCR_HASHES_LUA` adds to (bounds a call's run time)
+#: how many hashes, and about how many fields, one call of :data:`INCR_HASHES_LUA` adds to
+#: (bounds a call's run time: a call holds up other clients for as long as it runs)
 HASHES_PER_CALL = 64
+FIELDS_PER_CALL = 1024
 
 # HINCRBYFLOAT of many fields of some hashes; ARGV[1] is a JSON list with, per key in KEYS
 # order, an object field -> increment (one argument, not two per field: the client's cost
@@ -67,9 +69,20 @@ def chunks(
 
 def incr_hashes(redis: Any, rows: Mapping[str, Mapping[str, float]]) -> list[Command]:
     """The commands that add ``rows`` (key -> field -> increment) to those hashes: a few
-    script calls of up to :data:`HASHES_PER_CALL` hashes (on Redis Cluster, one slot's)."""
+    script calls of up to :data:`HASHES_PER_CALL` hashes and about :data:`FIELDS_PER_CALL`
+    fields (a larger hash is split over calls; on Redis Cluster, one slot's per call)."""
     slot = key_slot_of if is_cluster(redis) else None
-    items = [(k, v) for k, v in rows.items() if v]
+    items: list[tuple[str, Mapping[str, float]]] = []
+    for key, fields in rows.items():
+        if len(fields) <= FIELDS_PER_CALL:
+            if fields:
+                items.append((key, fields))
+            continue
+        pairs = list(fields.items())
+        for start in range(0, len(pairs), FIELDS_PER_CALL):
+            items.append((key, dict(pairs[start : start + FIELDS_PER_CALL])))
+    # a hash counts as at least FIELDS_PER_CALL / HASHES_PER_CALL fields: both bounds hold
+    least = FIELDS_PER_CALL // HASHES_PER_CALL
     return [
         (
             "EVAL",
@@ -80,8 +93,8 @@ def incr_hashes(redis: Any, rows: Mapping[str, Mapping[str, float]]) -> list[Com
         )
         for group in chunks(
             items,
-            size=lambda _: 1,
-            limit=HASHES_PER_CALL,
+            size=lambda kv: max(len(kv[1]), least),
+            limit=FIELDS_PER_CALL,
             slot=(lambda kv: slot(kv[0])) if slot is not None else None,
         )
     ]

@@ -174,16 +174,20 @@ class CooccurrenceModel:
         a, shrink, k = self.config.alpha, self.config.shrink, self.config.top_k
         table: dict[str, tuple[tuple[str, float], ...]] = {}
         pairs = 0
+        # each item's mass to the power the normaliser needs, once (not once per pair)
+        m_dst = {item: max(m, 0.0) ** (1 - a) for item, m in mass.items()}
+        zero = 0.0 ** (1 - a)  # an item without mass
         for src, row in counts.items():
             m_src = max(mass.get(src, 0.0), 0.0) ** a
-            sims = (
-                (dst, c / (m_src * max(mass.get(dst, 0.0), 0.0) ** (1 - a) + shrink))
+            # (similarity, neighbour): strongest first, ties by the larger id
+            sims = [
+                (c / (m_src * m_dst.get(dst, zero) + shrink), dst)
                 for dst, c in row.items()
                 if c > 0 and dst != src
-            )
-            top = heapq.nlargest(k, sims, key=lambda kv: (kv[1], kv[0]))
+            ]
+            top = heapq.nlargest(k, sims) if len(sims) > k else sorted(sims, reverse=True)
             if top:
-                table[src] = tuple(top)
+                table[src] = tuple((dst, sim) for sim, dst in top)
                 pairs += len(top)
         self.neighbours_ = table
         self.n_pairs_ = pairs

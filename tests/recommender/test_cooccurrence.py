@@ -15,7 +15,11 @@ from recommender.learning.cooccurrence import (
     anchors,
     pair_updates,
 )
-from recommender.learning.cooccurrence_store import CooccurrenceStore, recent_entries
+from recommender.learning.cooccurrence_store import (
+    CooccurrenceObserver,
+    CooccurrenceStore,
+    recent_entries,
+)
 from recommender.learning.history import similar_items
 from recommender.learning.interactions import Interaction
 from service.container import build_services
@@ -89,10 +93,7 @@ def _iso(day: float) -> str:
     return datetime.fromtimestamp(T0 + day * DAY, UTC).isoformat()
 
 
-async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_url: str) -> None:
-    """Events ingested in batches build the same neighbour table as replaying the log."""
-    services = build_services(Settings(redis_url=redis_url, auth_disabled=True), redis)
-    await services.runtime.refresh()
+def _log() -> list[tuple[str, str, str, float]]:
     raw = []
     for u in range(5):
         raw += [
@@ -103,15 +104,40 @@ async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_ur
             (f"u{u}", "bk-0005", "dismiss", u + 0.04),
         ]
     raw += [("u9", "bk-0003", "click", 1), ("u9", "bk-0002", "purchase", 1.5)]
+    return raw
+
+
+async def _ingest_log(services: Any, raw: list[tuple[str, str, str, float]], now: float) -> None:
     events = [
         Event(event_id=f"e{n}", user_id=user, type=kind, item_id=item, ts=_iso(day))  # type: ignore[arg-type]
         for n, (user, item, kind, day) in enumerate(raw)
     ]
-    now = T0 + 10 * DAY
     # three batches: some users' events straddle batch boundaries
     for batch in (events[:7], events[7:19], events[19:]):
         await services.ingestor.ingest(batch, services.runtime.state, now=now)
     await services.ingestor.ingest(events[:3], services.runtime.state, now=now)  # duplicates
+
+
+async def _counters(redis: Any) -> dict[bytes, dict[bytes, float]]:
+    keys = [k async for k in redis.scan_iter(match="wp:cooc:*")]
+    return {
+        k: {f: float(v) for f, v in (await redis.hgetall(k)).items()}
+        for k in keys
+        if not k.endswith(b":version")
+    }
+
+
+async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_url: str) -> None:
+    """Events ingested in batches build the same neighbour table as replaying the log."""
+    services = build_services(Settings(redis_url=redis_url, auth_disabled=True), redis)
+    await services.runtime.refresh()
+    raw = _log()
+    now = T0 + 10 * DAY
+    await _ingest_log(services, raw, now)
+    # the increments are summed in memory and written at most every few seconds (or at
+    # shutdown): none is in Redis yet
+    assert await _counters(redis) == {}
+    await services.ingestor.close()
 
     store = CooccurrenceStore(redis, prefix="wp", min_interval_s=0)
     online = await store.load(now)
@@ -128,6 +154,31 @@ async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_ur
     assert await store.maybe_load(now) is None
 
 
+async def test_counters_summed_in_memory_equal_those_written_every_batch(
+    redis: Any, redis_url: str
+) -> None:
+    now = T0 + 10 * DAY
+    settings = Settings(redis_url=redis_url, auth_disabled=True)
+    every_batch = build_services(settings, redis)
+    for observer in every_batch.ingestor.observers:
+        if isinstance(observer, CooccurrenceObserver):
+            observer.flush_interval_s = 0.0
+    await every_batch.runtime.refresh()
+    await _ingest_log(every_batch, _log(), now)
+    written = await _counters(redis)
+    assert written
+
+    await redis.flushdb()
+    coalesced = build_services(settings, redis)
+    await coalesced.runtime.refresh()
+    await _ingest_log(coalesced, _log(), now)
+    await coalesced.ingestor.close()
+    summed = await _counters(redis)
+    assert summed.keys() == written.keys()
+    for key, row in written.items():
+        assert summed[key] == pytest.approx(row, rel=1e-12), key
+
+
 def test_recent_item_entries_are_read_oldest_first_without_the_new_batch() -> None:
     newest_first = [b"300.0 click B e3", b"200.5 view A e2", b"bad entry", b"100.0 purchase C e1"]
     assert recent_entries(newest_first, skip={"e3"}) == [
@@ -137,3 +188,9 @@ def test_recent_item_entries_are_read_oldest_first_without_the_new_batch() -> No
     clean = [b"2.0 view B e2", b"1.0 view A e1"]
     assert recent_entries(clean, skip=set()) == [(1.0, "A", "view"), (2.0, "B", "view")]
     assert recent_entries(clean, skip={"e1"}) == [(2.0, "B", "view")]
+    # the batch just stored is usually the list's newest entries: cut off at once, with
+    # the same result as looking at every entry
+    assert recent_entries(clean, skip={"e2"}, newest=1) == [(1.0, "A", "view")]
+    assert recent_entries(clean, skip={"e1"}, newest=1) == [(2.0, "B", "view")]
+    three = [b"3.0 view C e3", b"2.0 view B e2", b"1.0 view A x"]
+    assert recent_entries(three, skip={"e3", "x"}, newest=1) == [(2.0, "B", "view")]

@@ -83,6 +83,7 @@ class EventIngestor:
 
     def __post_init__(self, write_timeout_s: float, clock_skew_s: float) -> None:
         self.observers = list(self.observers)
+        self._closed: tuple[Taxonomy, dict[tuple[str, str], list[str]]] | None = None
         self.writer = EventWriter(
             self.store.redis,
             self.store.prefix,
@@ -95,7 +96,11 @@ class EventIngestor:
         taxonomy = state.taxonomy
         model = state.model
         catalog = state.catalog
-        closed: dict[tuple[str, str], list[str]] = {}  # (category, kind) -> intents it closes
+        # (category, kind) -> the intents it closes, kept while the taxonomy is the same
+        cached = self._closed
+        if cached is None or cached[0] is not taxonomy:
+            cached = self._closed = (taxonomy, {})
+        closed = cached[1]
 
         def closed_by(action: Action | CatalogItem) -> list[str]:
             key = (action.category, action.kind)

@@ -123,6 +123,28 @@ def entry_pair_updates(
     ]
 
 
+def add_entry_pairs(
+    pairs: Mapping[str, dict[str, float]],
+    prior: Sequence[Entry],
+    event: Entry,
+    table: Mapping[str, float],
+    config: CooccurrenceConfig,
+    scale: float,
+) -> None:
+    """Add :func:`entry_pair_updates` times ``scale`` to ``pairs[source][target]`` (a
+    mapping that makes missing rows and fields), without building the list: the online
+    learner's inner loop, thousands of pairs per batch."""
+    at, target, kind = event
+    w = table.get(kind, 0.0)
+    if w == 0:
+        return
+    size = abs(w)
+    sqrt, copysign = math.sqrt, math.copysign
+    for item, strength in anchor_strengths(prior, at, table, config).items():
+        if item != target:
+            pairs[item][target] += copysign(sqrt(size * strength), w) * scale
+
+
 @dataclass
 class CooccurrenceModel:
     """Pair counts and masses (decayed to one moment) and the top-K neighbour table."""

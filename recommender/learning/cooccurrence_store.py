@@ -21,7 +21,7 @@ from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
     Entry,
-    entry_pair_updates,
+    add_entry_pairs,
     weight_table,
 )
 
@@ -135,8 +135,7 @@ class CooccurrenceObserver:
                 f = scale.get(ts)
                 if f is None:
                     f = scale[ts] = self.decay.encode(1.0, ts)
-                for src, dst, g in entry_pair_updates(prior, entry, table, self.config):
-                    pairs[src][dst] += g * f
+                add_entry_pairs(pairs, prior, entry, table, self.config, f)
                 w = table[kind]
                 if w > 0:
                     mass[item] += w * f

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,11 @@ from domain.events import Event, EventWeights
 from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
+    add_entry_pairs,
     anchors,
+    entry_pair_updates,
     pair_updates,
+    weight_table,
 )
 from recommender.learning.cooccurrence_store import (
     CooccurrenceObserver,
@@ -44,6 +48,17 @@ def test_pair_weight_is_the_geometric_mean_of_event_and_anchor() -> None:
     ups = pair_updates([it("u", "B", "click", 0)], it("u", "C", "view", 0.5), W, CFG)
     assert len(ups) == 1 and ups[0][:2] == ("B", "C")
     assert ups[0][2] == pytest.approx(math.sqrt(2))
+
+
+def test_pairs_added_in_place_are_the_rule_times_the_scale() -> None:
+    table = weight_table(W)
+    prior = [(T0, "A", "view"), (T0 + 1, "A", "purchase"), (T0 + 2, "B", "click")]
+    prior += [(T0 + 3, "C", "decline"), (T0 + 4, "D", "view")]
+    for event in [(T0 + 9, "B", "purchase"), (T0 + 9, "E", "decline"), (T0 + 9, "F", "impression")]:
+        pairs: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+        add_entry_pairs(pairs, prior, event, table, CFG, 3.5)
+        want = {(s, d): g * 3.5 for s, d, g in entry_pair_updates(prior, event, table, CFG)}
+        assert {(s, d): v for s, row in pairs.items() for d, v in row.items()} == want
 
 
 def test_a_decline_counts_against_the_pair() -> None:

@@ -160,13 +160,14 @@ class EventIngestor:
                 log.warning("popularity/observers not updated in time for %d events", len(accepted))
         return [EventResult(e.event_id, o) for e, o in zip(events, outcomes, strict=True)]
 
-    async def close(self) -> None:
-        """Let observers that hold derived updates back write them now (at shutdown)."""
+    async def flush(self) -> None:
+        """Let observers that hold derived updates back write them now (after seeding, at
+        shutdown)."""
         for observer in self.observers:
-            close = getattr(observer, "close", None)
-            if close is not None:
+            flush = getattr(observer, "flush", None)
+            if flush is not None:
                 try:
-                    await close()
+                    await flush()
                 except STORE_ERRORS as exc:  # derived data, best effort: shutdown goes on
                     log.warning("event observer %s failed: %r", type(observer).__name__, exc)
 

@@ -149,21 +149,20 @@ class CooccurrenceObserver:
         try:
             await asyncio.sleep(self.flush_interval_s)
         finally:
-            self._flusher = None
+            if self._flusher is asyncio.current_task():
+                self._flusher = None
         try:
             await self.flush()
         except STORE_ERRORS as exc:  # best effort, like a failed per-batch write
             log.warning("co-occurrence counters not written: %r", exc)
 
-    async def close(self) -> None:
-        """Write what is pending now, without waiting for the interval (at shutdown)."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            self._flusher = None
-        await self.flush()
-
     async def flush(self) -> None:
-        """Write the pending increments (one round trip); raises the first error reply."""
+        """Write the pending increments now (raises the first error reply): every batch
+        when the interval is 0, else on the timer, and when the ingestor is flushed (after
+        the demo's seeding, at shutdown)."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None and flusher is not asyncio.current_task():
+            flusher.cancel()
         pairs, mass = self._pairs, self._mass
         if not pairs and not mass:
             return

@@ -152,7 +152,7 @@ async def test_online_counts_in_redis_match_the_offline_fit(redis: Any, redis_ur
     # the increments are summed in memory and written at most every few seconds (or at
     # shutdown): none is in Redis yet
     assert await _counters(redis) == {}
-    await services.ingestor.close()
+    await services.ingestor.flush()
 
     store = CooccurrenceStore(redis, prefix="wp", min_interval_s=0)
     online = await store.load(now)
@@ -187,7 +187,7 @@ async def test_counters_summed_in_memory_equal_those_written_every_batch(
     coalesced = build_services(settings, redis)
     await coalesced.runtime.refresh()
     await _ingest_log(coalesced, _log(), now)
-    await coalesced.ingestor.close()
+    await coalesced.ingestor.flush()
     summed = await _counters(redis)
     assert summed.keys() == written.keys()
     for key, row in written.items():
@@ -209,3 +209,20 @@ def test_recent_item_entries_are_read_oldest_first_without_the_new_batch() -> No
     assert recent_entries(clean, skip={"e1"}, newest=1) == [(2.0, "B", "view")]
     three = [b"3.0 view C e3", b"2.0 view B e2", b"1.0 view A x"]
     assert recent_entries(three, skip={"e3", "x"}, newest=1) == [(2.0, "B", "view")]
+
+
+async def test_pending_increments_are_written_after_the_interval(
+    redis: Any, redis_url: str
+) -> None:
+    import asyncio
+
+    services = build_services(Settings(redis_url=redis_url, auth_disabled=True), redis)
+    (observer,) = [o for o in services.ingestor.observers if isinstance(o, CooccurrenceObserver)]
+    observer.flush_interval_s = 0.05
+    await services.runtime.refresh()
+    await _ingest_log(services, _log(), T0 + 10 * DAY)
+    assert await _counters(redis) == {}
+    await asyncio.sleep(0.5)
+    written = await _counters(redis)
+    assert written and observer._flusher is None
+    assert int(await redis.get("wp:cooc:version")) == 1  # one write for all the batches

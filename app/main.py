@@ -62,6 +62,7 @@ def create_app(
             if settings.auth_disabled:
                 log.warning("%s", auth_disabled_warning("the bound address"))
             services = build_services(settings, redis)
+            stack.push_async_callback(services.ingestor.flush)  # before Redis closes
             app.state.services = services
             app.state.api_keys = settings.all_keys()
             await startup(services)

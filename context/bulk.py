@@ -22,8 +22,10 @@ from redis.exceptions import ResponseError
 Command = Sequence[str | bytes | int]
 T = TypeVar("T")
 
-#: how many hashes one call of :data:`INCR_HASHES_LUA` adds to (bounds a call's run time)
+#: how many hashes, and about how many fields, one call of :data:`INCR_HASHES_LUA` adds to
+#: (bounds a call's run time: a call holds up other clients for as long as it runs)
 HASHES_PER_CALL = 64
+FIELDS_PER_CALL = 1024
 
 # HINCRBYFLOAT of many fields of some hashes; ARGV[1] is a JSON list with, per key in KEYS
 # order, an object field -> increment (one argument, not two per field: the client's cost
@@ -67,9 +69,20 @@ def chunks(
 
 def incr_hashes(redis: Any, rows: Mapping[str, Mapping[str, float]]) -> list[Command]:
     """The commands that add ``rows`` (key -> field -> increment) to those hashes: a few
-    script calls of up to :data:`HASHES_PER_CALL` hashes (on Redis Cluster, one slot's)."""
+    script calls of up to :data:`HASHES_PER_CALL` hashes and about :data:`FIELDS_PER_CALL`
+    fields (a larger hash is split over calls; on Redis Cluster, one slot's per call)."""
     slot = key_slot_of if is_cluster(redis) else None
-    items = [(k, v) for k, v in rows.items() if v]
+    items: list[tuple[str, Mapping[str, float]]] = []
+    for key, fields in rows.items():
+        if len(fields) <= FIELDS_PER_CALL:
+            if fields:
+                items.append((key, fields))
+            continue
+        pairs = list(fields.items())
+        for start in range(0, len(pairs), FIELDS_PER_CALL):
+            items.append((key, dict(pairs[start : start + FIELDS_PER_CALL])))
+    # a hash counts as at least FIELDS_PER_CALL / HASHES_PER_CALL fields: both bounds hold
+    least = FIELDS_PER_CALL // HASHES_PER_CALL
     return [
         (
             "EVAL",
@@ -80,42 +93,27 @@ def incr_hashes(redis: Any, rows: Mapping[str, Mapping[str, float]]) -> list[Com
         )
         for group in chunks(
             items,
-            size=lambda _: 1,
-            limit=HASHES_PER_CALL,
+            size=lambda kv: max(len(kv[1]), least),
+            limit=FIELDS_PER_CALL,
             slot=(lambda kv: slot(kv[0])) if slot is not None else None,
         )
     ]
 
 
-# LRANGE of several lists in one call; ARGV holds start and stop per key, in KEYS order
-RANGES_LUA = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  out[i] = redis.call('LRANGE', key, ARGV[2 * i - 1], ARGV[2 * i])
-end
-return out
-"""
-
-#: how many keys one call of :data:`RANGES_LUA` or :data:`TAKE_FIELDS_LUA` reads
+#: how many keys one call of :data:`TAKE_FIELDS_LUA` reads
 LISTS_PER_CALL = 64
 
 
 async def read_lists(redis: Any, ranges: Sequence[tuple[str, int, int]]) -> list[list[bytes]]:
-    """``LRANGE key start stop`` of each of ``ranges``, in order, in one round trip of a
-    few script calls (one nested reply per call, not one reply per list). Raises the
-    first error reply."""
-    slot = (lambda r: key_slot_of(r[0])) if is_cluster(redis) else None
-    groups = chunks(ranges, size=lambda _: 1, limit=LISTS_PER_CALL, slot=slot)
-    commands: list[Command] = [
-        ("EVAL", RANGES_LUA, len(g), *(k for k, _, _ in g), *(x for _, a, b in g for x in (a, b)))
-        for g in groups
-    ]
-    by_key: dict[tuple[str, int, int], list[bytes]] = {}
-    for group, reply in zip(groups, await send_batch(redis, commands), strict=True):
+    """``LRANGE key start stop`` of each of ``ranges``, in order, in one round trip.
+    Plain commands, not a script: Redis copies every element of a script's reply into Lua
+    and back (for 400 lists of 50 entries about 2.5 times the CPU of the plain commands,
+    while the client's cost is about the same). Raises the first error reply."""
+    replies = await send_batch(redis, [("LRANGE", k, start, stop) for k, start, stop in ranges])
+    for reply in replies:
         if isinstance(reply, Exception):
             raise reply
-        by_key.update(zip(group, reply, strict=True))
-    return [by_key[r] for r in ranges]
+    return replies
 
 
 # HGET then HDEL of one field per key (ARGV[i] is KEYS[i]'s field): each taken at most once

@@ -83,6 +83,7 @@ class EventIngestor:
 
     def __post_init__(self, write_timeout_s: float, clock_skew_s: float) -> None:
         self.observers = list(self.observers)
+        self._closed: tuple[Taxonomy, dict[tuple[str, str], list[str]]] | None = None
         self.writer = EventWriter(
             self.store.redis,
             self.store.prefix,
@@ -95,7 +96,11 @@ class EventIngestor:
         taxonomy = state.taxonomy
         model = state.model
         catalog = state.catalog
-        closed: dict[tuple[str, str], list[str]] = {}  # (category, kind) -> intents it closes
+        # (category, kind) -> the intents it closes, kept while the taxonomy is the same
+        cached = self._closed
+        if cached is None or cached[0] is not taxonomy:
+            cached = self._closed = (taxonomy, {})
+        closed = cached[1]
 
         def closed_by(action: Action | CatalogItem) -> list[str]:
             key = (action.category, action.kind)
@@ -154,6 +159,17 @@ class EventIngestor:
             except TimeoutError:
                 log.warning("popularity/observers not updated in time for %d events", len(accepted))
         return [EventResult(e.event_id, o) for e, o in zip(events, outcomes, strict=True)]
+
+    async def flush(self) -> None:
+        """Let observers that hold derived updates back write them now (after seeding, at
+        shutdown)."""
+        for observer in self.observers:
+            flush = getattr(observer, "flush", None)
+            if flush is not None:
+                try:
+                    await flush()
+                except STORE_ERRORS as exc:  # derived data, best effort: shutdown goes on
+                    log.warning("event observer %s failed: %r", type(observer).__name__, exc)
 
     async def _derived(self, accepted: Sequence[Event], now: float, asked: dict[str, str]) -> None:
         await self._global_effects(accepted, now, asked)

@@ -66,5 +66,6 @@ async def seed_customers(services: Services, path: Path, state: LiveState) -> No
                 Event.model_validate({**e, "user_id": user_id}) for e in customer["events"]
             )
     results = await services.ingestor.ingest(events, state)
+    await services.ingestor.flush()  # the co-occurrence counters, for the first load
     fresh = sum(r.status == "accepted" for r in results)
     log.info("demo customers: %d events (%d new)", len(events), fresh)

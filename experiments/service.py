@@ -65,6 +65,8 @@ class ExperimentService:
     def __init__(self, store: ExperimentStore, *, max_retries: int = 5) -> None:
         self.store = store
         self.max_retries = max_retries
+        #: an experiment was seen to exist (they are never deleted): stop asking
+        self._any_experiment = False
 
     @property
     def window_s(self) -> float:
@@ -133,7 +135,7 @@ class ExperimentService:
             for e in accepted
             if e.type in _METRIC
         ]
-        if not outcomes:
+        if not outcomes or not await self._experiments_exist():
             return
         records = await self.store.user_records(o.user_id for o in outcomes)
         credits: list[Credit] = []
@@ -150,6 +152,13 @@ class ExperimentService:
                 if arm is not None:
                     credits.append(Credit(experiment_id, arm, rec.user_id, rec))
         await self.store.record_outcomes(credits, logged)
+
+    async def _experiments_exist(self) -> bool:
+        """Without any experiment no user has exposures: a batch's outcomes credit nothing,
+        so its users' records are not read (one ``EXISTS``, not one ``HGETALL`` per user)."""
+        if not self._any_experiment:
+            self._any_experiment = await self.store.any_experiment()
+        return self._any_experiment
 
     # ---------------------------------------------------------------- configuration
 

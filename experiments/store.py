@@ -181,6 +181,11 @@ class ExperimentStore:
         raw = await self.redis.get(self.keys.version)
         return int(raw) if raw is not None else 0
 
+    async def any_experiment(self) -> bool:
+        """Whether any experiment was ever created (specs are never deleted, so until one
+        is, no user has an exposure an outcome could be credited to)."""
+        return bool(await self.redis.exists(self.keys.specs))
+
     @staticmethod
     def _parse_specs(raw: Mapping[Any, Any]) -> dict[str, Experiment]:
         out: dict[str, Experiment] = {}

@@ -141,7 +141,10 @@ def build_services(settings: Settings, redis: Any) -> Services:
             learned=learned,
             observers=[
                 experiments,
-                CooccurrenceObserver(redis, prefix=settings.key_prefix),
+                # written no more often than the loader reads them
+                CooccurrenceObserver(
+                    redis, prefix=settings.key_prefix, flush_interval_s=cooccurrence.min_interval_s
+                ),
                 PropensityObserver(propensity, key_prefix=settings.key_prefix, sink=decision_log),
             ],
             write_timeout_s=settings.event_write_timeout_s,

@@ -123,6 +123,28 @@ def entry_pair_updates(
     ]
 
 
+def add_entry_pairs(
+    pairs: Mapping[str, dict[str, float]],
+    prior: Sequence[Entry],
+    event: Entry,
+    table: Mapping[str, float],
+    config: CooccurrenceConfig,
+    scale: float,
+) -> None:
+    """Add :func:`entry_pair_updates` times ``scale`` to ``pairs[source][target]`` (a
+    mapping that makes missing rows and fields), without building the list: the online
+    learner's inner loop, thousands of pairs per batch."""
+    at, target, kind = event
+    w = table.get(kind, 0.0)
+    if w == 0:
+        return
+    size = abs(w)
+    sqrt, copysign = math.sqrt, math.copysign
+    for item, strength in anchor_strengths(prior, at, table, config).items():
+        if item != target:
+            pairs[item][target] += copysign(sqrt(size * strength), w) * scale
+
+
 @dataclass
 class CooccurrenceModel:
     """Pair counts and masses (decayed to one moment) and the top-K neighbour table."""
@@ -174,16 +196,20 @@ class CooccurrenceModel:
         a, shrink, k = self.config.alpha, self.config.shrink, self.config.top_k
         table: dict[str, tuple[tuple[str, float], ...]] = {}
         pairs = 0
+        # each item's mass to the power the normaliser needs, once (not once per pair)
+        m_dst = {item: max(m, 0.0) ** (1 - a) for item, m in mass.items()}
+        zero = 0.0 ** (1 - a)  # an item without mass
         for src, row in counts.items():
             m_src = max(mass.get(src, 0.0), 0.0) ** a
-            sims = (
-                (dst, c / (m_src * max(mass.get(dst, 0.0), 0.0) ** (1 - a) + shrink))
+            # (similarity, neighbour): strongest first, ties by the larger id
+            sims = [
+                (c / (m_src * m_dst.get(dst, zero) + shrink), dst)
                 for dst, c in row.items()
                 if c > 0 and dst != src
-            )
-            top = heapq.nlargest(k, sims, key=lambda kv: (kv[1], kv[0]))
+            ]
+            top = heapq.nlargest(k, sims) if len(sims) > k else sorted(sims, reverse=True)
             if top:
-                table[src] = tuple(top)
+                table[src] = tuple((dst, sim) for sim, dst in top)
                 pairs += len(top)
         self.neighbours_ = table
         self.n_pairs_ = pairs

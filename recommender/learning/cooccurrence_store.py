@@ -4,6 +4,7 @@ a :class:`~recommender.learning.cooccurrence.CooccurrenceModel` for the runtime.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import defaultdict
@@ -13,27 +14,45 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from context.bulk import incr_hashes, read_lists, send_batch
+from context.store import STORE_ERRORS
 from domain.events import Event, EventWeights
 from domain.keys import CooccurrenceKeys, UserKeys
 from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
     Entry,
-    entry_pair_updates,
+    add_entry_pairs,
     weight_table,
 )
 
 log = logging.getLogger("waypoint.cooccurrence")
 
+#: script calls (of up to ``context.bulk.FIELDS_PER_CALL`` fields) per round trip of a flush
+CALLS_PER_TRIP = 4
 
-def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[Entry]:
+
+def recent_entries(
+    raw: Sequence[bytes | str], skip: AbstractSet[str], newest: int = 0
+) -> list[Entry]:
     """A user's list of recent item events (newest first, see ``UserKeys.recent_items``) as
-    entries, oldest first, without the events in ``skip``."""
-    lines = [x.decode() if isinstance(x, bytes) else x for x in reversed(raw)]
-    words = " ".join(lines).split(" ")
-    if len(words) == 4 * len(lines):  # the usual case: split all at once, not line by line
+    entries, oldest first, without the events in ``skip``.
+
+    ``newest``: how many entries of ``skip`` the list holds (the batch just stored pushed
+    them): when they are its first ``newest`` entries, as they are unless another batch of
+    the same user was stored meanwhile, they are cut off at once."""
+    try:  # one decode for the list, not one per entry
+        text = b" ".join(reversed(raw)).decode()  # type: ignore[arg-type]
+    except TypeError:  # str entries
+        text = " ".join(x.decode() if isinstance(x, bytes) else x for x in reversed(raw))
+    words = text.split(" ")
+    n = len(raw)
+    if len(words) == 4 * n:  # the usual case: split all at once, not line by line
         ts, kinds, items, ids = words[0::4], words[1::4], words[2::4], words[3::4]
         try:
+            keep = n - newest
+            mine = ids[keep:]  # where the batch's own entries usually are
+            if 0 < newest <= n and all(i in skip for i in mine) and skip.isdisjoint(ids[:keep]):
+                return list(zip(map(float, ts[:keep]), items[:keep], kinds[:keep], strict=True))
             if skip.isdisjoint(ids):
                 return list(zip(map(float, ts), items, kinds, strict=True))
             return [
@@ -44,8 +63,8 @@ def recent_entries(raw: Sequence[bytes | str], skip: AbstractSet[str]) -> list[E
         except ValueError:
             pass
     out: list[Entry] = []
-    for line in lines:  # a malformed entry never blocks learning from the rest
-        parts = line.split(" ")
+    for x in reversed(raw):  # a malformed entry never blocks learning from the rest
+        parts = (x.decode() if isinstance(x, bytes) else x).split(" ")
         if len(parts) == 4 and parts[3] not in skip:
             try:
                 out.append((float(parts[0]), parts[2], parts[1]))
@@ -59,8 +78,15 @@ class CooccurrenceObserver:
     """Keeps the global pair counters up to date as events are accepted.
 
     One pipelined round trip reads every user's recent item events (a compact list the
-    event script keeps beside the JSON history), one more writes all increments; both are
-    best effort (the ingestor logs a failure).
+    event script keeps beside the JSON history). The increments are then summed in memory
+    and written (one round trip) at most every ``flush_interval_s``: a busy worker makes
+    tens of thousands of pair increments a second, mostly to the same fields, and Redis's
+    cost is per field written. Increments commute (decay-encoded at each event's time),
+    so the counters end the same; they are only up to ``flush_interval_s`` later in Redis
+    (the loader reads them every few seconds anyway). Both steps are best effort: a failed
+    read is the ingestor's to log, a failed write (or a crash before it) loses those
+    increments, as a failed per-batch write did. ``flush`` writes what is pending now
+    (the app calls it at shutdown); an interval of 0 writes every batch before returning.
     """
 
     redis: Any
@@ -68,11 +94,16 @@ class CooccurrenceObserver:
     prefix: str
     config: CooccurrenceConfig = field(default_factory=CooccurrenceConfig)
     weights: EventWeights = field(default_factory=EventWeights)
+    flush_interval_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.keys = CooccurrenceKeys(self.prefix)
         self.table = weight_table(self.weights)
         self.decay = self.config.decay
+        #: source item -> neighbour -> increment, and item -> mass increment, not yet written
+        self._pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._mass: dict[str, float] = defaultdict(float)
+        self._flusher: asyncio.Task[None] | None = None
 
     async def on_events(self, accepted: Sequence[Event], now: float) -> None:
         table = self.table
@@ -94,27 +125,49 @@ class CooccurrenceObserver:
                 for u in users
             ],
         )
-
-        # summed per field first, then one command per hash (not one per pair): the
-        # client's cost is per command, and a batch of 500 events makes thousands of pairs
-        pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        mass: dict[str, float] = defaultdict(float)
+        # summed per field first, then one command per hash (not one per pair)
+        pairs, mass = self._pairs, self._mass
         scale: dict[float, float] = {}  # time -> decay encoding of a weight of 1 then
         for user_id, raw in zip(users, lists, strict=True):
-            prior = recent_entries(raw, skip)
+            prior = recent_entries(raw, skip, pushed[user_id])
             for entry in sorted(batch[user_id], key=lambda x: x[0]):
                 ts, item, kind = entry
                 f = scale.get(ts)
                 if f is None:
                     f = scale[ts] = self.decay.encode(1.0, ts)
-                for src, dst, g in entry_pair_updates(prior, entry, table, self.config):
-                    pairs[src][dst] += g * f
+                add_entry_pairs(pairs, prior, entry, table, self.config, f)
                 w = table[kind]
                 if w > 0:
                     mass[item] += w * f
                 prior.append(entry)
+        if self.flush_interval_s <= 0:
+            await self.flush()
+        elif self._flusher is None and (pairs or mass):
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(self.flush_interval_s)
+        finally:
+            if self._flusher is asyncio.current_task():
+                self._flusher = None
+        try:
+            await self.flush()
+        except STORE_ERRORS as exc:  # best effort, like a failed per-batch write
+            log.warning("co-occurrence counters not written: %r", exc)
+
+    async def flush(self) -> None:
+        """Write the pending increments now (raises the first error reply): every batch
+        when the interval is 0, else on the timer, and when the ingestor is flushed (after
+        the demo's seeding, at shutdown)."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None and flusher is not asyncio.current_task():
+            flusher.cancel()
+        pairs, mass = self._pairs, self._mass
         if not pairs and not mass:
             return
+        self._pairs = defaultdict(lambda: defaultdict(float))
+        self._mass = defaultdict(float)
         # every source gets a mass field, so the loader finds its pairs even when the
         # positive events that made it an anchor predate this observer
         for src in pairs:
@@ -124,9 +177,12 @@ class CooccurrenceObserver:
         }
         rows[self.keys.mass] = mass
         writes = [*incr_hashes(self.redis, rows), ("INCR", self.keys.version)]
-        for reply in await send_batch(self.redis, writes):
-            if isinstance(reply, Exception):
-                raise reply
+        # a few calls per round trip: each trip stays well inside the socket timeout, and
+        # other clients' commands (the event scripts) run between trips
+        for start in range(0, len(writes), CALLS_PER_TRIP):
+            for reply in await send_batch(self.redis, writes[start : start + CALLS_PER_TRIP]):
+                if isinstance(reply, Exception):
+                    raise reply
 
 
 class CooccurrenceStore:
@@ -183,7 +239,11 @@ class CooccurrenceStore:
                 rows = await pipe.execute()
             for item, row in zip(items, rows, strict=True):
                 decoded = decay.decode_all(row, now)
-                faded = [_text(k) for k in row if _text(k) not in decoded]
+                faded = (
+                    [k for k in map(_text, row) if k not in decoded]
+                    if len(decoded) < len(row)
+                    else []
+                )
                 if len(decoded) > self.max_fields:
                     weakest = sorted(decoded, key=lambda k: abs(decoded[k]))
                     for k in weakest[: len(decoded) - self.max_fields]:

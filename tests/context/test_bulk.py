@@ -1,9 +1,11 @@
-"""Merged writes: grouping into calls, and many hashes' increments in a few calls."""
+"""Merged writes: grouping into calls, many hashes' increments in a few calls, many lists read
+in one round trip."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from context.bulk import HASHES_PER_CALL, chunks, incr_hashes, send_batch
@@ -31,7 +33,22 @@ async def test_increments_of_many_hashes_take_a_few_calls(redis: Any) -> None:
     assert await redis.exists("empty") == 0
 
 
-async def test_many_lists_are_read_in_a_few_calls(redis: Any) -> None:
+async def test_a_call_adds_to_about_fields_per_call_fields(redis: Any) -> None:
+    from context.bulk import FIELDS_PER_CALL
+
+    big = {f"f{n}": n + 0.5 for n in range(2 * FIELDS_PER_CALL + 5)}
+    rows = {"big": big, "small": {"a": 1.0}, "mid": {f"m{n}": 1.0 for n in range(100)}}
+    commands = incr_hashes(redis, rows)
+    # the big hash is split over calls; no call carries much more than the bound
+    assert len(commands) == 3
+    assert all(sum(map(len, orjson.loads(c[-1]))) <= FIELDS_PER_CALL for c in commands)
+    assert all(r == 1 for r in await send_batch(redis, commands))
+    got = await redis.hgetall("big")
+    assert {k.decode(): float(v) for k, v in got.items()} == big
+    assert await redis.hlen("mid") == 100 and await redis.hget("small", "a") == b"1"
+
+
+async def test_many_lists_are_read_in_one_round_trip(redis: Any) -> None:
     from context.bulk import LISTS_PER_CALL, read_lists
 
     for n in range(LISTS_PER_CALL + 5):

@@ -11,6 +11,7 @@ from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
 from recommender.learning.history import similar_items, titled_sources
 from recommender.ranking.filter import ContextFilter, FilterContext
+from recommender.ranking.preference import named_categories
 from recommender.ranking.score import ScoreTable, score_positions
 from recommender.ranking.terms import ScoringContext, Weights
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
@@ -142,6 +143,7 @@ def rank_candidates(
                 allowed_prefixes=prefixes,
                 allowed_categories=catalog.category_mask(prefixes) if prefixes else None,
                 category_affinity=user.category_affinity,
+                preferred_categories=named_categories(ctx),
                 item_ids=[i for i, w in user.item_affinity.items() if w > 0],
                 page_item=page_item(req, user),
                 open_intent_prefixes=tuple(

@@ -123,7 +123,7 @@ def score_positions(
     context_kind = np.argmax(parts, axis=1) if n else np.zeros(0, np.intp)
 
     value = catalog.value_term[positions]
-    popularity = _lookup(catalog, positions, ctx.popularity)
+    popularity = _lookup(catalog, positions, ctx.popularity) * ctx.popularity_scale
     # fatigue_term, as arrays: -n / FATIGUE_UNIT, no cap
     fatigue = -np.maximum(_lookup(catalog, positions, ctx.impressions), 0.0) / FATIGUE_UNIT
     similar = _lookup(catalog, positions, ctx.similar)

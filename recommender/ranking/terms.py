@@ -73,6 +73,9 @@ class ScoringContext:
     category_preference: Mapping[str, float] = field(default_factory=dict)
     #: how far a category the query does not point at falls in the intent term (0..1)
     preference_strength: float = 0.0
+    #: share of the popularity prior kept (0..1]: a query that clearly names what it wants
+    #: damps the static prior (recommender.ranking.preference)
+    popularity_scale: float = 1.0
 
 
 @dataclass
@@ -217,7 +220,7 @@ def score_actions(
             value = value_terms[aid]
         else:  # an action object from elsewhere: compute its term
             value = math.log1p(action.value) / math.log1p(catalog.max_value)
-        popularity = ctx.popularity.get(aid, 0.0)
+        popularity = ctx.popularity.get(aid, 0.0) * ctx.popularity_scale
         fatigue = fatigue_term(ctx.impressions.get(aid, 0.0))
         similar = ctx.similar.get(aid, 0.0)
         if similar > 0 and aid in ctx.similar_sources:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from intent.taxonomy import Intent, Taxonomy
 from recommender.catalog import CatalogIndex
 from recommender.ranking.terms import ScoringContext
 from recommender.retrieval.evidence import Evidence
@@ -39,6 +40,9 @@ SEMANTIC_TEMPERATURE = 0.1
 #: a leaf is named by the query when its preference is at least this: the user's history
 #: stays inside the named leaves, and their best actions are retrieved
 NAMED = 0.5
+#: how far (at most) a gate prefix that many other intents admit too (the agent channels,
+#: installation) falls below the gate's own most specific prefix, in the intent term
+GENERIC = 0.25
 #: share of the popularity prior kept at full focus
 POPULARITY_AT_FOCUS = 0.2
 
@@ -107,3 +111,25 @@ def named_categories(ctx: ScoringContext) -> tuple[str, ...]:
     if ctx.preference_strength <= 0:
         return ()
     return tuple(sorted(c for c, v in ctx.category_preference.items() if v >= NAMED))
+
+
+def _overlap(p: str, q: str) -> bool:
+    return p == q or p.startswith(q + "/") or q.startswith(p + "/")
+
+
+def specificity(allowed: tuple[Intent, ...], taxonomy: Taxonomy) -> dict[str, float]:
+    """Gate prefix -> how specific it is to this request (0..1]: the fewest intents that
+    admit any prefix of the gate over the intents that admit this one. A billing question
+    admits its own help pages (one intent) and the agent channels (seven): the help pages
+    answer it, an agent is the way out. Empty when every prefix is equally specific."""
+    prefixes = list(dict.fromkeys(p for i in allowed for p in i.allowed_categories))
+    if len(prefixes) < 2:
+        return {}
+    admitted = {
+        p: sum(any(_overlap(p, q) for q in i.allowed_categories) for i in taxonomy.intents)
+        for p in prefixes
+    }
+    fewest = max(min(admitted.values()), 1)
+    if all(n <= fewest for n in admitted.values()):
+        return {}
+    return {p: fewest / max(n, fewest) for p, n in admitted.items()}

@@ -73,6 +73,11 @@ class ScoringContext:
     category_preference: Mapping[str, float] = field(default_factory=dict)
     #: how far a category the query does not point at falls in the intent term (0..1)
     preference_strength: float = 0.0
+    #: gate prefix -> how specific it is to the request (0..1], recommender.ranking.preference;
+    #: empty: all alike
+    specificity: Mapping[str, float] = field(default_factory=dict)
+    #: how far the least specific prefix falls in the intent term (0..1)
+    generic_penalty: float = 0.0
     #: share of the popularity prior kept (0..1]: a query that clearly names what it wants
     #: damps the static prior (recommender.ranking.preference)
     popularity_scale: float = 1.0
@@ -153,6 +158,13 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
         if ctx.category_preference:
             liked = ctx.category_preference.get(category, 0.0)
             intent = 1.0 - ctx.preference_strength * (1.0 - liked)
+        if ctx.specificity:
+            # a prefix many other intents admit too (the agent channels) is the gate's way
+            # out, not its answer: it falls a little below the gate's own categories
+            specific = max(
+                (w for p, w in ctx.specificity.items() if _under(category, p)), default=1.0
+            )
+            intent *= 1.0 - ctx.generic_penalty * (1.0 - specific)
     open_intent = None
     for name, prefixes in ctx.open_intent_categories.items():
         if any(_under(category, p) for p in prefixes):

@@ -52,11 +52,11 @@ def _under(category: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def lexical_preference(evidence: Evidence, gate: tuple[str, ...] = ()) -> dict[str, float]:
-    """Leaf category (under ``gate``, when it admits any of them) -> its share of the
-    catalog's lexical vote relative to the largest."""
+    """Leaf category (under ``gate``, if given) -> its share of the catalog's lexical vote
+    relative to the largest."""
     shares = dict(evidence.categories)
-    if gate:
-        shares = {c: v for c, v in shares.items() if _under(c, gate)} or shares
+    if gate:  # a vote for leaves outside the gate says nothing about those inside
+        shares = {c: v for c, v in shares.items() if _under(c, gate)}
     if not shares:
         return {}
     best = max(shares.values())

@@ -15,9 +15,11 @@ The preference of a leaf is the weighted mean of the two, relative to the best l
 (0..1]. How much it counts (``focus``) grows with the stronger of the two readings; it
 lowers the intent term of the leaves the query does not point at (never raises one: a
 leaf is never preferred for being deep in the taxonomy, only for what the query says),
-damps the popularity prior (a static term that is the same for every query must not
-outrank what the query asks for), and keeps the user's history inside the named leaves
-(:mod:`recommender.history_scope`).
+damps the popularity prior outside the named leaves (a static term that is the same
+for every query ranks inside what the query asks for, never across it: the best seller of
+the crime shelf no longer leads every book query), and keeps the user's history inside
+the named leaves (:mod:`recommender.query_preference` applies it,
+:mod:`recommender.history_scope`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ NAMED = 0.5
 #: how far (at most) a gate prefix that many other intents admit too (the agent channels,
 #: installation) falls below the gate's own most specific prefix, in the intent term
 GENERIC = 0.25
-#: share of the popularity prior kept at full focus
+#: share of the popularity prior kept at full focus in a leaf the query does not point at
+#: (a named leaf keeps all of it)
 POPULARITY_AT_FOCUS = 0.2
 
 

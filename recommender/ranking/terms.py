@@ -78,8 +78,9 @@ class ScoringContext:
     specificity: Mapping[str, float] = field(default_factory=dict)
     #: how far the least specific prefix falls in the intent term (0..1)
     generic_penalty: float = 0.0
-    #: share of the popularity prior kept (0..1]: a query that clearly names what it wants
-    #: damps the static prior (recommender.ranking.preference)
+    #: share of the popularity prior kept outside the leaves the query names (0..1]: a
+    #: static prior ranks inside what the query asks for, not across it
+    #: (recommender.ranking.preference)
     popularity_scale: float = 1.0
 
 
@@ -143,13 +144,18 @@ def _page_similarity(category: str, page_category: str | None) -> float:
     return shared / max(len(a), len(b))
 
 
-#: (category affinity, page similarity, intent term, open intent name or None)
-CategoryTerms = tuple[float, float, float, str | None]
+#: (category affinity, page similarity, intent term, open intent name or None, share of the
+#: popularity prior kept)
+CategoryTerms = tuple[float, float, float, str | None, float]
 
 
 def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
     """The terms that depend only on the action's category (computed once per category)."""
     intent = 0.0
+    popular = 1.0
+    if ctx.popularity_scale < 1.0:
+        liked = ctx.category_preference.get(category, 0.0)
+        popular = 1.0 - (1.0 - ctx.popularity_scale) * (1.0 - liked)
     if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
         # every category the intent allows fits it equally: how deep a prefix sits in the
         # taxonomy says nothing about this request (the query's words rank within the gate);
@@ -175,6 +181,7 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
         _page_similarity(category, ctx.page_category),
         intent,
         open_intent,
+        popular,
     )
 
 
@@ -206,7 +213,7 @@ def score_actions(
         cat = by_category.get(action.category)
         if cat is None:
             cat = by_category[action.category] = category_terms(action.category, ctx)
-        category_affinity, page_sim, intent, open_intent_name = cat
+        category_affinity, page_sim, intent, open_intent_name, popular = cat
         details: dict[str, str] = {}
         item_aff = ctx.item_affinity.get(aid, 0.0)
         affinity = math.tanh((category_affinity + 0.5 * item_aff) / 4.0)
@@ -232,7 +239,7 @@ def score_actions(
             value = value_terms[aid]
         else:  # an action object from elsewhere: compute its term
             value = math.log1p(action.value) / math.log1p(catalog.max_value)
-        popularity = ctx.popularity.get(aid, 0.0) * ctx.popularity_scale
+        popularity = ctx.popularity.get(aid, 0.0) * popular
         fatigue = fatigue_term(ctx.impressions.get(aid, 0.0))
         similar = ctx.similar.get(aid, 0.0)
         if similar > 0 and aid in ctx.similar_sources:

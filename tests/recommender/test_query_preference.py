@@ -103,6 +103,9 @@ def test_preference_damps_popularity_and_never_raises_the_intent_term() -> None:
     words = frozenset(tokens(ctx.query or ""))
     got = with_preference(ctx, catalog_evidence(CATALOG, TAXONOMY, words), CATALOG)
     assert got.popularity_scale < 1.0 and got.preference_strength > 0
+    # the popularity prior keeps its weight inside the named leaf, falls outside it
+    assert category_terms("books/nonfiction/business", got)[4] == 1.0
+    assert category_terms("books/fiction/crime", got)[4] < 1.0
     business = category_terms("books/nonfiction/business", got)[2]
     crime = category_terms("books/fiction/crime", got)[2]
     assert business == 1.0 and crime < business

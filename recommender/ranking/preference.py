@@ -20,6 +20,17 @@ for every query ranks inside what the query asks for, never across it: the best 
 the crime shelf no longer leads every book query), and keeps the user's history inside
 the named leaves (:mod:`recommender.query_preference` applies it,
 :mod:`recommender.history_scope`).
+
+Inside a gate, the prefixes the gate shares with many other intents (the agent channels
+that every service intent admits, installation) are its way out, not its answer: their
+intent term falls by up to :data:`GENERIC` against the gate's most specific prefix
+(:func:`specificity`), so a billing question shows its help pages ahead of the three ways
+to reach an agent, which stay in the answer. A gate of one prefix ("talk to an agent") is
+unchanged.
+
+The weights were chosen on the dev probes only (sub-category hit@3, hit@1 and the rank of
+the first named action, fresh users and users with history); docs/evaluation.md has the
+figures.
 """
 
 from __future__ import annotations

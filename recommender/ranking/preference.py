@@ -35,6 +35,8 @@ figures.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from intent.taxonomy import Intent, Taxonomy
@@ -131,11 +133,34 @@ def _overlap(p: str, q: str) -> bool:
     return p == q or p.startswith(q + "/") or q.startswith(p + "/")
 
 
+_specific_lock = threading.Lock()
+_specific: tuple[Taxonomy | None, dict[tuple[str, ...], dict[str, float]]] = (None, {})
+#: gates remembered per taxonomy (cleared when full)
+_GATES = 1024
+
+
 def specificity(allowed: tuple[Intent, ...], taxonomy: Taxonomy) -> dict[str, float]:
     """Gate prefix -> how specific it is to this request (0..1]: the fewest intents that
     admit any prefix of the gate over the intents that admit this one. A billing question
     admits its own help pages (one intent) and the agent channels (seven): the help pages
-    answer it, an agent is the way out. Empty when every prefix is equally specific."""
+    answer it, an agent is the way out. Empty when every prefix is equally specific.
+    Remembered per gate for the live taxonomy (do not change the returned dict)."""
+    global _specific
+    key = tuple(f"{i.name}:{'|'.join(i.allowed_categories)}" for i in allowed)
+    held, known = _specific
+    if held is not taxonomy:
+        with _specific_lock:
+            _specific = (taxonomy, {})
+            held, known = _specific
+    found = known.get(key)
+    if found is None:
+        if len(known) >= _GATES:
+            known.clear()
+        found = known[key] = _specificity(allowed, taxonomy)
+    return found
+
+
+def _specificity(allowed: tuple[Intent, ...], taxonomy: Taxonomy) -> dict[str, float]:
     prefixes = list(dict.fromkeys(p for i in allowed for p in i.allowed_categories))
     if len(prefixes) < 2:
         return {}

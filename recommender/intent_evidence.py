@@ -52,7 +52,7 @@ from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
 from recommender.catalog import CatalogIndex
-from recommender.history_scope import HISTORY_INSIDE, history_inside
+from recommender.query_preference import with_preference
 from recommender.ranking.terms import ScoringContext
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
@@ -285,11 +285,6 @@ def category_preference(evidence: Evidence) -> Mapping[str, float]:
     return {c: v / best for c, v in evidence.categories.items()}
 
 
-#: how far (at full catalog strength) a category the query's words do not point to falls
-#: below one they do, in the intent term (0..1): a soft preference, never a filter
-PREFERENCE = 0.75
-
-
 def weigh_query(
     query: str | None,
     explicit: str | None,
@@ -377,22 +372,13 @@ def with_evidence(
     ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
 ) -> ScoringContext:
     """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
-    split: they retrieve and match, reasons still quote only the typed words), the
-    sub-category preference the catalog's evidence gives, and (with the ``catalog``) the
-    user's history kept inside the sub-categories the query names."""
-    if not evidence.tokens:
-        return ctx
-    preference = category_preference(evidence)
-    ctx = replace(
-        ctx,
-        query_tokens=ctx.query_tokens | evidence.tokens,
-        category_preference=preference,
-        preference_strength=PREFERENCE * min(evidence.strength, 1.0),
-    )
-    named = {c for c, v in preference.items() if v >= MAIN_CATEGORY}
-    if catalog is None or not named or evidence.strength < HISTORY_INSIDE:
-        return ctx
-    return history_inside(ctx, named, catalog)
+    split: they retrieve and match, reasons still quote only the typed words), and the
+    sub-category preference of the query (:mod:`recommender.query_preference`: the
+    catalog's evidence and the query's meaning), which also keeps the user's history inside
+    the sub-categories the query names when the ``catalog`` is given."""
+    if evidence.tokens:
+        ctx = replace(ctx, query_tokens=ctx.query_tokens | evidence.tokens)
+    return with_preference(ctx, evidence, catalog)
 
 
 def fold_accents(text: str) -> str:

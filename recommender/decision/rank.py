@@ -11,6 +11,7 @@ from intent.resolve import IntentDecision
 from intent.taxonomy import Intent
 from recommender.learning.history import similar_items, titled_sources
 from recommender.ranking.filter import ContextFilter, FilterContext
+from recommender.ranking.preference import GENERIC, named_categories, specificity
 from recommender.ranking.score import ScoreTable, score_positions
 from recommender.ranking.terms import ScoringContext, Weights
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
@@ -70,6 +71,8 @@ def scoring_context(
         channel=req.context.channel,
         intent_names=frozenset(i.name for i in allowed),
         intent_categories=tuple(p for i in allowed for p in i.allowed_categories),
+        specificity=specificity(allowed, state.taxonomy),
+        generic_penalty=GENERIC,
         open_intent_categories=open_intents,
         popularity=state.popularity,
         similar=history.scores,
@@ -142,6 +145,7 @@ def rank_candidates(
                 allowed_prefixes=prefixes,
                 allowed_categories=catalog.category_mask(prefixes) if prefixes else None,
                 category_affinity=user.category_affinity,
+                preferred_categories=named_categories(ctx),
                 item_ids=[i for i, w in user.item_affinity.items() if w > 0],
                 page_item=page_item(req, user),
                 open_intent_prefixes=tuple(

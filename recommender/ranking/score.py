@@ -105,6 +105,7 @@ def score_positions(
     page_sim = np.asarray([t[1] for t in per_category], np.float64)[inverse]
     intent = np.asarray([t[2] for t in per_category], np.float64)[inverse]
     open_names = [t[3] for t in per_category]
+    popular = np.asarray([t[4] for t in per_category], np.float64)[inverse]
     open_intent_name = [open_names[i] for i in inverse.tolist()]
     open_intent = np.asarray([name is not None for name in open_intent_name], np.float64)
 
@@ -123,7 +124,7 @@ def score_positions(
     context_kind = np.argmax(parts, axis=1) if n else np.zeros(0, np.intp)
 
     value = catalog.value_term[positions]
-    popularity = _lookup(catalog, positions, ctx.popularity)
+    popularity = _lookup(catalog, positions, ctx.popularity) * popular
     # fatigue_term, as arrays: -n / FATIGUE_UNIT, no cap
     fatigue = -np.maximum(_lookup(catalog, positions, ctx.impressions), 0.0) / FATIGUE_UNIT
     similar = _lookup(catalog, positions, ctx.similar)

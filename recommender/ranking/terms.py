@@ -73,6 +73,15 @@ class ScoringContext:
     category_preference: Mapping[str, float] = field(default_factory=dict)
     #: how far a category the query does not point at falls in the intent term (0..1)
     preference_strength: float = 0.0
+    #: gate prefix -> how specific it is to the request (0..1], recommender.ranking.preference;
+    #: empty: all alike
+    specificity: Mapping[str, float] = field(default_factory=dict)
+    #: how far the least specific prefix falls in the intent term (0..1)
+    generic_penalty: float = 0.0
+    #: share of the popularity prior kept outside the leaves the query names (0..1]: a
+    #: static prior ranks inside what the query asks for, not across it
+    #: (recommender.ranking.preference)
+    popularity_scale: float = 1.0
 
 
 @dataclass
@@ -135,13 +144,18 @@ def _page_similarity(category: str, page_category: str | None) -> float:
     return shared / max(len(a), len(b))
 
 
-#: (category affinity, page similarity, intent term, open intent name or None)
-CategoryTerms = tuple[float, float, float, str | None]
+#: (category affinity, page similarity, intent term, open intent name or None, share of the
+#: popularity prior kept)
+CategoryTerms = tuple[float, float, float, str | None, float]
 
 
 def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
     """The terms that depend only on the action's category (computed once per category)."""
     intent = 0.0
+    popular = 1.0
+    if ctx.popularity_scale < 1.0:
+        liked = ctx.category_preference.get(category, 0.0)
+        popular = 1.0 - (1.0 - ctx.popularity_scale) * (1.0 - liked)
     if ctx.intent_categories and any(_under(category, p) for p in ctx.intent_categories):
         # every category the intent allows fits it equally: how deep a prefix sits in the
         # taxonomy says nothing about this request (the query's words rank within the gate);
@@ -150,6 +164,13 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
         if ctx.category_preference:
             liked = ctx.category_preference.get(category, 0.0)
             intent = 1.0 - ctx.preference_strength * (1.0 - liked)
+        if ctx.specificity:
+            # a prefix many other intents admit too (the agent channels) is the gate's way
+            # out, not its answer: it falls a little below the gate's own categories
+            specific = max(
+                (w for p, w in ctx.specificity.items() if _under(category, p)), default=1.0
+            )
+            intent *= 1.0 - ctx.generic_penalty * (1.0 - specific)
     open_intent = None
     for name, prefixes in ctx.open_intent_categories.items():
         if any(_under(category, p) for p in prefixes):
@@ -160,6 +181,7 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
         _page_similarity(category, ctx.page_category),
         intent,
         open_intent,
+        popular,
     )
 
 
@@ -191,7 +213,7 @@ def score_actions(
         cat = by_category.get(action.category)
         if cat is None:
             cat = by_category[action.category] = category_terms(action.category, ctx)
-        category_affinity, page_sim, intent, open_intent_name = cat
+        category_affinity, page_sim, intent, open_intent_name, popular = cat
         details: dict[str, str] = {}
         item_aff = ctx.item_affinity.get(aid, 0.0)
         affinity = math.tanh((category_affinity + 0.5 * item_aff) / 4.0)
@@ -217,7 +239,7 @@ def score_actions(
             value = value_terms[aid]
         else:  # an action object from elsewhere: compute its term
             value = math.log1p(action.value) / math.log1p(catalog.max_value)
-        popularity = ctx.popularity.get(aid, 0.0)
+        popularity = ctx.popularity.get(aid, 0.0) * popular
         fatigue = fatigue_term(ctx.impressions.get(aid, 0.0))
         similar = ctx.similar.get(aid, 0.0)
         if similar > 0 and aid in ctx.similar_sources:

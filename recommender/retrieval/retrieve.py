@@ -7,6 +7,9 @@ part of the catalog's index, so the cost of a decision does not grow with the ca
   category words in every catalog language), restricted to the allowed categories;
 * ``category`` -- the best actions by quality prior of each allowed category prefix, so
   an empty query still gets the best of every allowed category;
+* ``preferred`` -- the same for the sub-categories the query names (its words or its
+  meaning, :mod:`recommender.ranking.preference`), so a leaf the query points at by meaning
+  alone is ranked with its best actions, not only those its words match;
 * ``affinity`` -- the same for the categories the customer is most drawn to;
 * ``history`` -- the customer's own recent items and their co-occurrence / latent-factor
   neighbours;
@@ -51,6 +54,8 @@ class Limits:
     history: int = 200
     popular: int = 50
     affinity_categories: int = 5
+    #: candidates from the sub-categories the query names, shared among them
+    preferred: int = 60
     #: candidates from the customer's favourite categories, shared among them
     affinity: int = 60
 
@@ -65,6 +70,8 @@ class RetrievalQuery:
     #: per category id: allowed? (None: no restriction)
     allowed_categories: BoolArray | None = None
     category_affinity: Mapping[str, float] = field(default_factory=dict)
+    #: leaf categories the query names (a soft preference of the ranking)
+    preferred_categories: tuple[str, ...] = ()
     item_ids: Sequence[str] = ()
     page_item: str | None = None
     open_intent_prefixes: tuple[str, ...] = ()
@@ -160,6 +167,9 @@ def retrieve(
                 out.append(p)
         return out
 
+    if q.preferred_categories:
+        named = gated(q.preferred_categories)
+        add("preferred", _best_of(catalog, named, limits.preferred, 10, available))
     if q.category_affinity:
         liked = sorted(
             (c for c, w in q.category_affinity.items() if w > 0),

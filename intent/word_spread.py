@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from intent.trouble import ALL, TROUBLE, has_trouble
+
 OUT_OF_SCOPE = "oos"
 #: words shorter than this are not looked at (articles, pronouns)
 MIN_LETTERS = 3
@@ -36,12 +38,16 @@ def words_of(text: str) -> set[str]:
 
 def count_spread(texts: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, int]]:
     """For every word said in the utterances of two or more in-scope intents: how many
-    utterances of each intent say it."""
+    utterances of each intent say it; under :data:`~intent.trouble.TROUBLE` how many say
+    a trouble cue, under :data:`~intent.trouble.ALL` how many there are."""
     counts: dict[str, dict[str, int]] = {}
     for text, label in zip(texts, labels, strict=True):
         if label == OUT_OF_SCOPE:
             continue
-        for word in words_of(text):
+        said = words_of(text) | {ALL}
+        if has_trouble(text):
+            said.add(TROUBLE)
+        for word in said:
             per = counts.setdefault(word, {})
             per[str(label)] = per.get(str(label), 0) + 1
     return {w: per for w, per in counts.items() if len(per) > 1}

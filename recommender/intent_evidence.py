@@ -42,21 +42,19 @@ Then the decision, on the combined probability ``P(top)``:
 from __future__ import annotations
 
 import math
-import re
-import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
-from recommender.catalog import CatalogIndex
-from recommender.history_scope import HISTORY_INSIDE, history_inside
-from recommender.ranking.terms import ScoringContext
+from recommender.intent_cues import merged, negated_logits, trouble_logits
+from recommender.intent_speller import spelled
+from recommender.query_preference import MAIN_CATEGORY
+from recommender.query_preference import category_preference as category_preference
+from recommender.query_preference import with_evidence as with_evidence
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
-from recommender.retrieval.expand import Expander
 from recommender.state import LiveState
 from recommender.text import tokens
 
@@ -95,6 +93,14 @@ class Combiner:
     #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
     word_ratio: float = 0.35
     word_query: int = 2
+    #: a catalog vote at least this strong on a query of two or more words, or of words the
+    #: classifier never learned, names the thing (a full title, a model): a clarifying
+    #: question then offers only intents that admit a category it points at
+    title: float = 0.9
+    #: weight of the trouble cue's learned likelihood (:mod:`recommender.intent_cues`)
+    trouble: float = 0.5
+    #: weight of the catalog's reading of the negated words (:mod:`recommender.intent_cues`)
+    negation: float = 2.0
 
 
 DEFAULT_COMBINER = Combiner()
@@ -115,9 +121,15 @@ def classifier_distribution(p: PredictionLike, names: tuple[str, ...]) -> dict[s
 
 
 def combine(
-    p: PredictionLike, evidence: Evidence, names: tuple[str, ...], c: Combiner
+    p: PredictionLike,
+    evidence: Evidence,
+    names: tuple[str, ...],
+    c: Combiner,
+    cues: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """The combined distribution over ``names`` and ``"oos"`` (sums to 1)."""
+    """The combined distribution over ``names`` and ``"oos"`` (sums to 1); ``cues``: what
+    the query's cues add to an intent's logit (:mod:`recommender.intent_cues`; an intent
+    without an entry, and out of scope, get their mean)."""
     clf = classifier_distribution(p, names)
     a = c.classifier * (c.one_word if evidence.words <= 1 else 1.0)
     b = c.catalog * evidence.strength if evidence.matched else 0.0
@@ -127,6 +139,10 @@ def combine(
         for k, v in clf.items()
     }
     logits[OUT_OF_SCOPE] = a * math.log(clf[OUT_OF_SCOPE] + _EPS) + b * math.log(c.floor)
+    if cues:
+        mean = sum(cues.values()) / len(cues)
+        for k in logits:
+            logits[k] += cues.get(k, mean)
     top = max(logits.values())
     exp = {k: math.exp((v - top) / c.temperature) for k, v in logits.items()}
     total = sum(exp.values())
@@ -198,17 +214,29 @@ def _pooled_doubt(
     return (best, other)
 
 
-#: a leaf category is one the query points at when it holds this share of the largest
-MAIN_CATEGORY = 0.5
+def main_categories(evidence: Evidence) -> list[str]:
+    """The leaf categories holding at least ``MAIN_CATEGORY`` of the largest share."""
+    if not evidence.categories:
+        return []
+    best = max(evidence.categories.values())
+    return [k for k, v in evidence.categories.items() if v >= MAIN_CATEGORY * best]
+
+
+def admits_main(intent: Intent, evidence: Evidence) -> bool:
+    """``intent`` admits one of the categories the catalog's vote mainly points at."""
+    return any(
+        k == p or k.startswith(p + "/")
+        for k in main_categories(evidence)
+        for p in intent.allowed_categories
+    )
 
 
 def both_admit(a: Intent, b: Intent, evidence: Evidence) -> bool:
     """Both intents admit every category the catalog's vote mainly points at: choosing
     between them would not change the answer."""
-    if not evidence.categories:
+    main = main_categories(evidence)
+    if not main:
         return False
-    best = max(evidence.categories.values())
-    main = [k for k, v in evidence.categories.items() if v >= MAIN_CATEGORY * best]
     return all(
         any(k == p or k.startswith(p + "/") for p in i.allowed_categories)
         for i in (a, b)
@@ -233,12 +261,13 @@ def decide(
     *,
     known_words: int = -1,
     word_doubt: tuple[str, ...] = (),
+    cues: Mapping[str, float] | None = None,
 ) -> IntentDecision:
     """The decision for a typed query from the classifier's prediction and the catalog;
     ``known_words``: how many of its words the classifier learned from (-1: unknown);
     ``word_doubt``: the intents the query's one known word is open between."""
     names = tuple(taxonomy.names)
-    q = combine(p, evidence, names, c)
+    q = combine(p, evidence, names, c, cues)
     ranked = sorted(((v, k) for k, v in q.items() if k != OUT_OF_SCOPE), reverse=True)
     confidence, top = ranked[0]
     vouched = evidence.matched and evidence.strength >= c.vouch
@@ -263,6 +292,11 @@ def decide(
         for v, k in ranked
         if (v >= c.options * confidence or k in doubt) and (i := taxonomy.get(k)) is not None
     ][: c.max_options]
+    named = evidence.words > 1 or known_words == 0
+    if evidence.matched and evidence.strength >= c.title and named:
+        picked = [(i, v) for i, v in picked if admits_main(i, evidence)] or picked
+        if len(picked) == 1:
+            return IntentDecision(intent=picked[0][0], confidence=picked[0][1], source="model")
     narrow = narrowest([i for i, _ in picked])
     if len(picked) >= 2 and narrow is None:
         return IntentDecision(
@@ -275,19 +309,6 @@ def decide(
     if found is not None:
         return IntentDecision(intent=found, confidence=confidence, source="model")
     return IntentDecision(confidence=confidence, unresolved_query=True)
-
-
-def category_preference(evidence: Evidence) -> Mapping[str, float]:
-    """Leaf category -> its share of the catalog's vote relative to the largest (0..1]."""
-    if not evidence.categories:
-        return {}
-    best = max(evidence.categories.values())
-    return {c: v / best for c, v in evidence.categories.items()}
-
-
-#: how far (at full catalog strength) a category the query's words do not point to falls
-#: below one they do, in the intent term (0..1): a soft preference, never a filter
-PREFERENCE = 0.75
 
 
 def weigh_query(
@@ -310,10 +331,21 @@ def weigh_query(
     evidence = replace(evidence, words=len(tokens(query)))
     model = state.model
     known = model.known_words(query) if isinstance(model, KnowsWords) else -1
-    prediction = model.predict_one(spelled(query, model))
+    prediction = model.predict_one(spelled(query, model, state.catalog))
     doubt = open_word(query, model, state, combiner)
+    negated = catalog_evidence(state.catalog, state.taxonomy, query_words(query).negated)
+    cues = merged(
+        trouble_logits(query, getattr(model, "word_spread_", None), combiner.trouble),
+        negated_logits(negated, combiner.negation, combiner.floor),
+    )
     decision = decide(
-        prediction, evidence, state.taxonomy, combiner, known_words=known, word_doubt=doubt
+        prediction,
+        evidence,
+        state.taxonomy,
+        combiner,
+        known_words=known,
+        word_doubt=doubt,
+        cues=cues,
     )
     return decision, evidence
 
@@ -346,55 +378,3 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
         if other is not None and not nested(other, main):
             return (main.name, other.name)
     return ()
-
-
-_speller_lock = threading.Lock()
-_speller: tuple[object, Expander] | None = None
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
-def spelled(query: str, model: object) -> str:
-    """``query`` for the classifier: words it never learned corrected to a word it did,
-    when one is a typo away ("brokn" -> "broken", "Waschmaschiene" -> "waschmaschine"),
-    so a misspelt problem word still says "repair". Unchanged (same text, same cache
-    entry) when every word is known or nothing is close."""
-    global _speller
-    if not isinstance(model, KnowsWords):
-        return query
-    held = _speller
-    if held is None or held[0] is not model:
-        with _speller_lock:
-            held = _speller
-            if held is None or held[0] is not model:
-                held = _speller = (model, Expander(dict.fromkeys(model.words(), 0), 1))
-    speller = held[1]
-    folded = _LETTERS.findall(fold_accents(query.lower()))
-    fixed = [speller.correct(w) for w in folded]
-    return " ".join(fixed) if fixed != folded else query
-
-
-def with_evidence(
-    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
-) -> ScoringContext:
-    """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
-    split: they retrieve and match, reasons still quote only the typed words), the
-    sub-category preference the catalog's evidence gives, and (with the ``catalog``) the
-    user's history kept inside the sub-categories the query names."""
-    if not evidence.tokens:
-        return ctx
-    preference = category_preference(evidence)
-    ctx = replace(
-        ctx,
-        query_tokens=ctx.query_tokens | evidence.tokens,
-        category_preference=preference,
-        preference_strength=PREFERENCE * min(evidence.strength, 1.0),
-    )
-    named = {c for c, v in preference.items() if v >= MAIN_CATEGORY}
-    if catalog is None or not named or evidence.strength < HISTORY_INSIDE:
-        return ctx
-    return history_inside(ctx, named, catalog)
-
-
-def fold_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

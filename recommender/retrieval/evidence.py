@@ -47,6 +47,16 @@ VOTERS = 24
 SHARPNESS = 2.0
 #: voters below this share of the best weight are ignored
 MIN_SHARE = 0.05
+#: the intents' vote raises a voter's relative weight to this higher power: a query is
+#: about the few actions that explain it best, so a full title match is not outvoted by
+#: the many actions that share one common word of it (the categories' vote keeps
+#: ``SHARPNESS``)
+INTENT_SHARPNESS = 10.0
+#: an intent's vote is divided by (actions it admits) ** OCCAM: the likelihood of one
+#: action under an intent that spreads its mass over N actions (the most specific intent
+#: that admits a matched action wins over a broad one that admits it too)
+STRENGTH_POWER = 8.0
+OCCAM = 1.0
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ class _Prepared:
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             sizes += self.admits(int(key)) * count
         #: 1 / sqrt(actions each intent admits) (0 for an intent that admits none)
-        self.scale = np.where(sizes > 0, 1.0 / np.sqrt(np.maximum(sizes, 1.0)), 0.0)
+        self.scale = np.where(sizes > 0, np.maximum(sizes, 1.0) ** -OCCAM, 0.0)
         text = catalog.text
         ptr = text.post_ptr
         heads = np.zeros(text.n_tokens)
@@ -157,14 +167,16 @@ def catalog_evidence(catalog: CatalogIndex, taxonomy: Taxonomy, words: frozenset
     if len(items) > VOTERS:
         best = np.argpartition(-weights, VOTERS - 1)[:VOTERS]
         items, weights = items[best], weights[best]
-    share = (weights / float(weights.max())) ** SHARPNESS
+    relative = weights / float(weights.max())
+    power = SHARPNESS + (INTENT_SHARPNESS - SHARPNESS) * strength**STRENGTH_POWER
+    share = relative**SHARPNESS
     keep = share >= MIN_SHARE
-    items, share = items[keep], share[keep]
+    items, share, relative = items[keep], share[keep], relative[keep]
     pairs = catalog.category_of[items].astype(np.int64) * len(ACTION_KINDS) + catalog.kind_of[items]
     votes = np.zeros(len(prep.names))
     by_category: dict[str, float] = {}
-    for pair, r in zip(pairs.tolist(), share.tolist(), strict=True):
-        votes += r * prep.admits(int(pair))
+    for pair, r, rel in zip(pairs.tolist(), share.tolist(), relative.tolist(), strict=True):
+        votes += rel**power * prep.admits(int(pair))
         category = catalog.categories[int(pair) // len(ACTION_KINDS)]
         by_category[category] = by_category.get(category, 0.0) + r
     votes *= prep.scale

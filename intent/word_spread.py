@@ -53,11 +53,16 @@ def count_spread(texts: Sequence[str], labels: Sequence[str]) -> dict[str, dict[
     return {w: per for w, per in counts.items() if len(per) > 1}
 
 
-def shares(spread: WordSpread, word: str) -> list[tuple[str, float]]:
+def shares(spread: WordSpread, word: str, prior: float = 0.0) -> list[tuple[str, float]]:
     """The intents that say ``word`` with their share of its utterances, largest first
-    (empty: a word of one intent, or one never said)."""
+    (empty: a word of one intent, or one never said). ``prior`` pseudo-utterances are
+    added to every intent that says it (the posterior mean under a symmetric Dirichlet
+    prior): a word said four times for one intent and once for another is not known to
+    be four times likelier for the first."""
     per = spread.get(fold(word))
     if not per:
         return []
-    total = sum(per.values())
-    return sorted(((k, v / total) for k, v in per.items()), key=lambda kv: (-kv[1], kv[0]))
+    total = sum(per.values()) + prior * len(per)
+    return sorted(
+        ((k, (v + prior) / total) for k, v in per.items()), key=lambda kv: (-kv[1], kv[0])
+    )

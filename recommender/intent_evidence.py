@@ -93,6 +93,9 @@ class Combiner:
     #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
     word_ratio: float = 0.35
     word_query: int = 2
+    #: pseudo-utterances added to each intent that says the word before its shares are
+    #: compared (:func:`intent.word_spread.shares`: few utterances tell little)
+    word_prior: float = 1.0
     #: a catalog vote at least this strong on a query of two or more words, or of words the
     #: classifier never learned, names the thing (a full title, a model): a clarifying
     #: question then offers only intents that admit a category it points at
@@ -367,7 +370,7 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
     named = any(model.known_words(typed) == 0 and expander.expand(folded) for folded, typed in said)
     if len(known) != 1 or named:
         return ()
-    ranked = shares(spread, known[0])
+    ranked = shares(spread, known[0], c.word_prior)
     main = state.taxonomy.get(ranked[0][0]) if ranked else None
     if main is None:
         return ()

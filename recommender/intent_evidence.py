@@ -6,14 +6,19 @@ German title, a model number, a brand. Neither is enough alone ("Kaltes Kontobuc
 nothing to the classifier; "help" is everything to the catalog), so both vote in one small
 log-linear model over the intents and "out of scope"::
 
-    logit(k)   = a * log P_classifier(k) + b * strength * log(P_catalog(k) + floor)
-    logit(oos) = a * log P_classifier(oos) + b * strength * log(floor)
+    logit(k)   = a * log P_classifier(k) + b * strength * log(P_catalog(k) + floor) + cues(k)
+    logit(oos) = a * log P_classifier(oos) + b * strength * log(floor) + mean(cues)
     P(k)       = softmax(logit / T)
 
 ``a`` is lower for a one-word query (training utterances are sentences; on one word the
 classifier is sure of more than it knows), ``strength`` is how much the catalog's vote is
-worth for this query (0 when none of its words are catalog words). The classifier reads the
-query with its misspelt words corrected to words it learned ("brokn" -> "broken"). The few
+worth for this query (0 when none of its words are catalog words). ``cues``
+(:mod:`recommender.intent_cues`) are the query's trouble cue weighed by its likelihood
+under each intent as the training data gives it, and the catalog's reading of the words
+the query negates ("mais pas un livre"), taken from the intents they name. The classifier
+reads the query with its misspelt words corrected to words it learned ("brokn" ->
+"broken"; :mod:`recommender.intent_speller`: words of the catalog's languages are left
+alone). The few
 weights and thresholds were chosen by a grid search on the dev probes only (the probe
 command in docs/intent.md measures them); the holdout probes were never used to choose
 anything, and the probe report gives the calibration error of the combined confidence.
@@ -34,9 +39,11 @@ Then the decision, on the combined probability ``P(top)``:
   intents admit every category the catalog mainly points at (the same answers either
   way); or a short query whose one known word training spreads over rivals (open_word);
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
-  the intents in doubt), two to four, the likelier first. When the options are nested
-  (each pair: one's categories within the other's) they are one choice: the narrowest
-  gates, as it does when a single candidate is left.
+  the intents in doubt), two to four, the likelier first; on a full title (catalog
+  ``strength >= title``, two words or more or words the classifier never learned) only
+  those that admit a category the catalog's vote points at (one left: it gates). When the
+  options are nested (each pair: one's categories within the other's) they are one
+  choice: the narrowest gates, as it does when a single candidate is left.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from demo.seed import data_dir
 from intent.data import load_jsonl
 from intent.trouble import ALL, TROUBLE, has_trouble
-from intent.word_spread import count_spread
+from intent.word_spread import count_spread, shares
 from recommender.intent_cues import merged, negated_logits, trouble_logits, trouble_shares
 from recommender.intent_evidence import DEFAULT_COMBINER, combine, decide
 from recommender.intent_speller import compound_parts, spelled
@@ -120,3 +122,15 @@ def test_words_of_the_catalogs_languages_are_not_typos() -> None:
     assert spelled("Wasser quiet", model, CATALOG) == "Wasser quiet"
     assert spelled("Wasser quiet", model) == "washer quit"  # without the catalog
     assert spelled("brokn washer", model, CATALOG) == "broken washer"
+
+
+def test_a_word_said_a_few_times_is_open_with_the_prior() -> None:
+    spread = count_spread(
+        ["where is my parcel", "parcel not here", "parcel late", "lost parcel", "parcel back"],
+        ["track_order", "track_order", "track_order", "track_order", "return_item"],
+    )
+    plain = dict(shares(spread, "parcel"))
+    smoothed = dict(shares(spread, "parcel", prior=1.0))
+    assert plain["return_item"] / plain["track_order"] == 0.25
+    assert smoothed["return_item"] / smoothed["track_order"] == pytest.approx(0.4)
+    assert sum(smoothed.values()) == pytest.approx(1.0)

@@ -130,7 +130,10 @@ def test_an_open_training_word_keeps_a_short_query_open() -> None:
     assert open_word("contract", cached, state, c) == ("cancel_contract", "mobile_plan")
     # a second known word, a rival too rare, or a name the catalog knows: no doubt
     assert open_word("cancel contract", model, state, c) == ()
-    assert open_word("contract", model, state, replace(c, word_ratio=0.6)) == ()
+    assert open_word("contract", model, state, replace(c, word_ratio=0.7)) == ()
+    # the rival holds 1 / 2 of the main share, with the prior (1 + 1) / (2 + 1)
+    assert open_word("contract", model, state, replace(c, word_ratio=0.6, word_prior=0)) == ()
+    assert open_word("contract", model, state, replace(c, word_ratio=0.6)) != ()
     assert open_word("Kessmann contract", model, state, c) == ()
     # more known words than a short query has: they say what is wanted
     model.learned |= {"need", "new"}

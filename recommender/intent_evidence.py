@@ -21,7 +21,9 @@ reads the query with its misspelt words corrected to words it learned ("brokn" -
 alone). The few
 weights and thresholds were chosen by a grid search on the dev probes only (the probe
 command in docs/intent.md measures them); the holdout probes were never used to choose
-anything, and the probe report gives the calibration error of the combined confidence.
+anything, and the probe report gives the calibration error of the combined confidence. The
+cue weights (``trouble``, ``negation``) and ``word_prior`` were chosen on dev and on checks
+of our own (docs/intent.md).
 
 Then the decision, on the combined probability ``P(top)``:
 

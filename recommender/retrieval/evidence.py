@@ -12,9 +12,9 @@ match outweighs a shared common word) vote:
   under an intent that spreads itself over N: the most specific intent that admits a
   matched action wins, and gift ideas, which admit half the catalog, is not the catalog's
   answer to every title): ``P(intent | query) ~ sum_i r_i^p * admits(intent, i) / N_intent``,
-  where the power ``p`` grows from 2 to 10 as the match nears a full title (``strength``
-  near 1): a query is about the one action that explains all of it, not about the many
-  that share one of its common words;
+  where the power ``p`` grows from 2 to 10 as a match of two known words or more nears a
+  full title (``strength`` near 1): a query is about the one action that explains all of
+  it, not about the many that share one of its common words;
 * for their **categories**: the share of the vote each leaf category holds, which the
   ranking reads as a soft preference within the gate (crime vs cooking, fridge vs
   dishwasher), never as a filter.
@@ -56,7 +56,8 @@ MIN_SHARE = 0.05
 #: outvoted by the many actions that share one common word of it (the categories' vote
 #: keeps ``SHARPNESS``)
 INTENT_SHARPNESS = 10.0
-#: ... reached as ``strength ** STRENGTH_POWER`` nears 1 (``SHARPNESS`` on a loose match)
+#: ... reached as ``strength ** STRENGTH_POWER`` nears 1 (``SHARPNESS`` on a loose match
+#: and on one known word, which its best action always explains in full)
 STRENGTH_POWER = 8.0
 #: an intent's vote is divided by (actions it admits) ** OCCAM: the likelihood of one
 #: action under an intent that spreads its mass over N actions (the most specific intent
@@ -173,7 +174,9 @@ def catalog_evidence(catalog: CatalogIndex, taxonomy: Taxonomy, words: frozenset
         best = np.argpartition(-weights, VOTERS - 1)[:VOTERS]
         items, weights = items[best], weights[best]
     relative = weights / float(weights.max())
-    power = SHARPNESS + (INTENT_SHARPNESS - SHARPNESS) * strength**STRENGTH_POWER
+    # one known word is always fully "explained" by its best action: no title evidence
+    several = sum(bool(parts) for parts in expanded.values()) > 1
+    power = SHARPNESS + (INTENT_SHARPNESS - SHARPNESS) * strength**STRENGTH_POWER * several
     share = relative**SHARPNESS
     keep = share >= MIN_SHARE
     items, share, relative = items[keep], share[keep], relative[keep]

@@ -6,17 +6,24 @@ German title, a model number, a brand. Neither is enough alone ("Kaltes Kontobuc
 nothing to the classifier; "help" is everything to the catalog), so both vote in one small
 log-linear model over the intents and "out of scope"::
 
-    logit(k)   = a * log P_classifier(k) + b * strength * log(P_catalog(k) + floor)
-    logit(oos) = a * log P_classifier(oos) + b * strength * log(floor)
+    logit(k)   = a * log P_classifier(k) + b * strength * log(P_catalog(k) + floor) + cues(k)
+    logit(oos) = a * log P_classifier(oos) + b * strength * log(floor) + mean(cues)
     P(k)       = softmax(logit / T)
 
 ``a`` is lower for a one-word query (training utterances are sentences; on one word the
 classifier is sure of more than it knows), ``strength`` is how much the catalog's vote is
-worth for this query (0 when none of its words are catalog words). The classifier reads the
-query with its misspelt words corrected to words it learned ("brokn" -> "broken"). The few
+worth for this query (0 when none of its words are catalog words). ``cues``
+(:mod:`recommender.intent_cues`) are the query's trouble cue weighed by its likelihood
+under each intent as the training data gives it, and the catalog's reading of the words
+the query negates ("mais pas un livre"), taken from the intents they name. The classifier
+reads the query with its misspelt words corrected to words it learned ("brokn" ->
+"broken"; :mod:`recommender.intent_speller`: words of the catalog's languages are left
+alone). The few
 weights and thresholds were chosen by a grid search on the dev probes only (the probe
 command in docs/intent.md measures them); the holdout probes were never used to choose
-anything, and the probe report gives the calibration error of the combined confidence.
+anything, and the probe report gives the calibration error of the combined confidence. The
+cue weights (``trouble``, ``negation``) and ``word_prior`` were chosen on dev and on checks
+of our own (docs/intent.md).
 
 Then the decision, on the combined probability ``P(top)``:
 
@@ -34,29 +41,29 @@ Then the decision, on the combined probability ``P(top)``:
   intents admit every category the catalog mainly points at (the same answers either
   way); or a short query whose one known word training spreads over rivals (open_word);
 * otherwise a clarifying question offers the intents within ``options`` of the top (and
-  the intents in doubt), two to four, the likelier first. When the options are nested
-  (each pair: one's categories within the other's) they are one choice: the narrowest
-  gates, as it does when a single candidate is left.
+  the intents in doubt), two to four, the likelier first; on a full title (catalog
+  ``strength >= title``, two words or more or words the classifier never learned) only
+  those that admit a category the catalog's vote points at (one left: it gates). When the
+  options are nested (each pair: one's categories within the other's) they are one
+  choice: the narrowest gates, as it does when a single candidate is left.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
 from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
-from recommender.catalog import CatalogIndex
-from recommender.query_preference import with_preference
-from recommender.ranking.terms import ScoringContext
+from recommender.intent_cues import merged, negated_logits, trouble_logits
+from recommender.intent_speller import spelled
+from recommender.query_preference import MAIN_CATEGORY
+from recommender.query_preference import category_preference as category_preference
+from recommender.query_preference import with_evidence as with_evidence
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
-from recommender.retrieval.expand import Expander
 from recommender.state import LiveState
 from recommender.text import tokens
 
@@ -95,6 +102,17 @@ class Combiner:
     #: of its main intent's share (:mod:`intent.word_spread`; 0: never)
     word_ratio: float = 0.35
     word_query: int = 2
+    #: pseudo-utterances added to each intent that says the word before its shares are
+    #: compared (:func:`intent.word_spread.shares`: few utterances tell little)
+    word_prior: float = 1.0
+    #: a catalog vote at least this strong on a query of two or more words, or of words the
+    #: classifier never learned, names the thing (a full title, a model): a clarifying
+    #: question then offers only intents that admit a category it points at
+    title: float = 0.9
+    #: weight of the trouble cue's learned likelihood (:mod:`recommender.intent_cues`)
+    trouble: float = 0.5
+    #: weight of the catalog's reading of the negated words (:mod:`recommender.intent_cues`)
+    negation: float = 2.0
 
 
 DEFAULT_COMBINER = Combiner()
@@ -115,9 +133,15 @@ def classifier_distribution(p: PredictionLike, names: tuple[str, ...]) -> dict[s
 
 
 def combine(
-    p: PredictionLike, evidence: Evidence, names: tuple[str, ...], c: Combiner
+    p: PredictionLike,
+    evidence: Evidence,
+    names: tuple[str, ...],
+    c: Combiner,
+    cues: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """The combined distribution over ``names`` and ``"oos"`` (sums to 1)."""
+    """The combined distribution over ``names`` and ``"oos"`` (sums to 1); ``cues``: what
+    the query's cues add to an intent's logit (:mod:`recommender.intent_cues`; an intent
+    without an entry, and out of scope, get their mean)."""
     clf = classifier_distribution(p, names)
     a = c.classifier * (c.one_word if evidence.words <= 1 else 1.0)
     b = c.catalog * evidence.strength if evidence.matched else 0.0
@@ -127,6 +151,10 @@ def combine(
         for k, v in clf.items()
     }
     logits[OUT_OF_SCOPE] = a * math.log(clf[OUT_OF_SCOPE] + _EPS) + b * math.log(c.floor)
+    if cues:
+        mean = sum(cues.values()) / len(cues)
+        for k in logits:
+            logits[k] += cues.get(k, mean)
     top = max(logits.values())
     exp = {k: math.exp((v - top) / c.temperature) for k, v in logits.items()}
     total = sum(exp.values())
@@ -198,17 +226,29 @@ def _pooled_doubt(
     return (best, other)
 
 
-#: a leaf category is one the query points at when it holds this share of the largest
-MAIN_CATEGORY = 0.5
+def main_categories(evidence: Evidence) -> list[str]:
+    """The leaf categories holding at least ``MAIN_CATEGORY`` of the largest share."""
+    if not evidence.categories:
+        return []
+    best = max(evidence.categories.values())
+    return [k for k, v in evidence.categories.items() if v >= MAIN_CATEGORY * best]
+
+
+def admits_main(intent: Intent, evidence: Evidence) -> bool:
+    """``intent`` admits one of the categories the catalog's vote mainly points at."""
+    return any(
+        k == p or k.startswith(p + "/")
+        for k in main_categories(evidence)
+        for p in intent.allowed_categories
+    )
 
 
 def both_admit(a: Intent, b: Intent, evidence: Evidence) -> bool:
     """Both intents admit every category the catalog's vote mainly points at: choosing
     between them would not change the answer."""
-    if not evidence.categories:
+    main = main_categories(evidence)
+    if not main:
         return False
-    best = max(evidence.categories.values())
-    main = [k for k, v in evidence.categories.items() if v >= MAIN_CATEGORY * best]
     return all(
         any(k == p or k.startswith(p + "/") for p in i.allowed_categories)
         for i in (a, b)
@@ -233,12 +273,13 @@ def decide(
     *,
     known_words: int = -1,
     word_doubt: tuple[str, ...] = (),
+    cues: Mapping[str, float] | None = None,
 ) -> IntentDecision:
     """The decision for a typed query from the classifier's prediction and the catalog;
     ``known_words``: how many of its words the classifier learned from (-1: unknown);
     ``word_doubt``: the intents the query's one known word is open between."""
     names = tuple(taxonomy.names)
-    q = combine(p, evidence, names, c)
+    q = combine(p, evidence, names, c, cues)
     ranked = sorted(((v, k) for k, v in q.items() if k != OUT_OF_SCOPE), reverse=True)
     confidence, top = ranked[0]
     vouched = evidence.matched and evidence.strength >= c.vouch
@@ -263,6 +304,11 @@ def decide(
         for v, k in ranked
         if (v >= c.options * confidence or k in doubt) and (i := taxonomy.get(k)) is not None
     ][: c.max_options]
+    named = evidence.words > 1 or known_words == 0
+    if evidence.matched and evidence.strength >= c.title and named:
+        picked = [(i, v) for i, v in picked if admits_main(i, evidence)] or picked
+        if len(picked) == 1:
+            return IntentDecision(intent=picked[0][0], confidence=picked[0][1], source="model")
     narrow = narrowest([i for i, _ in picked])
     if len(picked) >= 2 and narrow is None:
         return IntentDecision(
@@ -275,14 +321,6 @@ def decide(
     if found is not None:
         return IntentDecision(intent=found, confidence=confidence, source="model")
     return IntentDecision(confidence=confidence, unresolved_query=True)
-
-
-def category_preference(evidence: Evidence) -> Mapping[str, float]:
-    """Leaf category -> its share of the catalog's vote relative to the largest (0..1]."""
-    if not evidence.categories:
-        return {}
-    best = max(evidence.categories.values())
-    return {c: v / best for c, v in evidence.categories.items()}
 
 
 def weigh_query(
@@ -305,10 +343,21 @@ def weigh_query(
     evidence = replace(evidence, words=len(tokens(query)))
     model = state.model
     known = model.known_words(query) if isinstance(model, KnowsWords) else -1
-    prediction = model.predict_one(spelled(query, model))
+    prediction = model.predict_one(spelled(query, model, state.catalog))
     doubt = open_word(query, model, state, combiner)
+    negated = catalog_evidence(state.catalog, state.taxonomy, query_words(query).negated)
+    cues = merged(
+        trouble_logits(query, getattr(model, "word_spread_", None), combiner.trouble),
+        negated_logits(negated, combiner.negation, combiner.floor),
+    )
     decision = decide(
-        prediction, evidence, state.taxonomy, combiner, known_words=known, word_doubt=doubt
+        prediction,
+        evidence,
+        state.taxonomy,
+        combiner,
+        known_words=known,
+        word_doubt=doubt,
+        cues=cues,
     )
     return decision, evidence
 
@@ -330,7 +379,7 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
     named = any(model.known_words(typed) == 0 and expander.expand(folded) for folded, typed in said)
     if len(known) != 1 or named:
         return ()
-    ranked = shares(spread, known[0])
+    ranked = shares(spread, known[0], c.word_prior)
     main = state.taxonomy.get(ranked[0][0]) if ranked else None
     if main is None:
         return ()
@@ -341,46 +390,3 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
         if other is not None and not nested(other, main):
             return (main.name, other.name)
     return ()
-
-
-_speller_lock = threading.Lock()
-_speller: tuple[object, Expander] | None = None
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
-def spelled(query: str, model: object) -> str:
-    """``query`` for the classifier: words it never learned corrected to a word it did,
-    when one is a typo away ("brokn" -> "broken", "Waschmaschiene" -> "waschmaschine"),
-    so a misspelt problem word still says "repair". Unchanged (same text, same cache
-    entry) when every word is known or nothing is close."""
-    global _speller
-    if not isinstance(model, KnowsWords):
-        return query
-    held = _speller
-    if held is None or held[0] is not model:
-        with _speller_lock:
-            held = _speller
-            if held is None or held[0] is not model:
-                held = _speller = (model, Expander(dict.fromkeys(model.words(), 0), 1))
-    speller = held[1]
-    folded = _LETTERS.findall(fold_accents(query.lower()))
-    fixed = [speller.correct(w) for w in folded]
-    return " ".join(fixed) if fixed != folded else query
-
-
-def with_evidence(
-    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
-) -> ScoringContext:
-    """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
-    split: they retrieve and match, reasons still quote only the typed words), and the
-    sub-category preference of the query (:mod:`recommender.query_preference`: the
-    catalog's evidence and the query's meaning), which also keeps the user's history inside
-    the sub-categories the query names when the ``catalog`` is given."""
-    if evidence.tokens:
-        ctx = replace(ctx, query_tokens=ctx.query_tokens | evidence.tokens)
-    return with_preference(ctx, evidence, catalog)
-
-
-def fold_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,4 +1,6 @@
-"""A query's sub-category preference applied to the scoring context.
+"""What the catalog's evidence about a query does inside the gate (split from
+:mod:`recommender.intent_evidence`, which decides the intent): the query's words as the
+catalog knows them, and its sub-category preference applied to the scoring context.
 
 :mod:`recommender.ranking.preference` reads which leaf categories the query names (its
 words in the catalog and its meaning); here that preference goes into the scoring context
@@ -8,6 +10,7 @@ history inside the named leaves (:mod:`recommender.history_scope`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from recommender.catalog import CatalogIndex
@@ -22,6 +25,30 @@ from recommender.ranking.preference import (
 )
 from recommender.ranking.terms import ScoringContext
 from recommender.retrieval.evidence import Evidence
+
+#: a leaf category is one the query points at when it holds this share of the largest
+MAIN_CATEGORY = 0.5
+
+
+def category_preference(evidence: Evidence) -> Mapping[str, float]:
+    """Leaf category -> its share of the catalog's vote relative to the largest (0..1]."""
+    if not evidence.categories:
+        return {}
+    best = max(evidence.categories.values())
+    return {c: v / best for c, v in evidence.categories.items()}
+
+
+def with_evidence(
+    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
+) -> ScoringContext:
+    """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
+    split: they retrieve and match, reasons still quote only the typed words), and the
+    sub-category preference of the query (:func:`with_preference`: the catalog's evidence
+    and the query's meaning), which also keeps the user's history inside the sub-categories
+    the query names when the ``catalog`` is given."""
+    if evidence.tokens:
+        ctx = replace(ctx, query_tokens=ctx.query_tokens | evidence.tokens)
+    return with_preference(ctx, evidence, catalog)
 
 
 def with_preference(

@@ -8,9 +8,13 @@ matching actions (their BM25 weight relative to the best one, squared, so a full
 match outweighs a shared common word) vote:
 
 * for the **intents** that admit them (taxonomy: category prefixes and action kinds), each
-  vote divided by the square root of how many catalog actions the intent admits, so an
-  intent that admits half the catalog (gift ideas) is not the catalog's answer to every
-  query: ``P(intent | query) ~ sum_i r_i * admits(intent, i) / sqrt(N_intent)``;
+  vote divided by how many catalog actions the intent admits (the likelihood of one action
+  under an intent that spreads itself over N: the most specific intent that admits a
+  matched action wins, and gift ideas, which admit half the catalog, is not the catalog's
+  answer to every title): ``P(intent | query) ~ sum_i r_i^p * admits(intent, i) / N_intent``,
+  where the power ``p`` grows from 2 to 10 as a match of two known words or more nears a
+  full title (``strength`` near 1): a query is about the one action that explains all of
+  it, not about the many that share one of its common words;
 * for their **categories**: the share of the vote each leaf category holds, which the
   ranking reads as a soft preference within the gate (crime vs cooking, fridge vs
   dishwasher), never as a filter.
@@ -47,6 +51,18 @@ VOTERS = 24
 SHARPNESS = 2.0
 #: voters below this share of the best weight are ignored
 MIN_SHARE = 0.05
+#: on a full match the intents' vote raises a voter's relative weight to this higher
+#: power: a query is about the few actions that explain it best, so a full title is not
+#: outvoted by the many actions that share one common word of it (the categories' vote
+#: keeps ``SHARPNESS``)
+INTENT_SHARPNESS = 10.0
+#: ... reached as ``strength ** STRENGTH_POWER`` nears 1 (``SHARPNESS`` on a loose match
+#: and on one known word, which its best action always explains in full)
+STRENGTH_POWER = 8.0
+#: an intent's vote is divided by (actions it admits) ** OCCAM: the likelihood of one
+#: action under an intent that spreads its mass over N actions (the most specific intent
+#: that admits a matched action wins over a broad one that admits it too)
+OCCAM = 1.0
 
 
 @dataclass(frozen=True)
@@ -89,8 +105,8 @@ class _Prepared:
         sizes = np.zeros(len(self.names))
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             sizes += self.admits(int(key)) * count
-        #: 1 / sqrt(actions each intent admits) (0 for an intent that admits none)
-        self.scale = np.where(sizes > 0, 1.0 / np.sqrt(np.maximum(sizes, 1.0)), 0.0)
+        #: 1 / (actions each intent admits) ** OCCAM (0 for an intent that admits none)
+        self.scale = np.where(sizes > 0, np.maximum(sizes, 1.0) ** -OCCAM, 0.0)
         text = catalog.text
         ptr = text.post_ptr
         heads = np.zeros(text.n_tokens)
@@ -157,14 +173,18 @@ def catalog_evidence(catalog: CatalogIndex, taxonomy: Taxonomy, words: frozenset
     if len(items) > VOTERS:
         best = np.argpartition(-weights, VOTERS - 1)[:VOTERS]
         items, weights = items[best], weights[best]
-    share = (weights / float(weights.max())) ** SHARPNESS
+    relative = weights / float(weights.max())
+    # one known word is always fully "explained" by its best action: no title evidence
+    several = sum(bool(parts) for parts in expanded.values()) > 1
+    power = SHARPNESS + (INTENT_SHARPNESS - SHARPNESS) * strength**STRENGTH_POWER * several
+    share = relative**SHARPNESS
     keep = share >= MIN_SHARE
-    items, share = items[keep], share[keep]
+    items, share, relative = items[keep], share[keep], relative[keep]
     pairs = catalog.category_of[items].astype(np.int64) * len(ACTION_KINDS) + catalog.kind_of[items]
     votes = np.zeros(len(prep.names))
     by_category: dict[str, float] = {}
-    for pair, r in zip(pairs.tolist(), share.tolist(), strict=True):
-        votes += r * prep.admits(int(pair))
+    for pair, r, rel in zip(pairs.tolist(), share.tolist(), relative.tolist(), strict=True):
+        votes += rel**power * prep.admits(int(pair))
         category = catalog.categories[int(pair) // len(ACTION_KINDS)]
         by_category[category] = by_category.get(category, 0.0) + r
     votes *= prep.scale

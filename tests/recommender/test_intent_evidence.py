@@ -13,10 +13,10 @@ from recommender.intent_evidence import (
     classifier_distribution,
     combine,
     decide,
-    spelled,
     weigh_query,
     with_evidence,
 )
+from recommender.intent_speller import spelled
 from recommender.ranking.terms import ScoringContext, category_terms
 from recommender.retrieval.evidence import Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander, edit_distance

@@ -153,3 +153,8 @@ class ReadRequest(Request):
 
     async def json(self) -> Any:
         return self._read_data
+
+    @property
+    def data(self) -> Any:
+        """The parsed JSON (None: no body)."""
+        return self._read_data

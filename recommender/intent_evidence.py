@@ -48,7 +48,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
+from intent.resolve import IntentDecision, PredictionLike, has_words, knows_words
 from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
 from recommender.catalog import CatalogIndex
@@ -309,7 +309,7 @@ def weigh_query(
     evidence = catalog_evidence(state.catalog, state.taxonomy, words)
     evidence = replace(evidence, words=len(tokens(query)))
     model = state.model
-    known = model.known_words(query) if isinstance(model, KnowsWords) else -1
+    known = model.known_words(query) if knows_words(model) else -1
     prediction = model.predict_one(spelled(query, model))
     doubt = open_word(query, model, state, combiner)
     decision = decide(
@@ -322,7 +322,7 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
     """The main intent and likeliest rival of a short query's one open known word
     ("contract"); empty when another word is a name only the catalog knows ("Kessmann")."""
     spread = getattr(model, "word_spread_", None)
-    if not spread or c.word_ratio <= 0 or not isinstance(model, KnowsWords):
+    if not spread or c.word_ratio <= 0 or not knows_words(model):
         return ()
     words = query_words(query)
     said = list(words.matchable) + [(w, w) for w in sorted(words.negated)]
@@ -359,7 +359,7 @@ def spelled(query: str, model: object) -> str:
     so a misspelt problem word still says "repair". Unchanged (same text, same cache
     entry) when every word is known or nothing is close."""
     global _speller
-    if not isinstance(model, KnowsWords):
+    if not knows_words(model):
         return query
     held = _speller
     if held is None or held[0] is not model:

@@ -18,8 +18,6 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from service.redis_write import scoped_write
-
 log = logging.getLogger("waypoint.redis")
 
 RedisClient = aioredis.Redis | RedisCluster
@@ -92,10 +90,7 @@ def connect(url: str, *, cluster: bool = False, timeout_s: float = 0.25) -> Redi
         # not redis-py's default of ten with backoff, which holds a request for seconds
         # when a primary is down instead of answering it degraded.
         return RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **common)
-    client = aioredis.Redis.from_url(url, retry_on_timeout=False, **common)
-    pool = client.connection_pool
-    pool.connection_class = scoped_write(pool.connection_class)
-    return client
+    return aioredis.Redis.from_url(url, retry_on_timeout=False, **common)
 
 
 class RedisUnavailable(Exception):

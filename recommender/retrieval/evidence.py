@@ -113,20 +113,32 @@ class _Prepared:
 
 
 _lock = threading.Lock()
-_prepared: _Prepared | None = None
+#: the most recent pairs (the live one, and the next one warmed before it goes live)
+_prepared: tuple[_Prepared, ...] = ()
+_KEEP = 2
 
 
 def prepared(catalog: CatalogIndex, taxonomy: Taxonomy) -> _Prepared:
-    """The prepared tables of this catalog and taxonomy (one pair remembered: the live one)."""
+    """The prepared tables of this catalog and taxonomy (the last two pairs remembered:
+    the live one, and the next one :func:`warm` built before it goes live)."""
     global _prepared
-    p = _prepared
-    if p is not None and p.catalog is catalog and p.taxonomy is taxonomy:
-        return p
+    for p in _prepared:
+        if p.catalog is catalog and p.taxonomy is taxonomy:
+            return p
     with _lock:
-        p = _prepared
-        if p is None or p.catalog is not catalog or p.taxonomy is not taxonomy:
-            p = _prepared = _Prepared(catalog, taxonomy)
+        for p in _prepared:
+            if p.catalog is catalog and p.taxonomy is taxonomy:
+                return p
+        p = _Prepared(catalog, taxonomy)
+        _prepared = (p, *_prepared)[:_KEEP]
     return p
+
+
+def warm(catalog: CatalogIndex, taxonomy: Taxonomy) -> None:
+    """Build what the first query on a new catalog would otherwise build on the request
+    path (the prepared tables and the expander's trigram index: ~0.25 s at 100,000
+    actions); the runtime calls it off the event loop before the catalog goes live."""
+    prepared(catalog, taxonomy).expander.prepare()
 
 
 def catalog_evidence(catalog: CatalogIndex, taxonomy: Taxonomy, words: frozenset[str]) -> Evidence:

@@ -149,6 +149,10 @@ class Expander:
     def expand_all(self, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
         return {w: self.expand(w) for w in words}
 
+    def prepare(self) -> None:
+        """Build the correction index now rather than at the first unknown word."""
+        self._grams_index()
+
     def _grams_index(self) -> dict[tuple[str, str, int], list[str]]:
         """(trigram, first letter, length) -> the known words of that first letter and
         length that contain the trigram: a lookup reads only the words a correction may

@@ -47,6 +47,8 @@ VOTERS = 24
 SHARPNESS = 2.0
 #: voters below this share of the best weight are ignored
 MIN_SHARE = 0.05
+#: word sets whose evidence one catalog version remembers
+EVIDENCE_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class _Prepared:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.names = tuple(i.name for i in taxonomy.intents)
+        #: the evidence of the queries' word sets seen so far (emptied when full)
+        self.evidence: dict[frozenset[str], Evidence] = {}
         self.expander = Expander(catalog.text.vocabulary, catalog.text.n_tokens)
         pairs = catalog.category_of.astype(np.int64) * len(ACTION_KINDS) + catalog.kind_of
         keys, counts = np.unique(pairs, return_counts=True)
@@ -142,10 +146,21 @@ def warm(catalog: CatalogIndex, taxonomy: Taxonomy) -> None:
 
 
 def catalog_evidence(catalog: CatalogIndex, taxonomy: Taxonomy, words: frozenset[str]) -> Evidence:
-    """The catalog's evidence for the folded content ``words`` of a query."""
+    """The catalog's evidence for the folded content ``words`` of a query (remembered per
+    catalog and taxonomy: a repeated query reads the same postings to the same votes)."""
     if not words or not taxonomy.intents or len(catalog) == 0:
         return Evidence(words=len(words))
     prep = prepared(catalog, taxonomy)
+    found = prep.evidence.get(words)
+    if found is None:
+        found = _weigh(catalog, prep, words)
+        if len(prep.evidence) >= EVIDENCE_CACHE:
+            prep.evidence.clear()
+        prep.evidence[words] = found
+    return found
+
+
+def _weigh(catalog: CatalogIndex, prep: _Prepared, words: frozenset[str]) -> Evidence:
     expanded = prep.expander.expand_all(sorted(words))
     known = frozenset(t for parts in expanded.values() for t in parts)
     coverage = sum(bool(parts) for parts in expanded.values()) / len(words)

@@ -80,13 +80,19 @@ class _Prepared:
     """Per catalog version and taxonomy: the vocabulary expander and which intents admit
     each (category, kind)."""
 
-    def __init__(self, catalog: CatalogIndex, taxonomy: Taxonomy) -> None:
+    def __init__(
+        self, catalog: CatalogIndex, taxonomy: Taxonomy, previous: _Prepared | None = None
+    ) -> None:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.names = tuple(i.name for i in taxonomy.intents)
         #: the evidence of the queries' word sets seen so far (emptied when full)
         self.evidence: dict[frozenset[str], Evidence] = {}
-        self.expander = Expander(catalog.text.vocabulary, catalog.text.n_tokens)
+        self.expander: Expander = Expander(
+            catalog.text.vocabulary,
+            catalog.text.n_tokens,
+            previous.expander if previous is not None else None,
+        )
         pairs = catalog.category_of.astype(np.int64) * len(ACTION_KINDS) + catalog.kind_of
         keys, counts = np.unique(pairs, return_counts=True)
         self._admits: dict[int, NDArray[np.float64]] = {}
@@ -133,7 +139,8 @@ def prepared(catalog: CatalogIndex, taxonomy: Taxonomy) -> _Prepared:
         for p in _prepared:
             if p.catalog is catalog and p.taxonomy is taxonomy:
                 return p
-        p = _Prepared(catalog, taxonomy)
+        # the newest pair's expander is extended rather than built again
+        p = _Prepared(catalog, taxonomy, _prepared[0] if _prepared else None)
         _prepared = (p, *_prepared)[:_KEEP]
     return p
 

@@ -142,7 +142,8 @@ class DirectRoute(GuardedRoute):
     dependencies would (the scope check, the services) and answers. Anything else (an
     empty body, a body that does not validate) goes through FastAPI's own handler, so
     every error is FastAPI's, word for word; the endpoint stays the route's documented
-    signature (OpenAPI) and must answer the same as :meth:`direct`.
+    signature (OpenAPI) and must answer the same as :meth:`direct`. (FastAPI's
+    ``dependency_overrides`` reach only that endpoint, not :meth:`direct`.)
     """
 
     #: the model the body validates against (the endpoint's body parameter)

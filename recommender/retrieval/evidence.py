@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -48,7 +49,7 @@ SHARPNESS = 2.0
 #: voters below this share of the best weight are ignored
 MIN_SHARE = 0.05
 #: word sets whose evidence one catalog version remembers
-EVIDENCE_CACHE = 4096
+EVIDENCE_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,10 @@ class _Prepared:
     def __init__(
         self, catalog: CatalogIndex, taxonomy: Taxonomy, previous: _Prepared | None = None
     ) -> None:
-        self.catalog = catalog
+        # held weakly: the previous version's tables are kept while the next is warmed
+        # (:func:`prepared`), and must not keep the previous catalog itself alive after it
+        self._catalog = weakref.ref(catalog)
+        self._categories = catalog.categories
         self.taxonomy = taxonomy
         self.names = tuple(i.name for i in taxonomy.intents)
         #: the evidence of the queries' word sets seen so far (emptied when full)
@@ -110,10 +114,14 @@ class _Prepared:
         self.heads = heads
         self.unknown = float(heads.max()) if len(heads) else 1.0
 
+    def of(self, catalog: CatalogIndex, taxonomy: Taxonomy) -> bool:
+        """Whether these are the tables of ``catalog`` and ``taxonomy``."""
+        return self._catalog() is catalog and self.taxonomy is taxonomy
+
     def admits(self, pair: int) -> NDArray[np.float64]:
         row = self._admits.get(pair)
         if row is None:
-            category = self.catalog.categories[pair // len(ACTION_KINDS)]
+            category = self._categories[pair // len(ACTION_KINDS)]
             kind = ACTION_KINDS[pair % len(ACTION_KINDS)]
             row = np.asarray(
                 [float(i.allows(category, kind)) for i in self.taxonomy.intents], np.float64
@@ -133,11 +141,11 @@ def prepared(catalog: CatalogIndex, taxonomy: Taxonomy) -> _Prepared:
     the live one, and the next one :func:`warm` built before it goes live)."""
     global _prepared
     for p in _prepared:
-        if p.catalog is catalog and p.taxonomy is taxonomy:
+        if p.of(catalog, taxonomy):
             return p
     with _lock:
         for p in _prepared:
-            if p.catalog is catalog and p.taxonomy is taxonomy:
+            if p.of(catalog, taxonomy):
                 return p
         # the newest pair's expander is extended rather than built again
         p = _Prepared(catalog, taxonomy, _prepared[0] if _prepared else None)

@@ -90,6 +90,33 @@ async def identify(request: Request, token: str | None) -> ApiKey | None:
     return key
 
 
+async def authorize(request: Request, token: str | None, scopes: tuple[Scope, ...]) -> ApiKey:
+    """The caller's key if it holds any one of ``scopes`` (403 if not, 429 over its rate
+    limit); what :func:`require`'s dependency checks, for routes that call it directly."""
+    key = await identify(request, token)
+    if key is None:
+        return ApiKey(id="anonymous", sha256="0" * 64, scopes=list(scopes))
+    rate = limiter(request)
+    held = [s for s in scopes if s in key.scopes]
+    if not held:
+        needed = " or ".join(f"'{s}'" for s in scopes)
+        raise AuthError(
+            403,
+            f"API key '{key.id}' lacks the {needed} scope needed here "
+            f"(it has: {', '.join(key.scopes) or 'none'})",
+        )
+    if rate is not None:
+        retry = await rate.take(key.id, held[0])
+        if retry is not None:
+            raise too_many(
+                retry,
+                f"API key '{key.id}' is over its '{held[0]}' rate limit "
+                f"({rate.limits[held[0]]} requests per {rate.window_s} s); "
+                f"retry in {int(retry)} s",
+            )
+    return key
+
+
 def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency accepting a key that has any one of ``scopes``."""
 
@@ -97,27 +124,6 @@ def require(*scopes: Scope) -> Callable[..., Awaitable[ApiKey]]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiKey:
-        key = await identify(request, credentials.credentials if credentials else None)
-        if key is None:
-            return ApiKey(id="anonymous", sha256="0" * 64, scopes=list(scopes))
-        rate = limiter(request)
-        held = [s for s in scopes if s in key.scopes]
-        if not held:
-            needed = " or ".join(f"'{s}'" for s in scopes)
-            raise AuthError(
-                403,
-                f"API key '{key.id}' lacks the {needed} scope needed here "
-                f"(it has: {', '.join(key.scopes) or 'none'})",
-            )
-        if rate is not None:
-            retry = await rate.take(key.id, held[0])
-            if retry is not None:
-                raise too_many(
-                    retry,
-                    f"API key '{key.id}' is over its '{held[0]}' rate limit "
-                    f"({rate.limits[held[0]]} requests per {rate.window_s} s); "
-                    f"retry in {int(retry)} s",
-                )
-        return key
+        return await authorize(request, credentials.credentials if credentials else None, scopes)
 
     return dependency

@@ -6,6 +6,7 @@ so an oversized or malformed request costs no more than the bytes it is allowed 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -40,7 +41,9 @@ def _content_length(request: Request) -> int | None:
     return int(raw)
 
 
+@functools.lru_cache(maxsize=64)
 def is_json_type(content_type: str) -> bool:
+    """Whether ``content_type`` names JSON (the parse is cached: clients send few types)."""
     message = Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
@@ -152,4 +155,9 @@ class ReadRequest(Request):
         return self._read_body
 
     async def json(self) -> Any:
+        return self._read_data
+
+    @property
+    def data(self) -> Any:
+        """The parsed JSON (None: no body)."""
         return self._read_data

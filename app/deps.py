@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 
 from app.auth import require
 from service.container import Services
-from service.settings import ApiKey
+from service.settings import ApiKey, Scope
 
 
 async def get_services(request: Request) -> Services:
@@ -20,7 +20,8 @@ async def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 # the agent console asks for decisions on behalf of agents, so its key may too
-RecommendKey = Annotated[ApiKey, Depends(require("recommend", "console"))]
+RECOMMEND_SCOPES: tuple[Scope, ...] = ("recommend", "console")
+RecommendKey = Annotated[ApiKey, Depends(require(*RECOMMEND_SCOPES))]
 EventsKey = Annotated[ApiKey, Depends(require("events"))]
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]
 ConsoleKey = Annotated[ApiKey, Depends(require("console"))]

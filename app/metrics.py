@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,9 +21,20 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        #: (method, route template, status) -> its histogram child; routes are templates
+        #: ("unmatched" otherwise), so the label sets are few
+        self._latency_of: dict[tuple[str, str, str], Any] = {}
         self.degraded = Counter(
             "waypoint_degraded_answers_total", "Answers flagged degraded", registry=self.registry
         )
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None:
+        """One request's latency (the labelled child looked up once per label set)."""
+        key = (method, route, status)
+        child = self._latency_of.get(key)
+        if child is None:
+            child = self._latency_of[key] = self.latency.labels(method, route, status)
+        child.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -61,8 +73,6 @@ class MetricsMiddleware:
         await self.app(scope, receive, send_and_watch)
         route = scope.get("route")
         path = getattr(route, "path", "unmatched")
-        self.metrics.latency.labels(scope["method"], path, str(status)).observe(
-            time.perf_counter() - start
-        )
+        self.metrics.observe(scope["method"], path, str(status), time.perf_counter() - start)
         if degraded:
             self.metrics.degraded.inc()

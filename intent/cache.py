@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from intent.resolve import KnowsWords, PredictionLike, Predictor
+from intent.resolve import PredictionLike, Predictor, knows_words
 
 
 def normalize_query(text: str) -> str:
@@ -73,11 +73,11 @@ class CachedPredictor:
 
     def known_words(self, text: str) -> int:
         """The model's count of known words (``-1``: the model cannot tell)."""
-        return self.model.known_words(text) if isinstance(self.model, KnowsWords) else -1
+        return self.model.known_words(text) if knows_words(self.model) else -1
 
     def words(self) -> frozenset[str]:
         """The words the model learned from (empty: the model cannot tell)."""
-        return self.model.words() if isinstance(self.model, KnowsWords) else frozenset()
+        return self.model.words() if knows_words(self.model) else frozenset()
 
     @property
     def word_spread_(self) -> Mapping[str, Mapping[str, int]] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from domain.errors import Invalid
 from intent.taxonomy import Intent, Taxonomy
@@ -35,6 +35,20 @@ class KnowsWords(Protocol):
     def known_words(self, text: str) -> int: ...
 
     def words(self) -> frozenset[str]: ...
+
+
+_KNOWS_WORDS: dict[type, bool] = {}
+
+
+def knows_words(model: object) -> TypeGuard[KnowsWords]:
+    """``isinstance(model, KnowsWords)``, decided once per class: a runtime protocol's
+    ``isinstance`` inspects the class's members on every call (tens of microseconds, several
+    times per request)."""
+    cls = type(model)
+    known = _KNOWS_WORDS.get(cls)
+    if known is None:
+        known = _KNOWS_WORDS[cls] = isinstance(model, KnowsWords)
+    return known
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from intent.resolve import IntentDecision, KnowsWords, PredictionLike, has_words
+from intent.resolve import IntentDecision, PredictionLike, has_words, knows_words
 from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
 from recommender.intent_cues import merged, negated_logits, trouble_logits
@@ -342,7 +342,7 @@ def weigh_query(
     evidence = catalog_evidence(state.catalog, state.taxonomy, words)
     evidence = replace(evidence, words=len(tokens(query)))
     model = state.model
-    known = model.known_words(query) if isinstance(model, KnowsWords) else -1
+    known = model.known_words(query) if knows_words(model) else -1
     prediction = model.predict_one(spelled(query, model, state.catalog))
     doubt = open_word(query, model, state, combiner)
     negated = catalog_evidence(state.catalog, state.taxonomy, query_words(query).negated)
@@ -366,7 +366,7 @@ def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple
     """The main intent and likeliest rival of a short query's one open known word
     ("contract"); empty when another word is a name only the catalog knows ("Kessmann")."""
     spread = getattr(model, "word_spread_", None)
-    if not spread or c.word_ratio <= 0 or not isinstance(model, KnowsWords):
+    if not spread or c.word_ratio <= 0 or not knows_words(model):
         return ()
     words = query_words(query)
     said = list(words.matchable) + [(w, w) for w in sorted(words.negated)]

@@ -16,7 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 
-from intent.resolve import KnowsWords
+from intent.resolve import KnowsWords, knows_words
 from recommender.catalog import CatalogIndex
 from recommender.retrieval.expand import Expander
 from recommender.text import tokens
@@ -83,7 +83,7 @@ def spelled(query: str, model: object, catalog: CatalogIndex | None = None) -> s
     """``query`` for the classifier: words it never learned corrected to a word it did,
     when one is a typo away and the word is no word of the catalog's languages (module
     docstring). Unchanged (same text, same cache entry) when nothing is corrected."""
-    if not isinstance(model, KnowsWords):
+    if not knows_words(model):
         return query
     speller = _speller(model, catalog)
     folded = _LETTERS.findall(fold_accents(query.lower()))

@@ -16,8 +16,9 @@ from intent.resolve import Predictor
 from intent.store import TaxonomyStore
 from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex, CatalogStore
-from recommender.catalog.sync import CatalogSync
+from recommender.catalog.sync import CatalogSync, off_loop
 from recommender.decision.arbiter import ArbitrationSource
+from recommender.retrieval.evidence import warm
 from recommender.state import LiveState
 
 log = logging.getLogger("service.runtime")
@@ -83,7 +84,9 @@ class Runtime:
     async def _refresh(self) -> None:
         catalog = await self.catalog_sync.refresh()
         if catalog is not None:
-            # the build ran off the event loop; requests kept the previous index meanwhile
+            # the build ran off the event loop; requests kept the previous index meanwhile,
+            # and keep it while what a first query would build for it is built there too
+            await off_loop(warm, catalog, self.state.taxonomy)
             self.state = replace(self.state, catalog=catalog)
         taxonomy_version = await self.taxonomy.version()
         state = self.state
@@ -118,6 +121,8 @@ class Runtime:
                 log.info("ranker %s activated", ranker)
         if self.arbitration is not None:
             state = await self.arbitration.refresh(state, time.time())
+        if state.taxonomy is not self.state.taxonomy:
+            await off_loop(warm, state.catalog, state.taxonomy)
         popularity = await self._popularity()
         state = replace(
             state,

@@ -33,7 +33,7 @@ log = logging.getLogger("waypoint.catalog")
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: the interpreter's thread switch interval during catalog work (see ``_off_loop``)
+#: the interpreter's thread switch interval during catalog work (see :func:`off_loop`)
 BUILD_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -91,10 +91,10 @@ class CatalogSync:
         added: list[str] = []
         removed: list[str] = []
         async for chunk in chunks:
-            await _off_loop(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
+            await off_loop(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
         started = time.perf_counter()
-        order = await _off_loop(_reorder, order, rows, added, removed)
-        index = await _off_loop(_build, rows, order, version, vocabulary, self.index)
+        order = await off_loop(_reorder, order, rows, added, removed)
+        index = await off_loop(_build, rows, order, version, vocabulary, self.index)
         self.rows, self.order, self.vocabulary = rows, order, vocabulary
         self._order_stale = False
         self.index = index
@@ -176,7 +176,7 @@ def _build(
     return index
 
 
-async def _off_loop(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+async def off_loop(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``fn`` in a worker thread, with the interpreter's thread switch interval at
     :data:`BUILD_SWITCH_INTERVAL_S`: the event loop waits for the interpreter lock while
     the catalog work runs, and takes it back after 0.5 ms instead of the default 5."""

@@ -185,30 +185,26 @@ def logged_candidates(d: Decision, picked: Picked) -> list[dict[str, Any]]:
     propensity = arb.propensity[j].tolist()
     lever = arb.lever[j].tolist()
     priority = arb.priority[j].tolist()
-    items = table.catalog.items
-    mean = d.state.propensity.mean
-    bucket = picked.bucket
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for k, (row, p) in enumerate(zip(rows.tolist(), table.positions[rows].tolist(), strict=True)):
-        item = items[p]
-        append(
-            {
-                "id": item.id,
-                "kind": item.kind,
-                "category": item.category,
-                "value": item.value,
-                "rank": ranks[k],
-                "terms": dict(zip(SCORE_TERMS, terms[k], strict=True)),
-                "score": score[k],
-                "value_contribution": value_contribution[k],
-                "propensity": propensity[k],
-                "lever": lever[k],
-                "priority": priority[k],
-                "explore": item.explore,
-                "refused": row in refused,
-                # the posterior success rate (propensity is a lift)
-                "rate": mean(bucket, item.id),
-            }
-        )
-    return out
+    catalog_items = table.catalog.items
+    items = [catalog_items[p] for p in table.positions[rows].tolist()]
+    # the posterior success rates (propensity is a lift)
+    rates = d.state.propensity.means(picked.bucket, [item.id for item in items])
+    return [
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "category": item.category,
+            "value": item.value,
+            "rank": ranks[k],
+            "terms": dict(zip(SCORE_TERMS, terms[k], strict=True)),
+            "score": score[k],
+            "value_contribution": value_contribution[k],
+            "propensity": propensity[k],
+            "lever": lever[k],
+            "priority": priority[k],
+            "explore": item.explore,
+            "refused": row in refused,
+            "rate": rates[k],
+        }
+        for k, (row, item) in enumerate(zip(rows.tolist(), items, strict=True))
+    ]

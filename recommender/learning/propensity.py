@@ -197,6 +197,11 @@ class PropensityModel:
             total[0] += impressions
             total[1] += successes
 
+    def counted_actions(self) -> frozenset[str]:
+        """Every action with counters at any level. Any other action's posterior and lift
+        in a bucket are those of no evidence at all: the same for all of them."""
+        return frozenset(action for _, action in self._counts)
+
     def counts(self) -> dict[tuple[str, str], tuple[float, float]]:
         """Leaf counters ``{(bucket, action): (impressions, successes)}``.
 

@@ -155,11 +155,47 @@ class Propensities:
         """Whether any action has succeeded anywhere; without, every lift is exactly 1."""
         return any(s > 0 for _, s in self.model.counts().values())
 
+    @functools.cached_property
+    def _counted(self) -> frozenset[str]:
+        return self.model.counted_actions()
+
+    def means(self, bucket: str, actions: Sequence[str]) -> list[float]:
+        """:meth:`mean` of each of ``actions``: the cache read inline (a decision asks for
+        dozens to hundreds at once), and the actions without any counters (most of a large
+        catalog) given the one value they all share in ``bucket``, computed once."""
+        get, mean, counted = self._cache.get, self.mean, self._counted
+        out: list[float] = []
+        unseen: float | None = None
+        for a in actions:
+            value = get((bucket, a))
+            if value is None:
+                if a in counted:
+                    value = mean(bucket, a)
+                else:
+                    if unseen is None:
+                        unseen = mean(bucket, a)
+                    value = unseen
+            out.append(value)
+        return out
+
     def multipliers(self, bucket: str, actions: Sequence[str]) -> NDArray[np.float64]:
-        """:meth:`multiplier` of each of ``actions``."""
+        """:meth:`multiplier` of each of ``actions`` (as :meth:`means` reads them)."""
         if not self.any_success:
             return np.ones(len(actions))
-        return np.fromiter((self.multiplier(bucket, a) for a in actions), np.float64, len(actions))
+        get, multiplier, counted = self._lifts.get, self.multiplier, self._counted
+        out = np.empty(len(actions))
+        unseen: float | None = None
+        for i, a in enumerate(actions):
+            value = get((bucket, a))
+            if value is None:
+                if a in counted:
+                    value = multiplier(bucket, a)
+                else:
+                    if unseen is None:
+                        unseen = multiplier(bucket, a)
+                    value = unseen
+            out[i] = value
+        return out
 
     def multiplier(self, bucket: str, action: str) -> float:
         """The arbitration term: the action's lift, clamped into :data:`LIFT_RANGE`."""

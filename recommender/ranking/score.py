@@ -33,6 +33,19 @@ IntArray = NDArray[np.int32]
 FloatArray = NDArray[np.float64]
 
 _CONTEXT_KINDS = ("query", "page", "channel")
+(_AFFINITY, _CONTEXT, _INTENT, _VALUE, _POPULARITY, _OPEN_INTENT, _FATIGUE, _SIMILAR) = (
+    TERMS.index(name)
+    for name in (
+        "affinity",
+        "context",
+        "intent",
+        "value",
+        "popularity",
+        "open_intent",
+        "fatigue",
+        "similar",
+    )
+)
 
 
 def _lookup(catalog: CatalogIndex, positions: IntArray, table: Mapping[str, float]) -> FloatArray:
@@ -99,18 +112,25 @@ def score_positions(
     catalog: CatalogIndex, positions: IntArray, ctx: ScoringContext, weights: Weights
 ) -> ScoreTable:
     n = len(positions)
+    # each term is written into its column of one (candidates x terms) array, with as few
+    # array calls as possible: on the few dozen candidates of a request, every numpy call
+    # costs more than the arithmetic it does
+    terms = np.empty((n, len(TERMS)))
     cats, inverse = unique_inverse(catalog.category_of[positions])
-    per_category = [category_terms(catalog.categories[int(c)], ctx) for c in cats]
-    cat_affinity = np.asarray([t[0] for t in per_category], np.float64)[inverse]
-    page_sim = np.asarray([t[1] for t in per_category], np.float64)[inverse]
-    intent = np.asarray([t[2] for t in per_category], np.float64)[inverse]
+    per_category = [category_terms(catalog.categories[c], ctx) for c in cats.tolist()]
     open_names = [t[3] for t in per_category]
     popular = np.asarray([t[4] for t in per_category], np.float64)[inverse]
     open_intent_name = [open_names[i] for i in inverse.tolist()]
-    open_intent = np.asarray([name is not None for name in open_intent_name], np.float64)
+    # per candidate: category affinity, page similarity, intent term, under an open intent
+    by_category = np.array(
+        [(t[0], t[1], t[2], 0.0 if t[3] is None else 1.0) for t in per_category], np.float64
+    ).reshape(-1, 4)[inverse]
+    cat_affinity, page_sim = by_category[:, 0], by_category[:, 1]
+    terms[:, _INTENT] = by_category[:, 2]
+    terms[:, _OPEN_INTENT] = by_category[:, 3]
 
     item_aff = _lookup(catalog, positions, ctx.item_affinity)
-    affinity = np.tanh((cat_affinity + 0.5 * item_aff) / 4.0)
+    np.tanh((cat_affinity + 0.5 * item_aff) / 4.0, out=terms[:, _AFFINITY])
 
     if ctx.query_tokens:
         token_ids = catalog.text.token_ids(ctx.query_tokens)
@@ -119,24 +139,25 @@ def score_positions(
         query_match = np.zeros(n)
     bit = catalog.channel_bit(ctx.channel)
     made = ((catalog.channels[positions] & bit) != 0).astype(np.float64)
-    parts = np.stack([0.6 * query_match, 0.4 * page_sim, 0.2 * made], axis=1)
-    context = np.minimum(1.0, 0.6 * query_match + 0.4 * page_sim + 0.2 * made)
-    context_kind = np.argmax(parts, axis=1) if n else np.zeros(0, np.intp)
+    parts = np.empty((n, 3))
+    np.multiply(0.6, query_match, out=parts[:, 0])
+    np.multiply(0.4, page_sim, out=parts[:, 1])
+    np.multiply(0.2, made, out=parts[:, 2])
+    np.minimum(1.0, parts[:, 0] + parts[:, 1] + parts[:, 2], out=terms[:, _CONTEXT])
+    context_kind = parts.argmax(axis=1) if n else np.zeros(0, np.intp)
 
-    value = catalog.value_term[positions]
-    popularity = _lookup(catalog, positions, ctx.popularity) * popular
+    terms[:, _VALUE] = catalog.value_term[positions]
+    terms[:, _POPULARITY] = _lookup(catalog, positions, ctx.popularity) * popular
     # fatigue_term, as arrays: -n / FATIGUE_UNIT, no cap
-    fatigue = -np.maximum(_lookup(catalog, positions, ctx.impressions), 0.0) / FATIGUE_UNIT
-    similar = _lookup(catalog, positions, ctx.similar)
+    fatigue = np.maximum(_lookup(catalog, positions, ctx.impressions), 0.0)
+    np.divide(np.negative(fatigue, out=fatigue), FATIGUE_UNIT, out=terms[:, _FATIGUE])
+    terms[:, _SIMILAR] = _lookup(catalog, positions, ctx.similar)
 
-    terms = np.stack(
-        [affinity, context, intent, value, popularity, open_intent, fatigue, similar], axis=1
-    )
     w = np.asarray([getattr(weights, name) for name in TERMS], np.float64)
     contributions = terms * w
     score = np.zeros(n)
     for k in range(len(TERMS)):  # summed in TERMS order, as the scalar version does
-        score = score + contributions[:, k]
+        score += contributions[:, k]
     return ScoreTable(
         catalog=catalog,
         ctx=ctx,

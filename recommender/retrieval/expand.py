@@ -18,6 +18,7 @@ reason never quotes them (it quotes the words as typed).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 from collections import Counter
@@ -106,10 +107,24 @@ def _within_one(a: str, b: str) -> int:
 class Expander:
     """Expansions of unknown query words into words of one index's vocabulary."""
 
-    def __init__(self, vocabulary: Mapping[str, int], n_tokens: int) -> None:
+    def __init__(
+        self, vocabulary: Mapping[str, int], n_tokens: int, previous: Expander | None = None
+    ) -> None:
+        """``previous``: the expander of an earlier index over the same (append-only)
+        vocabulary, whose correction index this one extends by the newer words instead of
+        building it again (a catalog version usually adds few words to thousands)."""
+        self._vocabulary = vocabulary
+        self._n_tokens = n_tokens
         self._known = {w for w, i in vocabulary.items() if i < n_tokens}
         self._by_gram: dict[tuple[str, str, int], list[str]] | None = None
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._previous = (
+            previous
+            if previous is not None
+            and previous._vocabulary is vocabulary
+            and previous._n_tokens <= n_tokens
+            else None
+        )
 
     def known(self, word: str) -> bool:
         return word in self._known
@@ -149,16 +164,38 @@ class Expander:
     def expand_all(self, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
         return {w: self.expand(w) for w in words}
 
+    def prepare(self) -> None:
+        """Build the correction index now rather than at the first unknown word."""
+        self._grams_index()
+
     def _grams_index(self) -> dict[tuple[str, str, int], list[str]]:
         """(trigram, first letter, length) -> the known words of that first letter and
         length that contain the trigram: a lookup reads only the words a correction may
         pick, however large the vocabulary grows."""
         if self._by_gram is None:
+            previous, self._previous = self._previous, None
+            base = previous._by_gram if previous is not None else None
             by_gram: dict[tuple[str, str, int], list[str]] = {}
-            for w in sorted(self._known):
-                if len(w) >= MIN_TYPO - 1:
-                    for g in _grams(w):
-                        by_gram.setdefault((g, w[0], len(w)), []).append(w)
+            if previous is not None and base is not None:
+                # the earlier index, its lists copied where a newer word joins them (the
+                # earlier index stays as it was: the live catalog may still read it)
+                by_gram = dict(base)
+                since = previous._n_tokens
+                newer = sorted(
+                    w for w, i in self._vocabulary.items() if since <= i < self._n_tokens
+                )
+                for w in newer:
+                    if len(w) >= MIN_TYPO - 1:
+                        for g in _grams(w):
+                            key = (g, w[0], len(w))
+                            words = list(by_gram.get(key, ()))
+                            bisect.insort(words, w)
+                            by_gram[key] = words
+            else:
+                for w in sorted(self._known):
+                    if len(w) >= MIN_TYPO - 1:
+                        for g in _grams(w):
+                            by_gram.setdefault((g, w[0], len(w)), []).append(w)
             self._by_gram = by_gram
         return self._by_gram
 

@@ -194,3 +194,22 @@ def test_weigh_query_uses_the_corrected_text_and_leaves_explicit_intents_alone()
     assert e.matched and "washing" in e.tokens
     same, none = weigh_query("washing machine", "buy_appliance", untouched, state)
     assert same is untouched and not none.matched
+
+
+def test_expander_extends_an_earlier_index() -> None:
+    """A new catalog version's expander extends the previous one's correction index by
+    the newer words (same index and answers as building it anew; the old one unchanged)."""
+    vocab = {w: i for i, w in enumerate(["fantasy", "waschmaschine", "trockner", "phone"])}
+    old = Expander(vocab, 4)
+    old.prepare()
+    before = {k: list(v) for k, v in old._grams_index().items()}
+    vocab.update({"fantastic": 4, "washer": 5, "aardvark": 6, "fantasia": 7})
+    extended = Expander(vocab, 8, old)
+    extended.prepare()
+    built = Expander(vocab, 8)
+    assert extended._grams_index() == built._grams_index()
+    assert old._grams_index() == before
+    for word in ("fantasic", "fantasi", "waschmashine", "aardvak", "washr"):
+        assert extended.expand(word) == built.expand(word)
+    assert extended.expand("fantastik") == ("fantastic",)
+    assert old.expand("fantastik") != ("fantastic",)

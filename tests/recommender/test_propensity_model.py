@@ -145,3 +145,40 @@ def test_thompson_sampling_is_seeded_and_matches_posterior() -> None:
     assert draws[:, 0].mean() == pytest.approx(model.mean("c=1", "a"), abs=0.003)
     assert draws[:, 1].mean() == pytest.approx(model.mean("c=1", "b"), abs=0.01)
     assert np.all((draws > 0) & (draws < 1))
+
+
+def test_snapshot_batch_reads_equal_single_reads() -> None:
+    """``Propensities.means`` / ``multipliers`` (one value shared by the actions without
+    counters) give exactly what ``mean`` / ``multiplier`` give action by action."""
+    import random
+
+    from recommender.learning.propensity_store import (
+        DEFAULT_BACKOFF,
+        DEFAULT_PRIOR,
+        Propensities,
+        context_bucket,
+    )
+
+    rng = random.Random(1)
+    buckets = [
+        context_bucket(i, c, s)
+        for i in ("a", "b", None)
+        for c in ("web", "app")
+        for s in ([], ["x"])
+    ]
+    actions = [f"act-{k}" for k in range(300)]
+    counts: dict[tuple[str, str], tuple[float, float]] = {}
+    for _ in range(400):
+        n = rng.randint(1, 50)
+        counts[(rng.choice(buckets), rng.choice(actions[:120]))] = (
+            float(n),
+            float(rng.randint(0, n)),
+        )
+    model = PropensityModel.from_counts(counts, DEFAULT_PRIOR, backoff_strength=DEFAULT_BACKOFF)
+    model.fit_prior()
+    for bucket in buckets:
+        batch, single = Propensities(model=model), Propensities(model=model)
+        assert batch.any_success
+        assert batch.means(bucket, actions) == [single.mean(bucket, a) for a in actions]
+        lifts = [single.multiplier(bucket, a) for a in actions]
+        assert batch.multipliers(bucket, actions).tolist() == lifts

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+import orjson
 
 from domain.actions import Action, CatalogItem
 from domain.keys import UserKeys
@@ -205,29 +206,25 @@ class ContactEnforcer:
             "supp": chan.suppression,
             "snooze": chan.policy.snooze_s,
         }
-        args: list[str | int | float] = [
+        args: list[bytes | str | int | float] = [
             repr(now),
             repr(now - horizon),
             repr(now - chan.feedback_horizon_s),
             run.channel,
             run.session_id or "",
             run.request_id,
-            json.dumps(config, separators=(",", ":")),
+            orjson.dumps(config),
             run.want,
             mode,
             horizon + 60,
             "1" if prefix else "0",
-            json.dumps(
+            orjson.dumps(
                 [
                     (c.action.id, c.action.kind, c.action.category, int(counted(policy, c.action)))
                     for c in candidates
-                ],
-                separators=(",", ":"),
+                ]
             ),
-            json.dumps(
-                [i + 1 for i in explore_order or () if 0 <= i < len(candidates)],
-                separators=(",", ":"),
-            ),
+            orjson.dumps([i + 1 for i in explore_order or () if 0 <= i < len(candidates)]),
         ]
         raw = await self._script(keys=[run.keys.contact, run.keys.feedback], args=args)
         values = [int(v) for v in raw]

@@ -115,7 +115,9 @@ class Expander:
         building it again (a catalog version usually adds few words to thousands)."""
         self._vocabulary = vocabulary
         self._n_tokens = n_tokens
-        self._known = {w for w, i in vocabulary.items() if i < n_tokens}
+        # the vocabulary is shared and append-only: a later catalog build (another thread)
+        # may add words while this reads it, so read a copy (taken in one C call, atomic)
+        self._known = {w for w, i in list(vocabulary.items()) if i < n_tokens}
         self._by_gram: dict[tuple[str, str, int], list[str]] | None = None
         self._cache: dict[str, tuple[str, ...]] = {}
         self._previous = (
@@ -182,7 +184,7 @@ class Expander:
                 by_gram = dict(base)
                 since = previous._n_tokens
                 newer = sorted(
-                    w for w, i in self._vocabulary.items() if since <= i < self._n_tokens
+                    w for w, i in list(self._vocabulary.items()) if since <= i < self._n_tokens
                 )
                 for w in newer:
                     if len(w) >= MIN_TYPO - 1:

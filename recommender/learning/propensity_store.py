@@ -47,7 +47,7 @@ import functools
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
@@ -163,38 +163,34 @@ class Propensities:
         """:meth:`mean` of each of ``actions``: the cache read inline (a decision asks for
         dozens to hundreds at once), and the actions without any counters (most of a large
         catalog) given the one value they all share in ``bucket``, computed once."""
-        get, mean, counted = self._cache.get, self.mean, self._counted
+        return self._each(self._cache, self.mean, bucket, actions)
+
+    def multipliers(self, bucket: str, actions: Sequence[str]) -> NDArray[np.float64]:
+        """:meth:`multiplier` of each of ``actions`` (as :meth:`means` reads them)."""
+        if not self.any_success:
+            return np.ones(len(actions))
+        return np.asarray(self._each(self._lifts, self.multiplier, bucket, actions))
+
+    def _each(
+        self,
+        cache: Mapping[tuple[str, str], float],
+        compute: Callable[[str, str], float],
+        bucket: str,
+        actions: Sequence[str],
+    ) -> list[float]:
+        get, counted = cache.get, self._counted
         out: list[float] = []
         unseen: float | None = None
         for a in actions:
             value = get((bucket, a))
             if value is None:
                 if a in counted:
-                    value = mean(bucket, a)
+                    value = compute(bucket, a)
                 else:
                     if unseen is None:
-                        unseen = mean(bucket, a)
+                        unseen = compute(bucket, a)
                     value = unseen
             out.append(value)
-        return out
-
-    def multipliers(self, bucket: str, actions: Sequence[str]) -> NDArray[np.float64]:
-        """:meth:`multiplier` of each of ``actions`` (as :meth:`means` reads them)."""
-        if not self.any_success:
-            return np.ones(len(actions))
-        get, multiplier, counted = self._lifts.get, self.multiplier, self._counted
-        out = np.empty(len(actions))
-        unseen: float | None = None
-        for i, a in enumerate(actions):
-            value = get((bucket, a))
-            if value is None:
-                if a in counted:
-                    value = multiplier(bucket, a)
-                else:
-                    if unseen is None:
-                        unseen = multiplier(bucket, a)
-                    value = unseen
-            out[i] = value
         return out
 
     def multiplier(self, bucket: str, action: str) -> float:

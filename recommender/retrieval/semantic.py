@@ -8,8 +8,10 @@ catalog. The static sentence embedding the intent model already reads
 places such queries near the actions they are about.
 
 Per catalog version, each leaf category keeps up to :data:`PROTOTYPES` of its actions as
-prototypes (spread evenly over the category, so a grown catalog costs no more than that per
-leaf), each embedded once per title language from its title and tags. A query is embedded
+prototypes (a sample fixed by their ids, so a grown catalog costs no more than that per
+leaf, and a new version keeps almost all of the previous one's), each embedded once per
+title language from its title and tags. The runtime builds a new version's prototypes off
+the event loop before it goes live (:func:`warm`). A query is embedded
 once; a leaf's similarity is the mean of its :data:`TOP` best prototype similarities (a leaf
 is as close as its nearest few actions, not as its average one: a crime shelf holds cosy
 and Nordic novels alike). Everything on the request path is one product (single-threaded)
@@ -21,6 +23,8 @@ versions, so a rebuild embeds only new or changed prototypes.
 from __future__ import annotations
 
 import threading
+import weakref
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -39,8 +43,9 @@ PROTOTYPES = 16
 TOP = 3
 #: query texts whose leaf similarities are remembered per catalog version
 _QUERIES = 4096
-#: action texts whose vectors are remembered across catalog versions
-_REMEMBERED = 50_000
+#: action texts whose vectors are remembered across catalog versions (a few versions'
+#: prototypes: the demo catalog's are about 3,000; a vector is 1 KB)
+_REMEMBERED = 8_192
 
 
 def _texts(item: CatalogItem) -> list[str]:
@@ -71,7 +76,9 @@ class SemanticIndex:
     """The prototypes of one catalog version: ``leaves x slots x dim`` (empty slots zero)."""
 
     def __init__(self, catalog: CatalogIndex, embedder: StaticEmbedder, memory: _Memory) -> None:
-        self.catalog = catalog
+        # held weakly: the previous version's index is kept while the next is warmed, and
+        # must not keep the previous catalog alive after it
+        self._catalog = weakref.ref(catalog)
         self.embedder = embedder
         order = np.argsort(catalog.category_of, kind="stable")
         cats = catalog.category_of[order]
@@ -81,7 +88,7 @@ class SemanticIndex:
         rows: list[list[FloatArray]] = []
         for group in groups:
             if len(group) > PROTOTYPES:
-                group = group[np.linspace(0, len(group) - 1, PROTOTYPES).astype(np.intp)]
+                group = _sample(group, catalog)
             vectors = [v for p in group.tolist() for v in memory.vectors(catalog.items[p])]
             if vectors:
                 leaves.append(int(catalog.category_of[group[0]]))
@@ -100,6 +107,10 @@ class SemanticIndex:
         #: how many prototypes a leaf's similarity averages (its best TOP, fewer if it has fewer)
         self.top = np.minimum(filled.sum(axis=1), TOP).astype(np.int32)
         self._seen: dict[str, LeafSimilarity] = {}
+
+    def of(self, catalog: CatalogIndex) -> bool:
+        """Whether these are the prototypes of ``catalog``."""
+        return self._catalog() is catalog
 
     def similarity(self, query: str) -> LeafSimilarity:
         """The query's similarity to every leaf (empty when it has no known token);
@@ -126,6 +137,15 @@ class SemanticIndex:
         return LeafSimilarity(self.leaves, (best.sum(axis=1) / self.top).astype(np.float32))
 
 
+def _sample(group: NDArray[np.intp], catalog: CatalogIndex) -> NDArray[np.intp]:
+    """:data:`PROTOTYPES` of a leaf's catalog positions: those whose ids hash lowest, a
+    pseudo-random sample that stays put as the catalog grows (an action leaves it only when
+    a newer one hashes lower), so a new version embeds few new prototypes."""
+    ids = catalog.ids
+    keys = np.fromiter((zlib.crc32(ids[p].encode()) for p in group.tolist()), np.uint32, len(group))
+    return np.sort(group[np.argpartition(keys, PROTOTYPES - 1)[:PROTOTYPES]])
+
+
 class _Memory:
     """Action text -> its vector, across catalog versions (least recently used dropped)."""
 
@@ -149,24 +169,34 @@ class _Memory:
 
 
 _lock = threading.Lock()
-_current: SemanticIndex | None = None
+#: the most recent indexes (the live catalog's, and the next one's warmed before it goes live)
+_held: tuple[SemanticIndex, ...] = ()
+_KEEP = 2
 _memory: _Memory | None = None
 
 
 def semantic_index(catalog: CatalogIndex) -> SemanticIndex | None:
-    """The prototypes of ``catalog`` (one remembered: the live one); None when the
-    embedding package is not installed."""
-    global _current, _memory
-    held = _current
-    if held is not None and held.catalog is catalog:
-        return held
+    """The prototypes of ``catalog`` (the last two catalogs' remembered: the live one, and
+    the next one :func:`warm` built); None when the embedding package is not installed."""
+    global _held, _memory
+    for held in _held:
+        if held.of(catalog):
+            return held
     if not embedding_available(DEFAULT_EMBEDDING):
         return None
     with _lock:
-        held = _current
-        if held is None or held.catalog is not catalog:
-            embedder = get_embedder(DEFAULT_EMBEDDING)
-            if _memory is None or _memory.embedder is not embedder:
-                _memory = _Memory(embedder)
-            held = _current = SemanticIndex(catalog, embedder, _memory)
-    return held
+        for held in _held:
+            if held.of(catalog):
+                return held
+        embedder = get_embedder(DEFAULT_EMBEDDING)
+        if _memory is None or _memory.embedder is not embedder:
+            _memory = _Memory(embedder)
+        index = SemanticIndex(catalog, embedder, _memory)
+        _held = (index, *_held)[:_KEEP]
+    return index
+
+
+def warm(catalog: CatalogIndex) -> None:
+    """Build the prototypes of a new catalog (embedding its new prototype actions) before
+    it goes live, off the event loop, not on its first query's request path."""
+    semantic_index(catalog)

@@ -9,7 +9,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from demo.seed import data_dir
 from intent.embeddings import embedding_available
+from recommender.catalog import CatalogIndex, load_actions_file
 from recommender.query_preference import with_preference
 from recommender.ranking.preference import (
     GENERIC,
@@ -24,7 +26,7 @@ from recommender.ranking.score import score_positions
 from recommender.ranking.terms import ScoringContext, Weights, category_terms
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
 from recommender.retrieval.evidence import Evidence, catalog_evidence
-from recommender.retrieval.semantic import semantic_index
+from recommender.retrieval.semantic import _sample, semantic_index, warm
 from recommender.text import tokens
 from tests.recommender.evidence_world import CATALOG, TAXONOMY
 
@@ -69,6 +71,33 @@ def test_semantic_index_is_built_once_per_catalog_and_bounded_per_leaf() -> None
     assert len(found.categories) in (0, len(index.leaves))
     assert semantic_preference("", CATALOG, _gate("buy_book")) == {}
     assert semantic_preference("a novel", CATALOG, ()) == {}
+
+
+@needs_embedding
+def test_a_grown_catalog_keeps_its_prototypes_and_the_next_is_warmed_beside_it() -> None:
+    """Prototypes are a sample fixed by the actions' ids: growing a leaf keeps most of
+    them (a new version embeds few texts), and warming the next catalog leaves the live
+    one's index in place (requests on the live catalog never rebuild it)."""
+    actions = load_actions_file(data_dir() / "catalog.jsonl")
+    base = [a for a in actions if a.category == "books/fiction/crime"]
+    copies = [a.model_copy(update={"id": f"{a.id}-copy{n}"}) for n in range(8) for a in base]
+    small = CatalogIndex.build([*actions, *copies[:40]], 2)
+    grown = CatalogIndex.build([*actions, *copies], 3)
+    live = semantic_index(small)
+    assert live is not None
+    warm(grown)
+    assert semantic_index(small) is live  # the live catalog's index was not replaced
+    next_index = semantic_index(grown)
+    assert next_index is not None and next_index is not live
+
+    def prototypes(catalog: CatalogIndex) -> set[str]:
+        leaf = [p for p, a in enumerate(catalog.items) if a.category == "books/fiction/crime"]
+        return {catalog.ids[p] for p in _sample(np.asarray(leaf, np.intp), catalog).tolist()}
+
+    before, after = prototypes(small), prototypes(grown)
+    assert len(before) == len(after) == 16
+    # an action leaves the sample only for one that hashes lower: most stay
+    assert len(before & after) >= 8
 
 
 def test_combined_weighs_the_lexical_reading_by_its_strength() -> None:

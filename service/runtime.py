@@ -18,7 +18,6 @@ from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex, CatalogStore
 from recommender.catalog.sync import CatalogSync, off_loop
 from recommender.decision.arbiter import ArbitrationSource
-from recommender.retrieval import semantic
 from recommender.retrieval.evidence import warm
 from recommender.state import LiveState
 
@@ -88,7 +87,6 @@ class Runtime:
             # the build ran off the event loop; requests kept the previous index meanwhile,
             # and keep it while what a first query would build for it is built there too
             await off_loop(warm, catalog, self.state.taxonomy)
-            await off_loop(semantic.warm, catalog)
             self.state = replace(self.state, catalog=catalog)
         taxonomy_version = await self.taxonomy.version()
         state = self.state

@@ -9,9 +9,8 @@ places such queries near the actions they are about.
 
 Per catalog version, each leaf category keeps up to :data:`PROTOTYPES` of its actions as
 prototypes (a sample fixed by their ids, so a grown catalog costs no more than that per
-leaf, and a new version keeps almost all of the previous one's), each embedded once per
-title language from its title and tags. The runtime builds a new version's prototypes off
-the event loop before it goes live (:func:`warm`). A query is embedded
+leaf, and a new version keeps almost all of the previous one's, so its first query embeds
+few), each embedded once per title language from its title and tags. A query is embedded
 once; a leaf's similarity is the mean of its :data:`TOP` best prototype similarities (a leaf
 is as close as its nearest few actions, not as its average one: a crime shelf holds cosy
 and Nordic novels alike). Everything on the request path is one product (single-threaded)
@@ -76,8 +75,8 @@ class SemanticIndex:
     """The prototypes of one catalog version: ``leaves x slots x dim`` (empty slots zero)."""
 
     def __init__(self, catalog: CatalogIndex, embedder: StaticEmbedder, memory: _Memory) -> None:
-        # held weakly: the previous version's index is kept while the next is warmed, and
-        # must not keep the previous catalog alive after it
+        # held weakly: the previous version's index is remembered beside the live one's,
+        # and must not keep the previous catalog alive
         self._catalog = weakref.ref(catalog)
         self.embedder = embedder
         order = np.argsort(catalog.category_of, kind="stable")
@@ -169,15 +168,16 @@ class _Memory:
 
 
 _lock = threading.Lock()
-#: the most recent indexes (the live catalog's, and the next one's warmed before it goes live)
+#: the most recent indexes (the live catalog's, and the previous one's while requests that
+#: started on it finish)
 _held: tuple[SemanticIndex, ...] = ()
 _KEEP = 2
 _memory: _Memory | None = None
 
 
 def semantic_index(catalog: CatalogIndex) -> SemanticIndex | None:
-    """The prototypes of ``catalog`` (the last two catalogs' remembered: the live one, and
-    the next one :func:`warm` built); None when the embedding package is not installed."""
+    """The prototypes of ``catalog`` (the last two catalogs' remembered); None when the
+    embedding package is not installed."""
     global _held, _memory
     for held in _held:
         if held.of(catalog):
@@ -194,9 +194,3 @@ def semantic_index(catalog: CatalogIndex) -> SemanticIndex | None:
         index = SemanticIndex(catalog, embedder, _memory)
         _held = (index, *_held)[:_KEEP]
     return index
-
-
-def warm(catalog: CatalogIndex) -> None:
-    """Build the prototypes of a new catalog (embedding its new prototype actions) before
-    it goes live, off the event loop, not on its first query's request path."""
-    semantic_index(catalog)

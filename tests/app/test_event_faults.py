@@ -137,6 +137,12 @@ async def test_pause_kill_restart_loses_nothing_acknowledged(
             await asyncio.sleep(1.0)
             redis_process.start()
             await asyncio.sleep(2.5)
+            # recovery: a batch stored in full again (given up to 15 s more on a busy
+            # machine, where reconnecting under load can take longer than the pause above)
+            for _ in range(150):
+                if ledger.event_codes[-1:] == [200]:
+                    break
+                await asyncio.sleep(0.1)
             stop.set()
             await asyncio.gather(*load)
 
@@ -154,7 +160,7 @@ async def test_pause_kill_restart_loses_nothing_acknowledged(
     assert ledger.degraded > 0, "the faults never reached the recommend path"
     assert set(ledger.event_codes) <= {200, 207, 503}
     assert any(code != 200 for code in ledger.event_codes), "the faults never hit a batch"
-    assert ledger.event_codes[-1] == 200, "the service did not recover"
+    assert ledger.event_codes[-1] == 200, f"the service did not recover: {ledger.event_codes[-8:]}"
     # nothing acknowledged is lost; nothing answered as not stored was stored
     assert ledger.stored <= seen, sorted(ledger.stored - seen)[:10]
     assert not (ledger.not_stored & seen), sorted(ledger.not_stored & seen)[:10]

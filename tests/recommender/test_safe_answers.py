@@ -7,7 +7,10 @@ import httpx
 import numpy as np
 
 from intent.resolve import has_words
-from recommender.ranking.arbitrate import option_blocks, option_slots
+from recommender.ranking.arbitrate import backfill_rows, option_blocks, option_slots
+from recommender.ranking.score import score_positions
+from recommender.ranking.terms import ScoringContext, Weights
+from tests.recommender.evidence_world import CATALOG, TAXONOMY
 
 WEB = {"channel": "web", "language": "en", "location": {"country": "DE"}}
 
@@ -33,6 +36,30 @@ def test_a_weak_option_earns_no_slot_and_fills_none() -> None:
     option = np.asarray([0, 1, 1, 0, 1, 0, 0])
     # option 0 has four rows for five slots: the answer is shorter, option 1 fills nothing
     assert option_blocks(ranked, option, (0.7, 0.3), 5) == [5, 0, 3, 6]
+
+
+def test_the_backfill_never_reaches_a_weak_option() -> None:
+    billing, fashion = TAXONOMY.get("billing_question"), TAXONOMY.get("buy_fashion")
+    assert billing is not None and fashion is not None
+    positions = np.sort(
+        np.concatenate(
+            [CATALOG.under_prefix("services/billing_help"), CATALOG.under_prefix("fashion")]
+        )
+    ).astype(np.int32)
+    table = score_positions(CATALOG, positions, ScoringContext(), Weights())
+    ranked = np.argsort(-table.score, kind="stable")
+    cats = [CATALOG.items[int(table.positions[r])].category for r in ranked.tolist()]
+    assert any(c.startswith("fashion") for c in cats)  # fashion rows rank among them
+    # the likelier option's rows only, when the other is under half as likely
+    rest = backfill_rows(table, ranked, (billing, fashion), (0.7, 0.1), 10)
+    got = [CATALOG.items[int(table.positions[r])].category for r in rest.tolist()]
+    assert got and all(c.startswith("services/billing_help") for c in got)
+    # both options earn slots: the likelier option's rows first, then the other's
+    rest = backfill_rows(table, ranked, (billing, fashion), (0.5, 0.4), 10)
+    got = [CATALOG.items[int(table.positions[r])].category for r in rest.tolist()]
+    first_fashion = next(i for i, c in enumerate(got) if c.startswith("fashion"))
+    assert all(c.startswith("fashion") for c in got[first_fashion:])
+    assert len(got) == len(positions)
 
 
 def test_text_without_words_is_not_classified() -> None:

@@ -36,7 +36,13 @@ from recommender.decision.case import Decision
 from recommender.decision.explore import explore_order, shown_probabilities
 from recommender.decision.log import DecisionLog
 from recommender.learning.propensity_store import PropensityStore, context_bucket
-from recommender.ranking.arbitrate import Arbitration, answer_head, arbitrate_rows, lever_factors
+from recommender.ranking.arbitrate import (
+    Arbitration,
+    answer_head,
+    arbitrate_rows,
+    backfill_rows,
+    lever_factors,
+)
 from recommender.ranking.priority import Arbitrated
 from recommender.state import LiveState
 
@@ -132,7 +138,10 @@ class Arbiter:
         )
         # the admission script reads at most MAX_CANDIDATES of them
         taken = set(head)
-        rest = [r for r in ranked[: MAX_CANDIDATES + len(head)].tolist() if r not in taken]
+        after = backfill_rows(
+            table, ranked, intents.clarify_options, intents.clarify_probabilities, req.limit
+        )
+        rest = [r for r in after[: MAX_CANDIDATES + len(head)].tolist() if r not in taken]
         order = head + rest[: max(0, MAX_CANDIDATES - len(head))]
         candidates = LazyCandidates(catalog.items, table.positions[order].tolist())
 

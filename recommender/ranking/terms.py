@@ -82,6 +82,10 @@ class ScoringContext:
     #: static prior ranks inside what the query asks for, not across it
     #: (recommender.ranking.preference)
     popularity_scale: float = 1.0
+    #: the leaf categories the query names, when the user's history is kept inside them
+    #: (recommender.history_scope): outside them, the history's category terms (category
+    #: affinity, the journey's page, open intents) are 0. Empty: history counts everywhere
+    history_leaves: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,6 +175,9 @@ def category_terms(category: str, ctx: ScoringContext) -> CategoryTerms:
                 (w for p, w in ctx.specificity.items() if _under(category, p)), default=1.0
             )
             intent *= 1.0 - ctx.generic_penalty * (1.0 - specific)
+    if ctx.history_leaves and not any(_under(category, n) for n in ctx.history_leaves):
+        # the query names other leaves: what the user did before ranks only among them
+        return (0.0, 0.0, intent, None, popular)
     open_intent = None
     for name, prefixes in ctx.open_intent_categories.items():
         if any(_under(category, p) for p in prefixes):

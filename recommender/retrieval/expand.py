@@ -6,7 +6,8 @@ index vocabulary is looked up once (the answer is remembered, bounded):
 
 * a **typo** (five letters or more): the vocabulary word of the same first letter within
   a small edit distance (one edit up to eight letters, two from nine on; transpositions
-  count as one), found
+  count as one), or every such word equally close (same distance, same shared trigrams;
+  at most :data:`TIES`), found
   through the words sharing its character trigrams, so the lookup never walks the
   vocabulary;
 * else a **compound** (German mostly, eight letters or more): the longest known word it
@@ -33,6 +34,9 @@ MIN_COMPOUND = 8
 CACHE_SIZE = 50_000
 #: candidates (by shared trigrams) checked with the edit distance
 CANDIDATES = 24
+#: words a typo stands for when it is equally close to several (same distance, same
+#: shared trigrams)
+TIES = 3
 
 
 def _grams(word: str) -> set[str]:
@@ -219,18 +223,23 @@ class Expander:
         # descending order of shared trigrams, so the rest cannot either
         needed = len(grams) - 4 * bound
         distance = distances_from(word) if bound > 1 else functools.partial(_within_one, word)
-        best: tuple[int, int, str] | None = None
+        best: tuple[int, int] | None = None
+        tied: list[str] = []
         for w in ranked:
             if shared[w] < needed:
                 break
+            if best is not None and best[0] == 1 and -shared[w] > best[1]:
+                break  # the least an unknown word can be away; later ones rank lower
             d = min(distance(w), bound + 1)
             if d <= bound:
-                key = (d, -shared[w], w)
+                key = (d, -shared[w])
                 if best is None or key < best:
-                    best = key
-                if d == 1:  # the least an unknown word can be away; later ones rank lower
-                    break
-        return (best[2],) if best is not None else ()
+                    best, tied = key, [w]
+                elif key == best:
+                    tied.append(w)
+        # a typo as close to two words as to one ("romace": "roman", "romance") stands for
+        # both: the evidence and the query's meaning choose, not the alphabet
+        return tuple(tied[:TIES])
 
     def _split(self, word: str) -> tuple[str, ...]:
         head = next(

@@ -213,3 +213,12 @@ def test_expander_extends_an_earlier_index() -> None:
         assert extended.expand(word) == built.expand(word)
     assert extended.expand("fantastik") == ("fantastic",)
     assert old.expand("fantastik") != ("fantastic",)
+
+
+def test_a_typo_equally_close_to_two_words_stands_for_both() -> None:
+    ex = Expander({"roman": 0, "romanc": 1, "fantasy": 2}, 3)
+    # one edit from each, as many shared trigrams: the alphabet does not choose
+    assert set(ex.expand("romac")) == {"roman", "romanc"}
+    # the speller's one correction is still one word
+    assert ex.correct("romac") == "roman"
+    assert ex.expand("fantsy") == ("fantasy",)

@@ -12,6 +12,7 @@ import pytest
 from demo.seed import data_dir
 from intent.embeddings import embedding_available
 from recommender.catalog import CatalogIndex, load_actions_file
+from recommender.history_scope import history_inside
 from recommender.query_preference import with_preference
 from recommender.ranking.preference import (
     GENERIC,
@@ -199,3 +200,30 @@ def test_gate_prefixes_many_intents_admit_fall_below_the_gates_own() -> None:
     own = category_terms("services/billing_help", ctx)[2]
     way_out = category_terms("agent/chat", ctx)[2]
     assert own == 1.0 and 1.0 - GENERIC <= way_out < own
+
+
+def test_every_history_source_stays_inside_the_named_leaves() -> None:
+    # the query names an installation service and fibre plans; the user's past is in
+    # services (a parent level only the installation leaf shares), on an account page,
+    # with an open billing question
+    named = {"services/installation", "plans/broadband/fiber"}
+    reader = ScoringContext(
+        intent_categories=_gate("broadband"),
+        category_affinity={"services": 2.0, "plans": 0.5, "plans/broadband/fiber": 1.0},
+        page_category="services/account",
+        open_intent_categories={
+            "billing_question": ("services", "agent"),
+            "broadband": ("plans", "services"),
+        },
+    )
+    got = history_inside(reader, named, CATALOG)
+    # a level above only some named leaves is dropped; one inside a named leaf stays
+    assert got.category_affinity == {"plans/broadband/fiber": 1.0}
+    assert got.page_category is None
+    # an open intent that admits every named leaf lifts them alike and stays
+    assert set(got.open_intent_categories) == {"broadband"}
+    # outside the named leaves no history term counts at all
+    affinity, page, _, open_intent, _ = category_terms("plans/broadband/addons", got)
+    assert affinity == 0 and page == 0 and open_intent is None
+    assert category_terms("plans/broadband/fiber", got)[0] > 0
+    assert category_terms("services/installation", got)[3] == "broadband"

@@ -7,7 +7,10 @@ import httpx
 import numpy as np
 
 from intent.resolve import has_words
-from recommender.ranking.arbitrate import option_blocks
+from recommender.ranking.arbitrate import backfill_rows, option_blocks, option_slots
+from recommender.ranking.score import score_positions
+from recommender.ranking.terms import ScoringContext, Weights
+from tests.recommender.evidence_world import CATALOG, TAXONOMY
 
 WEB = {"channel": "web", "language": "en", "location": {"country": "DE"}}
 
@@ -15,13 +18,48 @@ WEB = {"channel": "web", "language": "en", "location": {"country": "DE"}}
 def test_option_blocks_put_the_likelier_option_first() -> None:
     ranked = np.asarray([5, 1, 4, 0, 3, 2, 6])  # rows by priority
     option = np.asarray([0, 1, 1, 0, 1, 0, 0])  # the option each row answers
-    head = option_blocks(ranked, option, (0.7, 0.3), 5)
-    # option 0 (p=0.7) gets floor(3.5) slots plus the spare one, in priority order; then
-    # option 1's best
-    assert head == [5, 0, 3, 6, 1]
+    head = option_blocks(ranked, option, (0.6, 0.4), 5)
+    # option 0 (p=0.6) gets 3 of 5 slots, in priority order; then option 1's best two
+    assert head == [5, 0, 3, 1, 4]
     # an option that cannot fill its slots passes them on
     head = option_blocks(ranked, np.asarray([0, 1, -1, -1, -1, -1, -1]), (0.5, 0.5), 4)
     assert head == [0, 1]
+
+
+def test_a_weak_option_earns_no_slot_and_fills_none() -> None:
+    # under half as likely as the likeliest: in the question, not in the answer
+    assert option_slots((0.666, 0.094), 10) == [10, 0]
+    assert option_slots((0.595, 0.403), 10) == [6, 4]
+    assert option_slots((0.4, 0.35, 0.3), 10) == [4, 3, 3]
+    assert option_slots((0.4, 0.39, 0.38, 0.37), 3) == [1, 1, 1, 0]
+    ranked = np.asarray([5, 1, 4, 0, 3, 2, 6])
+    option = np.asarray([0, 1, 1, 0, 1, 0, 0])
+    # option 0 has four rows for five slots: the answer is shorter, option 1 fills nothing
+    assert option_blocks(ranked, option, (0.7, 0.3), 5) == [5, 0, 3, 6]
+
+
+def test_the_backfill_never_reaches_a_weak_option() -> None:
+    billing, fashion = TAXONOMY.get("billing_question"), TAXONOMY.get("buy_fashion")
+    assert billing is not None and fashion is not None
+    positions = np.sort(
+        np.concatenate(
+            [CATALOG.under_prefix("services/billing_help"), CATALOG.under_prefix("fashion")]
+        )
+    ).astype(np.int32)
+    table = score_positions(CATALOG, positions, ScoringContext(), Weights())
+    ranked = np.argsort(-table.score, kind="stable")
+    cats = [CATALOG.items[int(table.positions[r])].category for r in ranked.tolist()]
+    assert any(c.startswith("fashion") for c in cats)  # fashion rows rank among them
+    # the likelier option's rows only, when the other is under half as likely
+    rest = backfill_rows(table, ranked, (billing, fashion), (0.7, 0.1), 10)
+    got = [CATALOG.items[int(table.positions[r])].category for r in rest.tolist()]
+    assert got and all(c.startswith("services/billing_help") for c in got)
+    # both options earn slots: the likelier option's rows first, then the other's
+    rest = backfill_rows(table, ranked, (billing, fashion), (0.5, 0.4), 10)
+    got = [CATALOG.items[int(table.positions[r])].category for r in rest.tolist()]
+    first_fashion = next(i for i, c in enumerate(got) if c.startswith("fashion"))
+    assert all(c.startswith("fashion") for c in got[first_fashion:])
+    assert len(got) == len(positions)
 
 
 def test_text_without_words_is_not_classified() -> None:

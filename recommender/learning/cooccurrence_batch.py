@@ -25,9 +25,6 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
-#: pending pair increments kept unsummed before they are summed per pair (bounds memory)
-COMPACT_AT = 1 << 20
-
 
 class ItemCodes:
     """Item ids as small integers, for the arrays (a new book after each write)."""
@@ -95,45 +92,42 @@ def pair_increments(
 
 
 class PendingPairs:
-    """Pair and mass increments not yet written, by item code; :meth:`pairs` sums them per
-    pair, adding in the order they were added (a write takes them and starts a new one,
-    with a new code book, so the book never outgrows the items of one interval)."""
+    """Pair and mass increments not yet written, by item code, summed per pair as they come
+    (a batch's sums, in the order its increments were made, added to what is pending); a
+    write takes them all and starts a new one."""
 
     def __init__(self, codes: ItemCodes) -> None:
         self.codes = codes
         self.mass: dict[str, float] = defaultdict(float)
-        self._keys: list[Ints] = []
-        self._gains: list[Floats] = []
-        self._size = 0
+        #: (source << 32) | target, sorted, and each pair's sum
+        self._keys: Ints = np.zeros(0, np.int64)
+        self._sums: Floats = np.zeros(0, np.float64)
 
     def __bool__(self) -> bool:
-        return self._size > 0 or bool(self.mass)
+        return len(self._keys) > 0 or bool(self.mass)
 
     def add(self, source: Ints, target: Ints, gain: Floats) -> None:
         if not len(gain):
             return
-        self._keys.append((source << 32) | target)
-        self._gains.append(gain)
-        self._size += len(gain)
-        if self._size > COMPACT_AT:
-            self._compact()
-
-    def _compact(self) -> tuple[Ints, Floats]:
-        if not self._keys:
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
-        keys = np.concatenate(self._keys)
-        gains = np.concatenate(self._gains)
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        sums = np.bincount(inverse.ravel(), weights=gains, minlength=len(uniq)).astype(np.float64)
-        self._keys, self._gains, self._size = [uniq], [sums], len(uniq)
-        return uniq, sums
+        keys, inverse = np.unique((source << 32) | target, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=gain, minlength=len(keys)).astype(np.float64)
+        at: Ints = np.asarray(np.searchsorted(self._keys, keys), dtype=np.int64)
+        found: Bools = (
+            self._keys[np.minimum(at, len(self._keys) - 1)] == keys
+            if len(self._keys)
+            else np.zeros(len(keys), np.bool_)
+        )
+        self._sums[at[found]] += sums[found]
+        new = ~found
+        if new.any():
+            self._keys = np.insert(self._keys, at[new], keys[new])
+            self._sums = np.insert(self._sums, at[new], sums[new])
 
     def pairs(self) -> dict[str, dict[str, float]]:
         """source -> target -> summed increment."""
-        keys, sums = self._compact()
         names = self.codes.names
         rows: dict[str, dict[str, float]] = defaultdict(dict)
-        for k, v in zip(keys.tolist(), sums.tolist(), strict=True):
+        for k, v in zip(self._keys.tolist(), self._sums.tolist(), strict=True):
             rows[names[k >> 32]][names[k & 0xFFFFFFFF]] = v
         return rows
 

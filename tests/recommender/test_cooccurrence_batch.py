@@ -142,3 +142,22 @@ async def test_online_counts_match_the_offline_fit_on_a_random_log(
         assert got.keys() == dict(row).keys()
         for dst, sim in row:
             assert got[dst] == pytest.approx(sim, rel=1e-6)
+
+
+def test_pending_pairs_sum_every_batch_into_one_table() -> None:
+    rng = np.random.default_rng(5)
+    codes = ItemCodes()
+    codes.encode([f"i{n}" for n in range(20)])
+    pending = PendingPairs(codes)
+    want: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for _ in range(6):
+        src = rng.integers(0, 20, 300)
+        dst = rng.integers(0, 20, 300)
+        gain = rng.normal(size=300)
+        pending.add(src, dst, gain)
+        for s, d, g in zip(src.tolist(), dst.tolist(), gain.tolist(), strict=True):
+            want[codes.names[s], codes.names[d]] += g
+    got = {(s, d): v for s, row in pending.pairs().items() for d, v in row.items()}
+    assert got.keys() == want.keys()
+    assert [got[k] for k in want] == pytest.approx([want[k] for k in want], rel=1e-12, abs=1e-12)
+    assert pending and not PendingPairs(codes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from itertools import repeat
+from itertools import pairwise, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -126,10 +126,16 @@ class PendingPairs:
     def pairs(self) -> dict[str, dict[str, float]]:
         """source -> target -> summed increment."""
         names = self.codes.names
-        rows: dict[str, dict[str, float]] = defaultdict(dict)
-        for k, v in zip(self._keys.tolist(), self._sums.tolist(), strict=True):
-            rows[names[k >> 32]][names[k & 0xFFFFFFFF]] = v
-        return rows
+        source = self._keys >> 32
+        targets = [names[t] for t in (self._keys & 0xFFFFFFFF).tolist()]
+        sums = self._sums.tolist()
+        # the keys are sorted: each source's pairs are one run
+        bounds = [0, *(np.flatnonzero(np.diff(source)) + 1).tolist(), len(sums)]
+        return {
+            names[int(source[a])]: dict(zip(targets[a:b], sums[a:b], strict=True))
+            for a, b in pairwise(bounds)
+            if b > a
+        }
 
 
 class RecentEntries:

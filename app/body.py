@@ -13,6 +13,7 @@ import re
 from email.message import Message
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -20,6 +21,8 @@ from starlette.exceptions import HTTPException
 KIB = 1024
 MIB = 1024 * KIB
 
+#: an integer orjson would not read exactly (past 64 bits it reads a float)
+_LONG_INTEGER = re.compile(rb"[0-9]{20}")
 #: a number literal too large for a double (it parses as infinity); strings rarely look like it
 _HUGE_LITERAL = re.compile(rb"[0-9][eE][+]?[0-9]{3}")
 
@@ -90,7 +93,18 @@ def _invalid(loc: tuple[str | int, ...], kind: str, msg: str) -> RequestValidati
 
 def parse_json(body: bytes) -> Any:
     """Parse ``body``; malformed JSON is a 422 on ``body`` (never a character offset as the
-    field)."""
+    field).
+
+    orjson parses first (several times faster on a batch of events). Whatever it refuses
+    (NaN and Infinity, a number too large for a double, a lone surrogate, deep nesting,
+    malformed JSON) and a body with an integer of 20 digits or more (which orjson would
+    read as a float) go to the standard parser, whose answer (the value, or the error
+    message) is the one given: the result never depends on which parser read it."""
+    if not _LONG_INTEGER.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(body)
     except json.JSONDecodeError as exc:

@@ -172,12 +172,18 @@ class EventIngestor:
                     log.warning("event observer %s failed: %r", type(observer).__name__, exc)
 
     async def _derived(self, accepted: Sequence[Event], now: float, asked: dict[str, str]) -> None:
-        await self._global_effects(accepted, now, asked)
-        for observer in self.observers:
+        """Popularity and every observer at once: they touch different keys, and their
+        round trips overlap instead of queueing one after another behind other batches'."""
+
+        async def observe(observer: EventObserver) -> None:
             try:
                 await observer.on_events(accepted, now)
             except STORE_ERRORS as exc:  # derived counters; the events themselves are stored
                 log.warning("event observer %s failed: %r", type(observer).__name__, exc)
+
+        await asyncio.gather(
+            self._global_effects(accepted, now, asked), *map(observe, self.observers)
+        )
 
     async def _asked_queries(self, events: Sequence[Event]) -> dict[str, str]:
         """For clarify answers without a query: the query we asked about (read before the

@@ -13,6 +13,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from context.bulk import incr_hashes, read_lists, send_batch
 from context.store import STORE_ERRORS
 from domain.events import Event, EventWeights
@@ -21,12 +23,22 @@ from recommender.learning.cooccurrence import (
     CooccurrenceConfig,
     CooccurrenceModel,
     Entry,
-    add_entry_pairs,
     weight_table,
+)
+from recommender.learning.cooccurrence_batch import (
+    ItemCodes,
+    PendingPairs,
+    RecentEntries,
+    pair_increments,
 )
 
 log = logging.getLogger("waypoint.cooccurrence")
 
+#: parsed entries of users' lists remembered at most (about 10 MB; they are some 50 per
+#: active user, and each batch adds its own)
+MAX_REMEMBERED = 100_000
+#: item codes kept from one write to the next at most (a new book then)
+MAX_CODES = 100_000
 #: script calls (of up to ``context.bulk.FIELDS_PER_CALL`` fields) per round trip of a flush
 CALLS_PER_TRIP = 4
 
@@ -100,49 +112,91 @@ class CooccurrenceObserver:
         self.keys = CooccurrenceKeys(self.prefix)
         self.table = weight_table(self.weights)
         self.decay = self.config.decay
-        #: source item -> neighbour -> increment, and item -> mass increment, not yet written
-        self._pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        self._mass: dict[str, float] = defaultdict(float)
+        self._fresh_books()
+
+    def _fresh_books(self) -> None:
+        """A new code book, and new pending increments and remembered entries that use it."""
+        codes = ItemCodes()
+        #: pair and mass increments not yet written
+        self._pending = PendingPairs(codes)
+        #: users' recent item events, parsed
+        self._recent = RecentEntries(codes, self.table)
         self._flusher: asyncio.Task[None] | None = None
 
     async def on_events(self, accepted: Sequence[Event], now: float) -> None:
         table = self.table
-        batch: dict[str, list[Entry]] = defaultdict(list)
-        pushed: dict[str, int] = defaultdict(int)  # entries this batch added to the list
+        # every item event of the batch, per user: anchors for the user's later ones
+        fresh: dict[str, list[Entry]] = defaultdict(list)
+        paired: set[str] = set()  # users with an event that makes pairs (a weight)
         for e in accepted:
             if e.item_id:
-                pushed[e.user_id] += 1
+                fresh[e.user_id].append((e.timestamp(now), e.item_id, e.type))
                 if table.get(e.type, 0.0) != 0:
-                    batch[e.user_id].append((e.timestamp(now), e.item_id, e.type))
-        if not batch:
+                    paired.add(e.user_id)
+        if not paired:
             return
-        users = sorted(batch)
+        users = sorted(paired)
         skip = {e.event_id for e in accepted}
         lists = await read_lists(
             self.redis,
             [
-                (UserKeys(self.prefix, u).recent_items, 0, self.config.max_history + pushed[u] - 1)
+                (
+                    UserKeys(self.prefix, u).recent_items,
+                    0,
+                    self.config.max_history + len(fresh[u]) - 1,
+                )
                 for u in users
             ],
         )
-        # summed per field first, then one command per hash (not one per pair)
-        pairs, mass = self._pairs, self._mass
+        # (a flush during the read may have started new ones)
+        pending, recent = self._pending, self._recent
+        if len(recent) > MAX_REMEMBERED:
+            recent = self._recent = RecentEntries(pending.codes, table)
+        flat = [x for raw in lists for x in reversed(raw)]  # each user's oldest first
+        p_ts, p_code, p_weight, usable = recent.lookup(flat, skip)
+        kept = np.flatnonzero(usable)
+        p_user = np.repeat(np.arange(len(users)), [len(raw) for raw in lists])[kept]
+        # the batch's item events, user after user, each user's in time order
+        new_ts: list[float] = []
+        new_items: list[str] = []
+        new_weight: list[float] = []
+        new_user: list[int] = []
+        scales: list[float] = []
         scale: dict[float, float] = {}  # time -> decay encoding of a weight of 1 then
-        for user_id, raw in zip(users, lists, strict=True):
-            prior = recent_entries(raw, skip, pushed[user_id])
-            for entry in sorted(batch[user_id], key=lambda x: x[0]):
-                ts, item, kind = entry
-                f = scale.get(ts)
+        mass = pending.mass
+        for n, u in enumerate(users):
+            for entry_ts, item, kind in sorted(fresh[u], key=lambda x: x[0]):
+                f = scale.get(entry_ts)
                 if f is None:
-                    f = scale[ts] = self.decay.encode(1.0, ts)
-                add_entry_pairs(pairs, prior, entry, table, self.config, f)
-                w = table[kind]
+                    f = scale[entry_ts] = self.decay.encode(1.0, entry_ts)
+                w = table.get(kind, 0.0)
+                new_ts.append(entry_ts)
+                new_items.append(item)
+                new_weight.append(w)
+                new_user.append(n)
+                scales.append(f)
                 if w > 0:
                     mass[item] += w * f
-                prior.append(entry)
+        # each user's sequence: the earlier events, then the batch's
+        n_user = np.array(new_user, dtype=np.int64)
+        keys = np.concatenate([2 * p_user, 2 * n_user + 1])
+        order = np.argsort(keys, kind="stable")
+        where = np.empty_like(order)
+        where[order] = np.arange(len(order))
+        pending.add(
+            *pair_increments(
+                np.concatenate([p_ts[kept], np.array(new_ts, dtype=np.float64)])[order],
+                np.concatenate([p_code[kept], recent.codes.encode(new_items)])[order],
+                np.concatenate([p_weight[kept], np.array(new_weight, dtype=np.float64)])[order],
+                where[len(kept) :],
+                np.searchsorted(keys[order], 2 * n_user),
+                np.array(scales, dtype=np.float64),
+                self.config,
+            )
+        )
         if self.flush_interval_s <= 0:
             await self.flush()
-        elif self._flusher is None and (pairs or mass):
+        elif self._flusher is None and pending:
             self._flusher = asyncio.create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
@@ -163,11 +217,14 @@ class CooccurrenceObserver:
         flusher, self._flusher = self._flusher, None
         if flusher is not None and flusher is not asyncio.current_task():
             flusher.cancel()
-        pairs, mass = self._pairs, self._mass
-        if not pairs and not mass:
+        pending = self._pending
+        if not pending:
             return
-        self._pairs = defaultdict(lambda: defaultdict(float))
-        self._mass = defaultdict(float)
+        pairs, mass = pending.pairs(), pending.mass
+        if len(pending.codes.names) > MAX_CODES:
+            self._fresh_books()
+        else:
+            self._pending = PendingPairs(self._recent.codes)
         # every source gets a mass field, so the loader finds its pairs even when the
         # positive events that made it an anchor predate this observer
         for src in pairs:

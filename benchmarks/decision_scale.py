@@ -10,8 +10,9 @@ Starts the demo app in this process on an embedded Redis, grows a second catalog
 bench's request mix (:data:`waypoint.bench.wrk.QUERIES`, its channels, languages and
 countries, 1,000 users, the long-tail word appended per request), alternating the two
 catalogs every ``--chunk`` requests (which goes first alternates too) so a busy machine
-slows both alike. Each catalog gets its own long-tail words (the same queries otherwise),
-so neither is served from the intent and text caches the other one filled. The clock is the
+slows both alike. Each catalog gets its own long-tail words and users (the same queries
+otherwise), so neither is served from the intent and text caches the other one filled nor
+reads the histories the other one's decisions wrote. The clock is the
 process's CPU time, so Redis and other processes do not count. Prints the mean and
 percentiles in microseconds per catalog and the ratio demo / grown (1.0: no growth).
 """
@@ -55,13 +56,14 @@ def tail_word(n: int, salt: int = 0) -> str:
 
 
 def request_mix(count: int, seed: int, salt: int = 0) -> list[RecommendRequest]:
-    """``count`` requests of the bench's mix; the long-tail words depend on ``salt`` only."""
+    """``count`` requests of the bench's mix; the long-tail words and the users' ids depend
+    on ``salt``, nothing else does."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
         query, long_tail = rng.choice(QUERIES)
         body: dict[str, Any] = {
-            "user_id": f"bench-{rng.randrange(1000)}",
+            "user_id": f"bench-{salt_word(salt)}-{rng.randrange(1000)}",
             "context": {
                 "channel": rng.choice(CHANNELS),
                 "language": rng.choice(LANGUAGES),

@@ -51,9 +51,10 @@ class Load:
         return path
 
     def recommend(self) -> Path:
-        """A recommend script for one wrk run: each call's long-tail words are new (its own
-        salt), so a later run -- the grown catalog's after the demo's, saturation after
-        c=1 -- never gets the intent and text caches' hits an earlier run paid for."""
+        """A recommend script for one wrk run: each call's long-tail words and users are
+        new (its own salt), so a later run -- the grown catalog's after the demo's,
+        saturation after c=1 -- never gets the intent and text caches' hits an earlier run
+        paid for, nor reads the histories an earlier run's decisions wrote."""
         salt = self._salts = self._salts + 1
         text = recommend_script(self.key, users=self.users, seed=self.seed, salt=salt)
         return self.script(f"recommend-{salt}", text)

@@ -18,6 +18,8 @@ from typing import Any
 #: made-up word appended per request, so no two requests send the same text (within a run,
 #: and across the runs of one bench: each run's words start with that run's own ``salt``,
 #: see :func:`recommend_script`, so no phase is served from caches an earlier phase filled).
+#: The users are the run's own too (``bench-<salt>-<n>``): a later phase does not read the
+#: longer histories and fatigue counts the earlier phases' decisions left its users.
 QUERIES: list[tuple[str | None, bool]] = [
     (None, False),
     ("I want a new crime novel", False),
@@ -79,7 +81,7 @@ _RECOMMEND = r"""
 request = function()
   counter = counter + 1
   local q = pick(QUERIES)
-  local body = '{"user_id":"bench-' .. math.random(0, USERS - 1) ..
+  local body = '{"user_id":"bench-' .. SALT .. '-' .. math.random(0, USERS - 1) ..
     '","context":{"channel":"' .. pick(CHANNELS) .. '","language":"' .. pick(LANGUAGES) ..
     '","location":{"country":"' .. pick(COUNTRIES) .. '"}},"limit":5'
   if q[1] then
@@ -163,7 +165,7 @@ def _header(key: str, seed: int, users: int, salt: int = 0) -> str:
 
 def recommend_script(key: str, *, users: int, seed: int, salt: int = 0) -> str:
     """The recommend mix; scripts with different ``salt`` never send the same long-tail
-    word, so a run is as cold to the long tail as the one before it."""
+    word nor the same user id, so a run starts as cold as the one before it."""
     queries = _lua([[q, tail] for q, tail in QUERIES])
     return f"{_header(key, seed, users, salt)}\nQUERIES = {queries}\n{_COMMON}\n{_RECOMMEND}"
 

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Intent predictions kept per worker for repeated queries (0: no cache).",
     )
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas per worker (threads that build catalogs share them "
+        "instead of growing one each; see service.memory); 0 leaves glibc's default.",
+    )
     reload_interval_s: float = Field(
         default=1.0, gt=0, description="How often workers check catalog/model versions."
     )
@@ -124,7 +130,7 @@ class Settings(BaseSettings):
         "when the customer has no journey or open intent (JSON list).",
     )
     retrieval_query: int = Field(
-        default=150, ge=1, le=10_000, description="Candidates retrieved by the query's words."
+        default=100, ge=1, le=10_000, description="Candidates retrieved by the query's words."
     )
     retrieval_category: int = Field(
         default=300,

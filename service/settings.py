@@ -108,10 +108,17 @@ class Settings(BaseSettings):
         description="Intent predictions kept per worker for repeated queries (0: no cache).",
     )
     malloc_arenas: int = Field(
-        default=2,
+        default=1,
         ge=0,
-        description="glibc malloc arenas per worker (threads that build catalogs share them "
-        "instead of growing one each; see service.memory); 0 leaves glibc's default.",
+        description="glibc malloc arenas per worker (threads that build catalogs share the "
+        "heap instead of growing one each; see service.memory); 0 leaves glibc's default.",
+    )
+    malloc_mmap_threshold: int = Field(
+        default=256 * 1024,
+        ge=0,
+        le=32 * 1024 * 1024,
+        description="Blocks of at least this many bytes are mapped on their own and go back "
+        "to the system when freed (see service.memory); 0 leaves glibc's sliding default.",
     )
     reload_interval_s: float = Field(
         default=1.0, gt=0, description="How often workers check catalog/model versions."

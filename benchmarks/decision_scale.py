@@ -9,7 +9,10 @@ Starts the demo app in this process on an embedded Redis, grows a second catalog
 ``Recommender.recommend`` (or ``--stage rank``: everything before arbitration) for the
 bench's request mix (:data:`waypoint.bench.wrk.QUERIES`, its channels, languages and
 countries, 1,000 users, the long-tail word appended per request), alternating the two
-catalogs every ``--chunk`` requests so a busy machine slows both alike. The clock is the
+catalogs every ``--chunk`` requests (which goes first alternates too) so a busy machine
+slows both alike. Each catalog gets its own long-tail words and users (the same queries
+otherwise), so neither is served from the intent and text caches the other one filled nor
+reads the histories the other one's decisions wrote. The clock is the
 process's CPU time, so Redis and other processes do not count. Prints the mean and
 percentiles in microseconds per catalog and the ratio demo / grown (1.0: no growth).
 """
@@ -37,15 +40,14 @@ from recommender.schemas import RecommendRequest
 from service.redis_server import EmbeddedRedis
 from service.settings import Settings
 from waypoint.bench.synth import grown_catalog
-from waypoint.bench.wrk import CHANNELS, COUNTRIES, LANGUAGES, QUERIES
+from waypoint.bench.wrk import CHANNELS, COUNTRIES, LANGUAGES, QUERIES, SYLLABLES, salt_word
 
-_SYLLABLES = ["ka", "lo", "mi", "ren", "sto", "vu", "dar", "fel", "gin", "hol", "jor", "pes",
-              "qua", "ris"]  # fmt: skip
+_SYLLABLES = SYLLABLES
 
 
-def tail_word(n: int) -> str:
-    """The made-up word the wrk script appends to a long-tail query (thread 1)."""
-    word = _SYLLABLES[1]
+def tail_word(n: int, salt: int = 0) -> str:
+    """The made-up word the wrk script with ``salt`` appends to a long-tail query (thread 1)."""
+    word = salt_word(salt) + _SYLLABLES[1]
     while True:
         word += _SYLLABLES[n % len(_SYLLABLES)]
         n //= len(_SYLLABLES)
@@ -53,13 +55,15 @@ def tail_word(n: int) -> str:
             return word
 
 
-def request_mix(count: int, seed: int) -> list[RecommendRequest]:
+def request_mix(count: int, seed: int, salt: int = 0) -> list[RecommendRequest]:
+    """``count`` requests of the bench's mix; the long-tail words and the users' ids depend
+    on ``salt``, nothing else does."""
     rng = random.Random(seed)
     out = []
     for n in range(count):
         query, long_tail = rng.choice(QUERIES)
         body: dict[str, Any] = {
-            "user_id": f"bench-{rng.randrange(1000)}",
+            "user_id": f"bench-{salt_word(salt)}-{rng.randrange(1000)}",
             "context": {
                 "channel": rng.choice(CHANNELS),
                 "language": rng.choice(LANGUAGES),
@@ -68,7 +72,7 @@ def request_mix(count: int, seed: int) -> list[RecommendRequest]:
             "limit": 5,
         }
         if query is not None:
-            body["query"] = f"{query} {tail_word(n)}" if long_tail else query
+            body["query"] = f"{query} {tail_word(n, salt)}" if long_tail else query
         out.append(RecommendRequest.model_validate(body))
     return out
 
@@ -106,13 +110,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             states = {"demo": demo, "grown": dataclasses.replace(demo, catalog=grown)}
             gc.collect()
             gc.freeze()  # as the service does with a new catalog
-            reqs = request_mix(args.requests, seed=1)
+            # the same requests, but long-tail words of each catalog's own (salts 1 and 2)
+            reqs = {k: request_mix(args.requests, seed=1, salt=i + 1) for i, k in enumerate(states)}
             warm = request_mix(50, seed=7)
             times: dict[str, list[float]] = {k: [] for k in states}
-            for lo in range(0, len(reqs), args.chunk):
-                for name, state in states.items():
+            names = list(states)
+            for step, lo in enumerate(range(0, args.requests, args.chunk)):
+                for name in names if step % 2 == 0 else names[::-1]:
+                    state = states[name]
                     await _timed(rec, state, warm, args.stage)  # a catalog's first calls
-                    times[name] += await _timed(rec, state, reqs[lo : lo + args.chunk], args.stage)
+                    chunk = reqs[name][lo : lo + args.chunk]
+                    times[name] += await _timed(rec, state, chunk, args.stage)
     finally:
         redis.stop()
     out: dict[str, Any] = {"stage": args.stage, "requests": args.requests, "size": len(grown)}

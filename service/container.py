@@ -30,6 +30,7 @@ from recommender.learning.propensity_store import PropensityObserver, Propensity
 from recommender.learning.ranker_registry import RankerRegistry
 from recommender.pipeline import Recommender
 from recommender.retrieval import Limits
+from service.memory import tune_malloc
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -60,6 +61,7 @@ class Services:
 
 
 def build_services(settings: Settings, redis: Any) -> Services:
+    tune_malloc(settings.malloc_arenas, settings.malloc_mmap_threshold)
     keys = GlobalKeys(settings.key_prefix)
     affinity = Decay(settings.affinity_half_life_days * DAY)
     fatigue = Decay(DAY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from intent.taxonomy import Taxonomy
 from recommender.catalog import CatalogIndex, CatalogStore
 from recommender.catalog.sync import CatalogSync, off_loop
 from recommender.decision.arbiter import ArbitrationSource
+from recommender.retrieval import semantic
 from recommender.retrieval.evidence import warm
 from recommender.state import LiveState
 
@@ -25,6 +27,11 @@ log = logging.getLogger("service.runtime")
 
 #: how many of the most popular actions the live state keeps as a retrieval source
 POPULAR = 100
+#: the background refresh starts a catalog build no sooner than this many times the last
+#: one's duration after it ended: a stream of catalog changes (a version per PUT) is applied
+#: in batches, and builds take at most 1 / (1 + BUILD_PACE) of the worker's time, so the
+#: requests served meanwhile keep most of it (a 100,000-action build takes about a second)
+BUILD_PACE = 3.0
 
 
 class ModelSource(Protocol):
@@ -74,20 +81,33 @@ class Runtime:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._experiments_version = -1
+        #: monotonic time before which the background refresh starts no catalog build
+        self._next_build_at = -math.inf
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, paced: bool = False) -> None:
         """Reload whatever changed version. Serialized: a route's refresh and the background
-        one never interleave (which could write back an older state)."""
+        one never interleave (which could write back an older state). ``paced`` (the
+        background refresh): a catalog build waits out :data:`BUILD_PACE`."""
         async with self._lock:
-            await self._refresh()
+            await self._refresh(paced)
 
-    async def _refresh(self) -> None:
-        catalog = await self.catalog_sync.refresh()
-        if catalog is not None:
-            # the build ran off the event loop; requests kept the previous index meanwhile,
-            # and keep it while what a first query would build for it is built there too
-            await off_loop(warm, catalog, self.state.taxonomy)
-            self.state = replace(self.state, catalog=catalog)
+    def build_due_in(self) -> float:
+        """Seconds until the background refresh may build the catalog again (0: now)."""
+        return max(0.0, self._next_build_at - time.monotonic())
+
+    async def _refresh(self, paced: bool = False) -> None:
+        if not paced or self.build_due_in() == 0:
+            started = time.monotonic()
+            catalog = await self.catalog_sync.refresh()
+            if catalog is not None:
+                # the build ran off the event loop; requests kept the previous index
+                # meanwhile, and keep it while what a first query would build for it
+                # (evidence tables, semantic prototypes) is built there too
+                await off_loop(warm, catalog, self.state.taxonomy)
+                await off_loop(semantic.warm, catalog)
+                self.state = replace(self.state, catalog=catalog)
+                ended = time.monotonic()
+                self._next_build_at = ended + BUILD_PACE * (ended - started)
         taxonomy_version = await self.taxonomy.version()
         state = self.state
         if taxonomy_version != self._taxonomy_version:
@@ -148,11 +168,18 @@ class Runtime:
         """Refresh forever; errors are logged and retried, never fatal."""
         task = asyncio.current_task()
         while True:
+            woken = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval_s)
+                woken = await asyncio.wait_for(self._wake.wait(), interval_s)
             self._wake.clear()
+            due = self.build_due_in()
+            if woken and due > 0:
+                # a change woke us during the pause after the last build: apply it, and
+                # whatever follows meanwhile, in one build once the pause is over
+                await asyncio.sleep(due)
+                self._wake.clear()
             try:
-                await self.refresh()
+                await self.refresh(paced=True)
             except Exception as exc:  # a reload must never kill the worker
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError() from exc

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Intent predictions kept per worker for repeated queries (0: no cache).",
     )
+    malloc_arenas: int = Field(
+        default=1,
+        ge=0,
+        description="glibc malloc arenas per worker (threads that build catalogs share the "
+        "heap instead of growing one each; see service.memory); 0 leaves glibc's default.",
+    )
+    malloc_mmap_threshold: int = Field(
+        default=256 * 1024,
+        ge=0,
+        le=32 * 1024 * 1024,
+        description="Blocks of at least this many bytes are mapped on their own and go back "
+        "to the system when freed (see service.memory); 0 leaves glibc's sliding default.",
+    )
     reload_interval_s: float = Field(
         default=1.0, gt=0, description="How often workers check catalog/model versions."
     )
@@ -124,7 +137,7 @@ class Settings(BaseSettings):
         "when the customer has no journey or open intent (JSON list).",
     )
     retrieval_query: int = Field(
-        default=150, ge=1, le=10_000, description="Candidates retrieved by the query's words."
+        default=100, ge=1, le=10_000, description="Candidates retrieved by the query's words."
     )
     retrieval_category: int = Field(
         default=300,

@@ -80,6 +80,8 @@ class CatalogIndex:
     prefix_categories: Mapping[str, IntArray]
     #: category prefix -> positions of the actions under it, best prior first
     by_prefix: Mapping[str, IntArray]
+    #: per action, CRC-32 of its id (a pseudo-random order that a new version keeps)
+    id_hash: NDArray[np.uint32] = field(default_factory=lambda: np.empty(0, np.uint32))
     max_value: float = 1.0
     #: longest ``Action.cap`` window in the catalog, seconds
     max_cap_s: int = 0
@@ -174,6 +176,7 @@ class CatalogIndex:
                 p: np.asarray(cs, dtype=np.int32) for p, cs in prefix_categories.items()
             },
             by_prefix=_prefix_lists(category_of, len(categories), value_term, prefix_categories),
+            id_hash=column("id_hash", np.uint32),
             max_value=max_value,
             max_cap_s=int(cap_s.max()) if n else 0,
         )

@@ -10,6 +10,7 @@ every build of one worker's catalog, so a row's numbers stay valid from version 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,8 @@ class ItemRow:
     rule_key: tuple[str, ...]
     #: the action's content words, as sorted word ids
     token_ids: NDArray[np.int32]
+    #: CRC-32 of the id: a pseudo-random order fixed by the id (semantic prototypes)
+    id_hash: int
 
     @classmethod
     def of(cls, action: Action, vocab: Vocabularies) -> ItemRow:
@@ -97,4 +100,5 @@ class ItemRow:
             cap_s=action.cap.per_seconds if action.cap is not None else 0,
             rule_key=tuple(r.model_dump_json() for r in action.eligibility),
             token_ids=vocab.words.encode(action_tokens(action)),
+            id_hash=zlib.crc32(action.id.encode()),
         )

@@ -43,7 +43,7 @@ BoolArray = NDArray[np.bool_]
 class Limits:
     """How many candidates each source may return (``WAYPOINT_RETRIEVAL_*`` settings)."""
 
-    query: int = 150
+    query: int = 100
     #: postings read per query word (the heaviest first)
     postings: int = 5_000
     #: candidates from the allowed categories, shared among their prefixes (a third of it
@@ -55,7 +55,7 @@ class Limits:
     popular: int = 50
     affinity_categories: int = 5
     #: candidates from the sub-categories the query names, shared among them
-    preferred: int = 60
+    preferred: int = 40
     #: candidates from the customer's favourite categories, shared among them
     affinity: int = 60
 
@@ -104,14 +104,21 @@ def _best_of(
     if not prefixes:
         return []
     each = max(floor, budget // len(prefixes))
+    lists = [catalog.under_prefix(p) for p in prefixes]
+    # the head of every list (twice the quota) checked in one call: the filter's cost is
+    # mostly per call, and most quotas are met by their head
+    heads = [ranked[: each * 2] for ranked in lists]
+    ok = available(np.concatenate(heads))
     out: list[IntArray] = []
-    for p in prefixes:
-        ranked = catalog.under_prefix(p)
-        got: list[IntArray] = []
-        found = 0
-        # read the prior-ordered list in growing chunks until the quota is met; never
-        # past 20 times the quota, so an unavailable category cannot make it a full scan
-        start, chunk = 0, each * 2
+    offset = 0
+    for ranked, head in zip(lists, heads, strict=True):
+        keep = head[ok[offset : offset + len(head)]]
+        offset += len(head)
+        got = [keep[:each]]
+        found = min(len(keep), each)
+        # read on in growing chunks until the quota is met; never past 20 times the
+        # quota, so an unavailable category cannot make it a full scan
+        start, chunk = len(head), each * 4
         while found < each and start < len(ranked) and start < 20 * each:
             part = ranked[start : start + chunk]
             keep = part[available(part)]

@@ -27,7 +27,7 @@ from recommender.ranking.score import score_positions
 from recommender.ranking.terms import ScoringContext, Weights, category_terms
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
 from recommender.retrieval.evidence import Evidence, catalog_evidence
-from recommender.retrieval.semantic import _sample, semantic_index
+from recommender.retrieval.semantic import _sample, prototype_groups, semantic_index, warm
 from recommender.text import tokens
 from tests.recommender.evidence_world import CATALOG, TAXONOMY
 
@@ -86,9 +86,15 @@ def test_a_grown_catalog_keeps_its_prototypes_and_the_previous_index_beside_it()
     grown = CatalogIndex.build([*actions, *copies], 3)
     live = semantic_index(small)
     assert live is not None
+    warm(grown)  # the runtime builds the next catalog's off the event loop, before the swap
+    assert semantic_index(small) is live  # the live catalog's is kept beside it
     next_index = semantic_index(grown)
     assert next_index is not None and next_index is not live
-    assert semantic_index(small) is live  # not built again
+    assert semantic_index(grown) is next_index  # not built again
+    # one pass over the id hashes picks, per leaf, what _sample picks among its actions
+    for group in prototype_groups(grown):
+        leaf = np.flatnonzero(grown.category_of == grown.category_of[group[0]])
+        assert group.tolist() == _sample(leaf, grown).tolist()
 
     def prototypes(catalog: CatalogIndex) -> set[str]:
         leaf = [p for p, a in enumerate(catalog.items) if a.category == "books/fiction/crime"]

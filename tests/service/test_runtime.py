@@ -15,6 +15,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 from context.decay import Decay
+from domain.actions import Action
 from domain.keys import GlobalKeys
 from experiments.lifecycle import Experiment
 from experiments.models import ExperimentSpec
@@ -144,3 +145,43 @@ async def test_wake_runs_a_refresh_before_the_interval(redis: Any) -> None:
                 break
             await asyncio.sleep(0.02)
     assert rt.state.taxonomy.names == ["buy_book"]
+
+
+def _action(i: int) -> Action:
+    return Action.model_validate(
+        {"id": f"a{i}", "kind": "product", "category": "books", "title": {"en": f"Title {i}"}}
+    )
+
+
+async def test_catalog_changes_during_the_pause_after_a_build_are_applied_in_one_build(
+    redis: Any,
+) -> None:
+    """The background refresh paces catalog builds (service.runtime.BUILD_PACE): changes
+    that wake it during the pause after a build wait for its end and go live together, in
+    one build; a refresh a route awaits (``?wait=true``) is not paced."""
+    rt = runtime(redis)
+    sync = rt.catalog_sync
+    async with rt.running(interval_s=60):
+        await rt.catalog.upsert([_action(0)])
+        rt.wake()
+        await _until(lambda: len(rt.state.catalog) == 1)
+        builds = sync.stats.builds
+        rt._next_build_at = time.monotonic() + 0.5  # as after a build of ~0.17 s
+        for i in (1, 2):
+            await rt.catalog.upsert([_action(i)])
+            rt.wake()
+            await asyncio.sleep(0.05)
+        assert len(rt.state.catalog) == 1, "built during the pause"
+        await _until(lambda: len(rt.state.catalog) == 3)
+        assert sync.stats.builds == builds + 1
+        rt._next_build_at = time.monotonic() + 60
+        await rt.catalog.upsert([_action(3)])
+        await rt.refresh()  # what a route with ?wait=true awaits: never paced
+        assert len(rt.state.catalog) == 4
+
+
+async def _until(done: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,9 +20,16 @@ from domain.actions import Action
 from service.settings import Settings
 from waypoint.bench import synth
 from waypoint.bench.floor import create_app
-from waypoint.bench.phases import with_db
+from waypoint.bench.phases import Load, with_db
 from waypoint.bench.report import checks
-from waypoint.bench.wrk import event_id, parse_event_id, parse_output, recommend_script
+from waypoint.bench.wrk import (
+    SYLLABLES,
+    event_id,
+    parse_event_id,
+    parse_output,
+    recommend_script,
+    salt_word,
+)
 
 
 def test_synthetic_copies_are_valid_varied_and_cover_every_category() -> None:
@@ -80,6 +88,26 @@ def test_recommend_script_embeds_the_mix() -> None:
     assert "USERS = 1000" in script
     assert "what's the weather tomorrow" in script
     assert "k'\\\"ey" in script  # the key is JSON-escaped inside a Lua long string
+
+
+def test_every_recommend_run_gets_long_tail_words_of_its_own(tmp_path: Path) -> None:
+    """The grown catalog's phase must not be served from caches the demo phase filled: each
+    run's long-tail words start with a salt of its own, and the syllables are a prefix code,
+    so two runs never spell the same word."""
+    load = Load(
+        wrk="wrk", workdir=tmp_path, key="k", seconds=1, warmup=0, connections=1,
+        threads=1, users=10, seed=0,
+    )  # fmt: skip
+    first, second = load.recommend(), load.recommend()
+    assert first != second
+    salts = [re.findall(r"SALT = \[==\[(\w+)\]==\]", p.read_text()) for p in (first, second)]
+    assert len(salts[0]) == len(salts[1]) == 1 and salts[0] != salts[1]
+    assert len({salt_word(s) for s in range(196)}) == 196
+    lua = re.search(r"local syl = \{(.*?)\}", first.read_text())
+    assert lua is not None and re.findall(r'"(\w+)"', lua.group(1)) == SYLLABLES
+    assert all(not a.startswith(b) for a in SYLLABLES for b in SYLLABLES if a != b), (
+        "a syllable is a prefix of another: two salts could spell the same word"
+    )
 
 
 def test_with_db() -> None:

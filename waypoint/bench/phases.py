@@ -42,6 +42,7 @@ class Load:
     users: int
     seed: int
     _scripts: dict[str, Path] = field(default_factory=dict)
+    _salts: int = 0
 
     def script(self, name: str, text: str) -> Path:
         path = self.workdir / f"{name}.lua"
@@ -50,9 +51,13 @@ class Load:
         return path
 
     def recommend(self) -> Path:
-        if "recommend" not in self._scripts:
-            self.script("recommend", recommend_script(self.key, users=self.users, seed=self.seed))
-        return self._scripts["recommend"]
+        """A recommend script for one wrk run: each call's long-tail words and users are
+        new (its own salt), so a later run -- the grown catalog's after the demo's,
+        saturation after c=1 -- never gets the intent and text caches' hits an earlier run
+        paid for, nor reads the histories an earlier run's decisions wrote."""
+        salt = self._salts = self._salts + 1
+        text = recommend_script(self.key, users=self.users, seed=self.seed, salt=salt)
+        return self.script(f"recommend-{salt}", text)
 
     def run(
         self,
@@ -106,15 +111,15 @@ def probe_error(load: Load, url: str) -> str:
 
 
 def recommend_side_by_side(load: Load, floor: Proc, server: Proc) -> dict[str, Any]:
-    """Floor and server at concurrency 1 and at saturation, each phase right after the other."""
-    script = load.recommend()
+    """Floor and server at concurrency 1 and at saturation, each phase right after the other;
+    every run sends long-tail words of its own (:meth:`Load.recommend`)."""
     for proc in (floor, server):
         if load.warmup:
-            load.run(proc, script, 1, seconds=load.warmup)
+            load.run(proc, load.recommend(), 1, seconds=load.warmup)
     out: dict[str, Any] = {"floor": {}, "server": {}}
     for label, conns in (("c1", 1), ("saturation", load.connections)):
         for name, proc in (("floor", floor), ("server", server)):
-            result = load.run(proc, script, conns).as_dict()
+            result = load.run(proc, load.recommend(), conns).as_dict()
             result["connections"] = conns
             if result["errors"]:
                 result["probe"] = probe_error(load, proc.url)
@@ -209,14 +214,13 @@ class UpsertStream(threading.Thread):
 
 def rebuild(load: Load, server: Proc, batch: int, synthetic: int) -> dict[str, Any]:
     """Recommend latency (c=1 and saturation) while a catalog upsert stream runs."""
-    script = load.recommend()
     out: dict[str, Any] = {}
     for label, conns in (("c1", 1), ("saturation", load.connections)):
         wait_idle(server)
         stream = UpsertStream(load, server.url, batch, synthetic)
         stream.start()
         try:
-            result = load.run(server, script, conns, idle_first=False).as_dict()
+            result = load.run(server, load.recommend(), conns, idle_first=False).as_dict()
         finally:
             stream.stop_event.set()
             stream.join(timeout=300)

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 #: ``(query, long_tail)``: ``None`` is a request without a query; a long-tail query gets a
-#: made-up word appended per request, so no two requests send the same text.
+#: made-up word appended per request, so no two requests send the same text (within a run,
+#: and across the runs of one bench: each run's words start with that run's own ``salt``,
+#: see :func:`recommend_script`, so no phase is served from caches an earlier phase filled).
+#: The users are the run's own too (``bench-<salt>-<n>``): a later phase does not read the
+#: longer histories and fatigue counts the earlier phases' decisions left its users.
 QUERIES: list[tuple[str | None, bool]] = [
     (None, False),
     ("I want a new crime novel", False),
@@ -46,9 +50,10 @@ function init(args)
   math.randomseed(SEED + 7919 * (tid or 0))
 end
 
--- a made-up word, unique per (thread, counter)
+-- a made-up word, unique per (run, thread, counter): SALT names the run, and the
+-- syllables are a prefix code, so no two (SALT, thread, counter) spell the same word
 local function word(n)
-  local s = syl[((tid or 0) % #syl) + 1]
+  local s = SALT .. syl[((tid or 0) % #syl) + 1]
   repeat
     s = s .. syl[(n % #syl) + 1]
     n = math.floor(n / #syl)
@@ -76,7 +81,7 @@ _RECOMMEND = r"""
 request = function()
   counter = counter + 1
   local q = pick(QUERIES)
-  local body = '{"user_id":"bench-' .. math.random(0, USERS - 1) ..
+  local body = '{"user_id":"bench-' .. SALT .. '-' .. math.random(0, USERS - 1) ..
     '","context":{"channel":"' .. pick(CHANNELS) .. '","language":"' .. pick(LANGUAGES) ..
     '","location":{"country":"' .. pick(COUNTRIES) .. '"}},"limit":5'
   if q[1] then
@@ -132,11 +137,23 @@ def _lua(value: Any) -> str:
     raise TypeError(f"no Lua literal for {type(value).__name__}")
 
 
-def _header(key: str, seed: int, users: int) -> str:
+#: the syllables of the made-up words (the Lua ``syl`` table): no one is a prefix of another
+SYLLABLES = ["ka", "lo", "mi", "ren", "sto", "vu", "dar", "fel", "gin", "hol", "jor", "pes",
+             "qua", "ris"]  # fmt: skip
+
+
+def salt_word(salt: int) -> str:
+    """Two syllables naming run ``salt`` (``salt`` mod 196): the start of its long-tail words."""
+    n = len(SYLLABLES)
+    return SYLLABLES[salt % n] + SYLLABLES[(salt // n) % n]
+
+
+def _header(key: str, seed: int, users: int, salt: int = 0) -> str:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     return "\n".join(
         [
             f"SEED = {seed}",
+            f"SALT = {_lua(salt_word(salt))}",
             f"USERS = {users}",
             f"HEADERS = {_lua(headers)}",
             f"CHANNELS = {_lua(CHANNELS)}",
@@ -146,9 +163,11 @@ def _header(key: str, seed: int, users: int) -> str:
     )
 
 
-def recommend_script(key: str, *, users: int, seed: int) -> str:
+def recommend_script(key: str, *, users: int, seed: int, salt: int = 0) -> str:
+    """The recommend mix; scripts with different ``salt`` never send the same long-tail
+    word nor the same user id, so a run starts as cold as the one before it."""
     queries = _lua([[q, tail] for q, tail in QUERIES])
-    return f"{_header(key, seed, users)}\nQUERIES = {queries}\n{_COMMON}\n{_RECOMMEND}"
+    return f"{_header(key, seed, users, salt)}\nQUERIES = {queries}\n{_COMMON}\n{_RECOMMEND}"
 
 
 def events_script(

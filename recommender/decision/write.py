@@ -189,22 +189,36 @@ def logged_candidates(d: Decision, picked: Picked) -> list[dict[str, Any]]:
     items = [catalog_items[p] for p in table.positions[rows].tolist()]
     # the posterior success rates (propensity is a lift)
     rates = d.state.propensity.means(picked.bucket, [item.id for item in items])
+    refused_flags = [row in refused for row in rows.tolist()]
+    # one pass over the columns (no per-column indexing per candidate)
     return [
         {
             "id": item.id,
             "kind": item.kind,
             "category": item.category,
             "value": item.value,
-            "rank": ranks[k],
-            "terms": dict(zip(SCORE_TERMS, terms[k], strict=True)),
-            "score": score[k],
-            "value_contribution": value_contribution[k],
-            "propensity": propensity[k],
-            "lever": lever[k],
-            "priority": priority[k],
+            "rank": rank,
+            "terms": dict(zip(SCORE_TERMS, t)),  # noqa: B905 (a row per term, by shape)
+            "score": sc,
+            "value_contribution": vc,
+            "propensity": pr,
+            "lever": lv,
+            "priority": pi,
             "explore": item.explore,
-            "refused": row in refused,
-            "rate": rates[k],
+            "refused": ref,
+            "rate": rate,
         }
-        for k, (row, item) in enumerate(zip(rows.tolist(), items, strict=True))
+        for item, rank, t, sc, vc, pr, lv, pi, ref, rate in zip(
+            items,
+            ranks,
+            terms,
+            score,
+            value_contribution,
+            propensity,
+            lever,
+            priority,
+            refused_flags,
+            rates,
+            strict=True,
+        )
     ]

@@ -28,8 +28,8 @@ from recommender.ranking.preference import semantic_preference
 from recommender.retrieval.evidence import Evidence
 from recommender.state import LiveState
 
-#: distinct queries remembered (an entry is a few hundred bytes)
-MEMO_SIZE = 4_096
+#: distinct queries remembered (an entry holds a few small dicts: a few KB at most)
+MEMO_SIZE = 1_024
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

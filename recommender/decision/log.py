@@ -42,6 +42,8 @@ from typing import Any
 
 import orjson
 
+from context.bulk import Command
+
 __all__ = [
     "DECISION_LOG_MAXLEN",
     "LOG_CANDIDATES",
@@ -80,9 +82,9 @@ class DecisionLog:
         self.key = key
         self.maxlen = maxlen
 
-    def append(self, pipe: Any, record: dict[str, Any]) -> None:
-        """Queue one record on ``pipe`` (the decision's write pipeline)."""
-        pipe.xadd(self.key, {"d": encode(record)}, maxlen=self.maxlen, approximate=True)
+    def append(self, record: dict[str, Any]) -> Command:
+        """The command that appends one record (sent with the decision's write)."""
+        return ("XADD", self.key, "MAXLEN", "~", self.maxlen, "*", "d", encode(record))
 
     async def outcome(self, record: dict[str, Any]) -> None:
         """Append an attributed outcome (an ``OutcomeSink`` for the propensity observer)."""

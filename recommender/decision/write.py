@@ -13,12 +13,12 @@ A store error loses the write, never the answer: the answer says it is degraded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
 
+from context.bulk import Command, Script
 from context.events import EventPlanner, Op
 from context.store import STORE_ERRORS, UserStore
 from intent.learned import LearnedExample, LearnedExamples
@@ -77,20 +77,17 @@ class DecisionWriter:
         ops.extend(d.user.pseudonym_ops())
         return ops
 
-    def global_ops(self, d: Decision, picked: Picked | None) -> Callable[[Any], None] | None:
-        """What the write pipeline queues on global keys: the impression counters and the
-        decision log entry (None: nothing, without arbitration)."""
+    def global_ops(self, d: Decision, picked: Picked | None) -> list[tuple[Command, Script | None]]:
+        """The commands the write sends on global keys: the impression counters and the
+        decision log entry (none without arbitration)."""
         if picked is None:
-            return None
-        record = log_record(d, picked) if self.decision_log is not None else None
-
-        def queue(pipe: Any) -> None:
-            if self.propensity is not None and picked.shown:
-                self.propensity.count_impressions(pipe, picked.bucket, picked.shown_ids)
-            if self.decision_log is not None and record is not None:
-                self.decision_log.append(pipe, record)
-
-        return queue
+            return []
+        out: list[tuple[Command, Script | None]] = []
+        if self.propensity is not None and picked.shown:
+            out.append(self.propensity.count_impressions(picked.bucket, picked.shown_ids))
+        if self.decision_log is not None:
+            out.append((self.decision_log.append(log_record(d, picked)), None))
+        return out
 
     async def _learn_from_clarify(self, d: Decision) -> None:
         """An explicit intent picked from our clarifying options labels the asked query."""

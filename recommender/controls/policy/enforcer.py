@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from context.bulk import Script, call
 from domain.actions import Action, CatalogItem
 from domain.keys import UserKeys
 from recommender.catalog import CatalogIndex
@@ -117,7 +118,7 @@ class ContactEnforcer:
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
-        self._script = redis.register_script(ADMIT_LUA)
+        self._script = Script(ADMIT_LUA)
         self._horizon: tuple[int, int] = (-1, 0)
         #: per-channel rules of the policy object last seen (the live state swaps it whole)
         self._rules: tuple[ContactPolicy | None, dict[str, _ChannelRules]] = (None, {})
@@ -238,7 +239,8 @@ class ContactEnforcer:
             ),
             orjson.dumps([i + 1 for i in explore_order or () if 0 <= i < len(candidates)]),
         ]
-        raw = await self._script(keys=[run.keys.contact, run.keys.feedback], args=args)
+        command = self._script.command([run.keys.contact, run.keys.feedback], args)
+        (raw,) = await call(self.redis, [command], [self._script])
         values = [int(v) for v in raw]
         if values[0] == -1:
             return None

@@ -3,7 +3,9 @@ changes (events are applied by :mod:`context.event_writes`).
 
 Every script touches only the keys of one user (one hash slot on Redis Cluster). A script
 rather than a pipeline of single commands: the client's cost is per command (packing,
-parsing, a read timeout each), and a decision would otherwise send about thirty.
+parsing, a read timeout each), and a decision would otherwise send about thirty. The
+scripts are called by SHA1 through :func:`context.bulk.call` (packed commands on one
+pooled connection, not redis-py's per-command dispatch; on Redis Cluster its pipeline).
 """
 
 from __future__ import annotations

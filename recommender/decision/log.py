@@ -1,14 +1,14 @@
 """The decision log: every decision (and every attributed outcome) on a Redis Stream.
 
-Each served answer appends one entry (``XADD <prefix>:decisions MAXLEN ~ N``), written in
-the same pipeline as the decision's other side effects. The stream is **global**, not
-per user; its retention is bounded by ``MAXLEN ~`` (approximate trimming: Redis trims
-whole macro nodes, so the length may exceed ``maxlen`` by a little). On Redis Cluster
-the stream lives on its own slot: the decision's pipeline then sends the user's
-commands to the user's node and the ``XADD`` to the stream's node (redis-py's cluster
-pipeline groups commands by node), so the log write is not atomic with the user's
-write -- a crash in between can lose a log entry, never a cap reservation, which the
-admission script has already made.
+Each served answer appends one entry (``XADD <prefix>:decisions MAXLEN ~ N``), sent in
+the same round trip as the decision's other side effects (:func:`context.bulk.call`). The
+stream is **global**, not per user; its retention is bounded by ``MAXLEN ~`` (approximate
+trimming: Redis trims whole macro nodes, so the length may exceed ``maxlen`` by a little).
+On Redis Cluster the stream lives on its own slot: the decision's write (redis-py's
+cluster pipeline there, which groups commands by node) sends the user's commands to the
+user's node and the ``XADD`` to the stream's node, so the log write is not atomic with
+the user's write -- a crash in between can lose a log entry, never a cap reservation,
+which the admission script has already made.
 
 Entry field ``d`` holds one JSON record, of one of two types:
 

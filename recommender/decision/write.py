@@ -3,9 +3,10 @@
 On the user's slot, as one script (:meth:`context.store.UserStore.write`): the journey
 and fatigue (:meth:`context.events.EventPlanner.decision_ops`), the attribution records
 of the shown actions (:meth:`recommender.learning.propensity_store.PropensityStore.attribution_ops`)
-and a new pseudonym. On the same pipeline, global keys: the propensity impression
-counters and the decision log entry (:mod:`recommender.decision.log`). A clarifying
-option picked by the customer then labels the query it answered.
+and a new pseudonym. In the same round trip (:func:`context.bulk.call`), global keys:
+the propensity impression counters and the decision log entry
+(:mod:`recommender.decision.log`). A clarifying option picked by the customer then labels
+the query it answered.
 
 A store error loses the write, never the answer: the answer says it is degraded.
 """

@@ -10,6 +10,7 @@ a script may only touch keys of one hash slot, so calls are merged per slot ther
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 import orjson
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 
 Command = Sequence[str | bytes | int]
 T = TypeVar("T")
@@ -198,4 +200,52 @@ async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:
         raise
     finally:
         await pool.release(conn)
+    return replies
+
+
+class Script:
+    """A Lua script called by its SHA1 (its text is sent again only to a server that does
+    not know it yet: a new, restarted or flushed one)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    def command(self, keys: Sequence[str], args: Sequence[str | bytes | int | float]) -> Command:
+        return ("EVALSHA", self.sha, len(keys), *keys, *(_arg(a) for a in args))
+
+    def with_text(self, command: Command) -> Command:
+        """``command`` (made by :meth:`command`) as an ``EVAL`` that carries the text."""
+        return ("EVAL", self.text, *command[2:])
+
+
+def _arg(value: str | bytes | int | float) -> str | bytes | int:
+    # what redis-py sends for a float (repr): the same digits either way
+    return repr(value) if isinstance(value, float) else value
+
+
+async def call(
+    redis: Any, commands: Sequence[Command], scripts: Sequence[Script | None]
+) -> list[Any]:
+    """The replies of ``commands`` (``scripts[i]``: the script ``commands[i]`` calls by
+    SHA1, else None), sent in one round trip by :func:`send_batch`; a script the server did
+    not know is sent again with its text. Raises the first error reply. A connection that
+    fails (a stale one, after a restart of Redis) is tried once more on a fresh one, as
+    redis-py's own retry does; a timeout is not retried."""
+    try:
+        replies = await send_batch(redis, commands)
+    except RedisConnectionError:
+        replies = await send_batch(redis, commands)
+    unknown = [
+        n
+        for n, reply in enumerate(replies)
+        if isinstance(reply, NoScriptError) and scripts[n] is not None
+    ]
+    if unknown:
+        again = [scripts[n].with_text(commands[n]) for n in unknown]  # type: ignore[union-attr]
+        for n, reply in zip(unknown, await send_batch(redis, again), strict=True):
+            replies[n] = reply
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
     return replies

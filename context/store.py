@@ -3,14 +3,16 @@ changes (events are applied by :mod:`context.event_writes`).
 
 Every script touches only the keys of one user (one hash slot on Redis Cluster). A script
 rather than a pipeline of single commands: the client's cost is per command (packing,
-parsing, a read timeout each), and a decision would otherwise send about thirty.
+parsing, a read timeout each), and a decision would otherwise send about thirty. The
+scripts are called by SHA1 through :func:`context.bulk.call` (packed commands on one
+pooled connection, not redis-py's per-command dispatch; on Redis Cluster its pipeline).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from redis.exceptions import RedisError
 
+from context.bulk import Command, Script, call
 from context.decay import Decay
 from context.events import Op
 from domain.customer import Journey, JourneyStep, LastAnswer, OpenIntent, Profile
@@ -209,14 +212,16 @@ class UserStore:
     dedup_ttl_s: int
 
     def __post_init__(self) -> None:
-        self._read = self.redis.register_script(READ_USER_LUA)
+        self._read = Script(READ_USER_LUA)
+        self._apply = Script(APPLY_OPS_LUA)
 
     def keys(self, user_id: str) -> UserKeys:
         return UserKeys(self.prefix, user_id)
 
     async def read(self, user_id: str, now: float, *, steps: int = 20) -> UserSnapshot:
         k = self.keys(user_id)
-        raw = await self._read(keys=[getattr(k, name) for name in READ_KEYS], args=[steps])
+        command = self._read.command([getattr(k, name) for name in READ_KEYS], [steps])
+        (raw,) = await call(self.redis, [command], [self._read])
         profile, cat, item, owned, imp, journey, step_list, open_raw, exp_raw = (
             orjson.loads(raw) if raw else [[]] * len(READ_KEYS)
         )
@@ -240,24 +245,29 @@ class UserStore:
         )
 
     async def write(
-        self, user_id: str, ops: Sequence[Op], *, also: Callable[[Any], None] | None = None
+        self,
+        user_id: str,
+        ops: Sequence[Op],
+        *,
+        also: Sequence[tuple[Command, Script | None]] = (),
     ) -> None:
         """Apply operations without idempotency (decision side effects), one round trip.
 
-        The operations run as one script on the user's slot; ``also`` may queue more
-        commands on the same pipeline (e.g. the decision log, which is on another slot).
+        The operations run as one script on the user's slot; ``also`` are more commands
+        sent in the same round trip (each with the script it calls by SHA1, if any: e.g.
+        the decision log, which is on another slot). Raises the first error reply.
         """
-        k = self.keys(user_id)
-        names = list(dict.fromkeys(key for _, key, _, _ in ops))
-        index = {name: i for i, name in enumerate(names, start=1)}
-        planned = orjson.dumps([(op, index[key], a, b) for op, key, a, b in ops])
-        async with self.redis.pipeline(transaction=False) as pipe:
-            if also is not None:
-                also(pipe)
-            if ops:
-                keys = [getattr(k, name) for name in names]
-                pipe.eval(APPLY_OPS_LUA, len(keys), *keys, planned)
-            await pipe.execute()
+        commands = [command for command, _ in also]
+        scripts = [script for _, script in also]
+        if ops:
+            k = self.keys(user_id)
+            names = list(dict.fromkeys(key for _, key, _, _ in ops))
+            index = {name: i for i, name in enumerate(names, start=1)}
+            planned = orjson.dumps([(op, index[key], a, b) for op, key, a, b in ops])
+            commands.append(self._apply.command([getattr(k, name) for name in names], [planned]))
+            scripts.append(self._apply)
+        if commands:
+            await call(self.redis, commands, scripts)
 
     async def set_profile(self, user_id: str, profile: Profile) -> None:
         k = self.keys(user_id)

@@ -20,8 +20,10 @@ from recommender.decision.arbiter import Arbiter
 from recommender.decision.case import Decision, Strategy, Treatment
 from recommender.decision.rank import rank_candidates, scoring_context
 from recommender.decision.write import DecisionWriter
-from recommender.intent_evidence import weigh_query, with_evidence
+from recommender.intent_evidence import with_evidence
+from recommender.query_memo import QueryMemo, weighs
 from recommender.retrieval import Limits
+from recommender.retrieval.evidence import NO_EVIDENCE
 from recommender.schemas import Fallback, RecommendRequest, RecommendResponse
 from recommender.state import LiveState
 
@@ -60,6 +62,8 @@ class Recommender:
     retrieval: Limits | None = DEFAULT_LIMITS
     #: category prefixes of the safe answer when nothing else is known
     neutral: tuple[str, ...] = ("agent",)
+    #: typed queries' intent decisions and catalog evidence, per live model and catalog
+    queries: QueryMemo = field(default_factory=QueryMemo)
 
     def __post_init__(self) -> None:
         arbiter = self.arbiter
@@ -87,21 +91,26 @@ class Recommender:
             degraded.append(PROFILE_DOWN)
 
         treatment = self.policy.treatment(req, user, state) if self.policy else Treatment()
-        decision = resolve_intent(
-            explicit=req.intent,
-            query=req.query,
-            journey_intent=user.journey.intent if req.query is None else None,
-            journey_confidence=user.journey.intent_confidence,
-            taxonomy=state.taxonomy,
-            model=state.model,
-            clarify=self.clarify,
-        )
-        # intent from all the evidence: the classifier and the catalog (intent_evidence)
-        decision, evidence = weigh_query(req.query, req.intent, decision, state)
+        if req.query is not None and weighs(req.query, req.intent, state):
+            # a typed query: intent from all the evidence, the classifier and the catalog
+            # (intent_evidence), remembered per query
+            decision, evidence = self.queries.weigh(req.query, state)
+        else:
+            decision = resolve_intent(
+                explicit=req.intent,
+                query=req.query,
+                journey_intent=user.journey.intent if req.query is None else None,
+                journey_confidence=user.journey.intent_confidence,
+                taxonomy=state.taxonomy,
+                model=state.model,
+                clarify=self.clarify,
+            )
+            evidence = NO_EVIDENCE
         ctx = with_evidence(
             scoring_context(req, state, user, decision, now, self.journey_ttl_s),
             evidence,
             state.catalog,
+            self.queries.semantic,
         )
         gate, fallback = self._gate(state, user, decision)
         weights = treatment.strategy.weights

@@ -10,7 +10,7 @@ history inside the named leaves (:mod:`recommender.history_scope`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from recommender.catalog import CatalogIndex
@@ -38,8 +38,16 @@ def category_preference(evidence: Evidence) -> Mapping[str, float]:
     return {c: v / best for c, v in evidence.categories.items()}
 
 
+#: the semantic preference of a query inside a gate (:func:`semantic_preference`, or a
+#: memo of it: :class:`recommender.query_memo.QueryMemo`)
+Semantic = Callable[[str | None, CatalogIndex, tuple[str, ...]], dict[str, float]]
+
+
 def with_evidence(
-    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
+    ctx: ScoringContext,
+    evidence: Evidence,
+    catalog: CatalogIndex | None = None,
+    semantic: Semantic = semantic_preference,
 ) -> ScoringContext:
     """``ctx`` with the query's words as the catalog knows them (typos corrected, compounds
     split: they retrieve and match, reasons still quote only the typed words), and the
@@ -48,18 +56,21 @@ def with_evidence(
     the query names when the ``catalog`` is given."""
     if evidence.tokens:
         ctx = replace(ctx, query_tokens=ctx.query_tokens | evidence.tokens)
-    return with_preference(ctx, evidence, catalog)
+    return with_preference(ctx, evidence, catalog, semantic)
 
 
 def with_preference(
-    ctx: ScoringContext, evidence: Evidence, catalog: CatalogIndex | None = None
+    ctx: ScoringContext,
+    evidence: Evidence,
+    catalog: CatalogIndex | None = None,
+    semantic_of: Semantic = semantic_preference,
 ) -> ScoringContext:
     """``ctx`` with the sub-category preference of its query (lexical and semantic), the
     popularity prior damped by how clearly the query names leaves, and (with the
     ``catalog``) the user's history kept inside the leaves it names."""
     gate = ctx.intent_categories
     lexical = lexical_preference(evidence, gate)
-    semantic = semantic_preference(ctx.query, catalog, gate) if catalog is not None else {}
+    semantic = semantic_of(ctx.query, catalog, gate) if catalog is not None else {}
     preference, focus = combined(lexical, evidence.strength if lexical else 0.0, semantic)
     if not preference:
         return ctx

@@ -1,14 +1,14 @@
 """The decision log: every decision (and every attributed outcome) on a Redis Stream.
 
-Each served answer appends one entry (``XADD <prefix>:decisions MAXLEN ~ N``), written in
-the same pipeline as the decision's other side effects. The stream is **global**, not
-per user; its retention is bounded by ``MAXLEN ~`` (approximate trimming: Redis trims
-whole macro nodes, so the length may exceed ``maxlen`` by a little). On Redis Cluster
-the stream lives on its own slot: the decision's pipeline then sends the user's
-commands to the user's node and the ``XADD`` to the stream's node (redis-py's cluster
-pipeline groups commands by node), so the log write is not atomic with the user's
-write -- a crash in between can lose a log entry, never a cap reservation, which the
-admission script has already made.
+Each served answer appends one entry (``XADD <prefix>:decisions MAXLEN ~ N``), sent in
+the same round trip as the decision's other side effects (:func:`context.bulk.call`). The
+stream is **global**, not per user; its retention is bounded by ``MAXLEN ~`` (approximate
+trimming: Redis trims whole macro nodes, so the length may exceed ``maxlen`` by a little).
+On Redis Cluster the stream lives on its own slot: the decision's write (redis-py's
+cluster pipeline there, which groups commands by node) sends the user's commands to the
+user's node and the ``XADD`` to the stream's node, so the log write is not atomic with
+the user's write -- a crash in between can lose a log entry, never a cap reservation,
+which the admission script has already made.
 
 Entry field ``d`` holds one JSON record, of one of two types:
 
@@ -41,6 +41,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+
+from context.bulk import Command
 
 __all__ = [
     "DECISION_LOG_MAXLEN",
@@ -80,9 +82,9 @@ class DecisionLog:
         self.key = key
         self.maxlen = maxlen
 
-    def append(self, pipe: Any, record: dict[str, Any]) -> None:
-        """Queue one record on ``pipe`` (the decision's write pipeline)."""
-        pipe.xadd(self.key, {"d": encode(record)}, maxlen=self.maxlen, approximate=True)
+    def append(self, record: dict[str, Any]) -> Command:
+        """The command that appends one record (sent with the decision's write)."""
+        return ("XADD", self.key, "MAXLEN", "~", self.maxlen, "*", "d", encode(record))
 
     async def outcome(self, record: dict[str, Any]) -> None:
         """Append an attributed outcome (an ``OutcomeSink`` for the propensity observer)."""

@@ -3,9 +3,10 @@
 On the user's slot, as one script (:meth:`context.store.UserStore.write`): the journey
 and fatigue (:meth:`context.events.EventPlanner.decision_ops`), the attribution records
 of the shown actions (:meth:`recommender.learning.propensity_store.PropensityStore.attribution_ops`)
-and a new pseudonym. On the same pipeline, global keys: the propensity impression
-counters and the decision log entry (:mod:`recommender.decision.log`). A clarifying
-option picked by the customer then labels the query it answered.
+and a new pseudonym. In the same round trip (:func:`context.bulk.call`), global keys:
+the propensity impression counters and the decision log entry
+(:mod:`recommender.decision.log`). A clarifying option picked by the customer then labels
+the query it answered.
 
 A store error loses the write, never the answer: the answer says it is degraded.
 """
@@ -13,12 +14,12 @@ A store error loses the write, never the answer: the answer says it is degraded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
 
+from context.bulk import Command, Script
 from context.events import EventPlanner, Op
 from context.store import STORE_ERRORS, UserStore
 from intent.learned import LearnedExample, LearnedExamples
@@ -77,20 +78,17 @@ class DecisionWriter:
         ops.extend(d.user.pseudonym_ops())
         return ops
 
-    def global_ops(self, d: Decision, picked: Picked | None) -> Callable[[Any], None] | None:
-        """What the write pipeline queues on global keys: the impression counters and the
-        decision log entry (None: nothing, without arbitration)."""
+    def global_ops(self, d: Decision, picked: Picked | None) -> list[tuple[Command, Script | None]]:
+        """The commands the write sends on global keys: the impression counters and the
+        decision log entry (none without arbitration)."""
         if picked is None:
-            return None
-        record = log_record(d, picked) if self.decision_log is not None else None
-
-        def queue(pipe: Any) -> None:
-            if self.propensity is not None and picked.shown:
-                self.propensity.count_impressions(pipe, picked.bucket, picked.shown_ids)
-            if self.decision_log is not None and record is not None:
-                self.decision_log.append(pipe, record)
-
-        return queue
+            return []
+        out: list[tuple[Command, Script | None]] = []
+        if self.propensity is not None and picked.shown:
+            out.append(self.propensity.count_impressions(picked.bucket, picked.shown_ids))
+        if self.decision_log is not None:
+            out.append((self.decision_log.append(log_record(d, picked)), None))
+        return out
 
     async def _learn_from_clarify(self, d: Decision) -> None:
         """An explicit intent picked from our clarifying options labels the asked query."""
@@ -189,22 +187,36 @@ def logged_candidates(d: Decision, picked: Picked) -> list[dict[str, Any]]:
     items = [catalog_items[p] for p in table.positions[rows].tolist()]
     # the posterior success rates (propensity is a lift)
     rates = d.state.propensity.means(picked.bucket, [item.id for item in items])
+    refused_flags = [row in refused for row in rows.tolist()]
+    # one pass over the columns (no per-column indexing per candidate)
     return [
         {
             "id": item.id,
             "kind": item.kind,
             "category": item.category,
             "value": item.value,
-            "rank": ranks[k],
-            "terms": dict(zip(SCORE_TERMS, terms[k], strict=True)),
-            "score": score[k],
-            "value_contribution": value_contribution[k],
-            "propensity": propensity[k],
-            "lever": lever[k],
-            "priority": priority[k],
+            "rank": rank,
+            "terms": dict(zip(SCORE_TERMS, t)),  # noqa: B905 (a row per term, by shape)
+            "score": sc,
+            "value_contribution": vc,
+            "propensity": pr,
+            "lever": lv,
+            "priority": pi,
             "explore": item.explore,
-            "refused": row in refused,
-            "rate": rates[k],
+            "refused": ref,
+            "rate": rate,
         }
-        for k, (row, item) in enumerate(zip(rows.tolist(), items, strict=True))
+        for item, rank, t, sc, vc, pr, lv, pi, ref, rate in zip(
+            items,
+            ranks,
+            terms,
+            score,
+            value_contribution,
+            propensity,
+            lever,
+            priority,
+            refused_flags,
+            rates,
+            strict=True,
+        )
     ]

@@ -54,7 +54,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from context.bulk import take_fields
+from context.bulk import Command, Script, take_fields
 from context.events import Op
 from domain.events import Event
 from domain.keys import PropensityKeys, UserKeys
@@ -95,6 +95,8 @@ INCR_FIELDS_LUA = """
 for i = 1, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
 return #ARGV
 """
+
+_INCR_FIELDS = Script(INCR_FIELDS_LUA)
 
 CLAIM_LUA = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -231,11 +233,11 @@ class PropensityStore:
         self.every_s = every_s
         self._claim = redis.register_script(CLAIM_LUA)
 
-    def count_impressions(self, pipe: Any, bucket: str, shown: Sequence[str]) -> None:
-        """Queue the impression counters (one command on the global counters hash)."""
-        if shown:
-            fields = [_field(bucket, action) for action in shown]
-            pipe.eval(INCR_FIELDS_LUA, 1, self.impressions_key, *fields)
+    def count_impressions(self, bucket: str, shown: Sequence[str]) -> tuple[Command, Script]:
+        """The command that adds the impression counters (one script call on the global
+        counters hash), and the script it calls."""
+        fields = [_field(bucket, action) for action in shown]
+        return _INCR_FIELDS.command([self.impressions_key], fields), _INCR_FIELDS
 
     @staticmethod
     def attribution_ops(request_id: str, bucket: str, shown: Iterable[str], now: float) -> list[Op]:

@@ -206,9 +206,29 @@ class Titled(Protocol):
     def title_in(self, language: str | None) -> str: ...
 
 
+#: (id of the action object, language) -> (that object, its words): catalog entries are
+#: replaced, never changed, so the object itself tells whether an entry still holds
+_ITEM_WORDS: dict[tuple[int, str], tuple[object, frozenset[str]]] = {}
+#: entries before the cache starts again empty
+_ITEM_WORDS_MAX = 8_192
+
+
 def item_words(action: Titled, language: str) -> frozenset[str]:
     """Words the customer can see the action say: its title in their language, its tags
-    (when the object carries them) and its category; not the titles in other languages."""
+    (when the object carries them) and its category; not the titles in other languages
+    (remembered per action object and language)."""
+    key = (id(action), language)
+    found = _ITEM_WORDS.get(key)
+    if found is not None and found[0] is action:
+        return found[1]
+    words = _item_words(action, language)
+    if len(_ITEM_WORDS) >= _ITEM_WORDS_MAX:
+        _ITEM_WORDS.clear()
+    _ITEM_WORDS[key] = (action, words)
+    return words
+
+
+def _item_words(action: Titled, language: str) -> frozenset[str]:
     words = set(tokens(action.title_in(language)))
     for tag in getattr(action, "tags", ()):
         words |= tokens(tag.replace("_", " "))

@@ -6,6 +6,7 @@ something the customer does not want, so no reason may say the answer matches it
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -69,8 +70,10 @@ class QueryWords:
     negated: frozenset[str] = frozenset()
 
 
+@functools.lru_cache(maxsize=4_096)
 def query_words(query: str | None) -> QueryWords:
-    """Split ``query`` into matchable content words and negated words."""
+    """Split ``query`` into matchable content words and negated words (remembered: a
+    decision reads a query's words several times, and the values are immutable)."""
     if not query:
         return QueryWords()
     positive: dict[str, str] = {}

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from context.bulk import Script, call
 from domain.actions import Action, CatalogItem
 from domain.keys import UserKeys
 from recommender.catalog import CatalogIndex
@@ -59,19 +60,23 @@ class Admission:
     enforced: bool = True
 
 
+def _channel_caps(policy: ChannelPolicy) -> list[dict[str, Any]]:
+    """The channel's caps as the script reads them."""
+    return [
+        {
+            "scope": cap.scope,
+            "match": cap.match or "",
+            "max": cap.max,
+            "window": cap.window_s or 0,
+            "session": cap.per_session,
+            "any_channel": False,
+        }
+        for cap in policy.caps
+    ]
+
+
 def _rules(policy: ChannelPolicy, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    for cap in policy.caps:
-        rules.append(
-            {
-                "scope": cap.scope,
-                "match": cap.match or "",
-                "max": cap.max,
-                "window": cap.window_s or 0,
-                "session": cap.per_session,
-                "any_channel": False,
-            }
-        )
+    rules = _channel_caps(policy)
     seen: set[str] = set()
     for c in candidates:
         a = c.action
@@ -90,6 +95,10 @@ def _rules(policy: ChannelPolicy, candidates: Sequence[Candidate]) -> list[dict[
     return rules
 
 
+def _config(rules: list[dict[str, Any]], suppression: dict[str, int] | bool, snooze: int) -> bytes:
+    return orjson.dumps({"rules": rules, "supp": suppression, "snooze": snooze})
+
+
 @dataclass(frozen=True)
 class _ChannelRules:
     """What one channel's admission needs from the policy (derived once per policy)."""
@@ -100,6 +109,8 @@ class _ChannelRules:
     #: seconds back that declines and snoozes matter
     feedback_horizon_s: int
     suppression: dict[str, int] | bool
+    #: the script's config when no candidate has a cap of its own (the common case)
+    config: bytes
 
 
 class ContactEnforcer:
@@ -107,7 +118,7 @@ class ContactEnforcer:
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
-        self._script = redis.register_script(ADMIT_LUA)
+        self._script = Script(ADMIT_LUA)
         self._horizon: tuple[int, int] = (-1, 0)
         #: per-channel rules of the policy object last seen (the live state swaps it whole)
         self._rules: tuple[ContactPolicy | None, dict[str, _ChannelRules]] = (None, {})
@@ -121,15 +132,17 @@ class ContactEnforcer:
         if rules is None:
             chan = policy.of(channel)
             supp = chan.suppression
+            suppression: dict[str, int] | bool = (
+                {"after": supp.after, "within": supp.within_s, "cooldown": supp.cooldown_s}
+                if supp is not None
+                else False
+            )
             rules = by_channel[channel] = _ChannelRules(
                 policy=chan,
                 horizon_s=policy.horizon_s(),
                 feedback_horizon_s=policy.feedback_horizon_s(),
-                suppression=(
-                    {"after": supp.after, "within": supp.within_s, "cooldown": supp.cooldown_s}
-                    if supp is not None
-                    else False
-                ),
+                suppression=suppression,
+                config=_config(_channel_caps(chan), suppression, chan.snooze_s),
             )
         return rules
 
@@ -201,11 +214,11 @@ class ContactEnforcer:
         policy, now = run.policy, run.now
         chan = self._channel_rules(policy, run.channel)
         horizon = max(chan.horizon_s, run.catalog_horizon_s)
-        config = {
-            "rules": _rules(chan.policy, candidates),
-            "supp": chan.suppression,
-            "snooze": chan.policy.snooze_s,
-        }
+        config = (
+            _config(_rules(chan.policy, candidates), chan.suppression, chan.policy.snooze_s)
+            if any(c.action.cap is not None for c in candidates)
+            else chan.config
+        )
         args: list[bytes | str | int | float] = [
             repr(now),
             repr(now - horizon),
@@ -213,7 +226,7 @@ class ContactEnforcer:
             run.channel,
             run.session_id or "",
             run.request_id,
-            orjson.dumps(config),
+            config,
             run.want,
             mode,
             horizon + 60,
@@ -226,7 +239,8 @@ class ContactEnforcer:
             ),
             orjson.dumps([i + 1 for i in explore_order or () if 0 <= i < len(candidates)]),
         ]
-        raw = await self._script(keys=[run.keys.contact, run.keys.feedback], args=args)
+        command = self._script.command([run.keys.contact, run.keys.feedback], args)
+        (raw,) = await call(self.redis, [command], [self._script])
         values = [int(v) for v in raw]
         if values[0] == -1:
             return None

@@ -79,6 +79,41 @@ def test_negated_and_short_words_never_match() -> None:
         assert not tokens(word) & dict(words.matchable).keys(), query
 
 
+def test_french_elisions_are_split_off_their_word() -> None:
+    # the elided article or pronoun is no word; the word it is glued to stands alone
+    words = query_words("l'ordinateur qu'il veut, d'un bon prix")
+    assert dict(words.matchable) == {
+        "ordinateur": "ordinateur",
+        "veut": "veut",
+        "bon": "bon",
+        "prix": "prix",
+    }
+    assert tokens("qu'il n'est l'été d\u2019hiver") == tokens("été hiver")
+    assert dict(query_words("manteau d\u2019hiver").matchable)["hiver"] == "hiver"
+    # English apostrophes stay in their word ("don't" is a negation cue)
+    assert tokens("phone") <= query_words("don't want a phone").negated
+    assert dict(query_words("men's shirt").matchable).keys() == tokens("men shirt")
+
+
+def test_french_negation_after_an_elided_ne() -> None:
+    # "n'... pas / jamais / plus": the words after the cue are negated, not matched
+    for query, word in (
+        ("ce n'est pas un livre", "livre"),
+        ("je n'aime jamais les polars", "polars"),
+        ("je n'achète plus de polars", "polars"),
+        ("je ne veux plus de romans", "romans"),
+    ):
+        words = query_words(query)
+        assert tokens(word) <= words.negated, query
+        assert not tokens(word) & dict(words.matchable).keys(), query
+    # "plus" without a "ne" in its clause is "more"; a "ne" does not carry over a comma
+    assert tokens("polars") <= dict(query_words("plus de polars").matchable).keys()
+    assert tokens("polars") <= dict(query_words("ne marche pas, plus de polars").matchable).keys()
+    # "n'importe quel livre" ("any book") negates nothing
+    words = query_words("n'importe quel livre")
+    assert not words.negated and tokens("livre") <= dict(words.matchable).keys()
+
+
 def test_query_match_needs_a_real_content_word() -> None:
     query = "anything but a phone"
     ctx = ScoringContext(query=query, query_tokens=tokens(query))

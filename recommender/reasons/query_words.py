@@ -57,10 +57,6 @@ NEGATION_CUES = frozenset(
 #: "<word> but" negates what follows ("anything but a phone", "alles außer" is a cue above)
 _BUT_LEADS = frozenset({"anything", "everything", "all"})
 _CLAUSE_BREAKS = frozenset({"and", "but", "und", "aber", "sondern", "et", "mais", "ou", "or"})
-#: "ne" (or "n'") makes "plus" a negation in its clause ("je ne veux plus de polars"); on
-#: its own "plus" is "more"
-_NE = frozenset({"ne", "n'"})
-_NE_CUES = frozenset({"plus"})
 #: a French elision ("l'", "qu'": :data:`recommender.text.ELISION`) is a piece of its own,
 #: then words (an English "don't" keeps its apostrophe) and clause punctuation
 _PIECES = re.compile(
@@ -88,27 +84,20 @@ def query_words(query: str | None) -> QueryWords:
     negated: set[str] = set()
     scope = 0
     previous = ""
-    ne = False  # a "ne" / "n'" earlier in the clause
     for piece in _PIECES.findall(query):
         word = piece.lower().replace("\u2019", "'")
         if not word[0].isalpha():  # punctuation ends a negation's scope
-            scope, previous, ne = 0, "", False
+            scope, previous = 0, ""
             continue
         if word in _CLAUSE_BREAKS and not (word == "but" and previous in _BUT_LEADS):
-            scope, previous, ne = 0, word, False
+            scope, previous = 0, word
             continue
-        if (
-            word in NEGATION_CUES
-            or (word == "but" and previous in _BUT_LEADS)
-            or (ne and word in _NE_CUES)
-        ):
+        if word in NEGATION_CUES or (word == "but" and previous in _BUT_LEADS):
             scope, previous = NEGATION_SCOPE, word
             continue
         if word.endswith("'"):  # an elision ("l'", "n'"): no word, nor does it use the scope
-            ne = ne or word in _NE
             previous = word
             continue
-        ne = ne or word in _NE
         previous = word
         in_scope = scope > 0
         scope = max(0, scope - 1)

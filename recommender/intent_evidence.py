@@ -44,8 +44,10 @@ Then the decision, on the combined probability ``P(top)``:
   the intents in doubt), two to four, the likelier first; on a full title (catalog
   ``strength >= title``, two words or more or words the classifier never learned) only
   those that admit a category the catalog's vote points at (one left: it gates). When the
-  options are nested (each pair: one's categories within the other's) they are one
-  choice: the narrowest gates, as it does when a single candidate is left.
+  options are nested (each pair: one's categories within the other's) and the likeliest
+  is the narrowest, it gates: every option admits what it shows. A narrower option that
+  is less likely never decides: the question is asked, its options in order of
+  probability (the answer's blocks follow them, :mod:`recommender.ranking.arbitrate`).
 """
 
 from __future__ import annotations
@@ -309,15 +311,17 @@ def decide(
         picked = [(i, v) for i, v in picked if admits_main(i, evidence)] or picked
         if len(picked) == 1:
             return IntentDecision(intent=picked[0][0], confidence=picked[0][1], source="model")
-    narrow = narrowest([i for i, _ in picked])
-    if len(picked) >= 2 and narrow is None:
+    if len(picked) >= 2:
+        narrow = narrowest([i for i, _ in picked])
+        if narrow is not None and narrow.name == picked[0][0].name:
+            # nested options, the likeliest within all the others: every answer its gate
+            # shows, every option admits
+            return IntentDecision(intent=narrow, confidence=picked[0][1], source="model")
         return IntentDecision(
             confidence=confidence,
             clarify_options=tuple(i for i, _ in picked),
             clarify_probabilities=tuple(v for _, v in picked),
         )
-    if narrow is not None and len(picked) >= 2:
-        return IntentDecision(intent=narrow, confidence=q[narrow.name], source="model")
     if found is not None:
         return IntentDecision(intent=found, confidence=confidence, source="model")
     return IntentDecision(confidence=confidence, unresolved_query=True)

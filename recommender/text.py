@@ -10,6 +10,9 @@ import unicodedata
 from domain.actions import Action
 
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+#: a French elided article or pronoun glued to the next word ("l'ordinateur", "d'un",
+#: "n'est", "qu'il"; straight or typographic apostrophe): not part of that word
+ELISION = re.compile(r"(?<![^\W\d_])(?:qu|[cdjlmnst])['\u2019](?=[^\W\d_])", re.IGNORECASE)
 STOPWORDS = frozenset(
     [
         "a",
@@ -104,6 +107,9 @@ STOPWORDS = frozenset(
         "mes",
         "du",
         "de",
+        "est",
+        "il",
+        "elle",
     ]
 )
 
@@ -121,7 +127,9 @@ def _fold(word: str) -> str:
 
 
 def tokens(text: str) -> frozenset[str]:
-    """Content words of ``text``, case- and accent-folded, with a crude plural strip."""
+    """Content words of ``text``, case- and accent-folded, with a crude plural strip; an
+    elided article or pronoun ("qu'il", "l'été") is no word of its own."""
+    text = ELISION.sub(" ", text)
     return frozenset(_fold(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS)
 
 

@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from recommender.text import STOPWORDS, tokens
+from recommender.text import ELISION, STOPWORDS, tokens
 
 #: a query word must have at least this many letters to count as a match
 MIN_MATCH_LETTERS = 3
@@ -57,7 +57,11 @@ NEGATION_CUES = frozenset(
 #: "<word> but" negates what follows ("anything but a phone", "alles außer" is a cue above)
 _BUT_LEADS = frozenset({"anything", "everything", "all"})
 _CLAUSE_BREAKS = frozenset({"and", "but", "und", "aber", "sondern", "et", "mais", "ou", "or"})
-_PIECES = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[,.;:!?()]", re.UNICODE)
+#: a French elision ("l'", "qu'": :data:`recommender.text.ELISION`) is a piece of its own,
+#: then words (an English "don't" keeps its apostrophe) and clause punctuation
+_PIECES = re.compile(
+    ELISION.pattern + r"|[^\W\d_]+(?:['\u2019][^\W\d_]+)?|[,.;:!?()]", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def query_words(query: str | None) -> QueryWords:
     scope = 0
     previous = ""
     for piece in _PIECES.findall(query):
-        word = piece.lower()
+        word = piece.lower().replace("\u2019", "'")
         if not word[0].isalpha():  # punctuation ends a negation's scope
             scope, previous = 0, ""
             continue
@@ -90,6 +94,9 @@ def query_words(query: str | None) -> QueryWords:
             continue
         if word in NEGATION_CUES or (word == "but" and previous in _BUT_LEADS):
             scope, previous = NEGATION_SCOPE, word
+            continue
+        if word.endswith("'"):  # an elision ("l'", "n'"): no word, nor does it use the scope
+            previous = word
             continue
         previous = word
         in_scope = scope > 0

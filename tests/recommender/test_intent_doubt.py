@@ -49,11 +49,24 @@ def test_the_narrowest_of_nested_options_and_none_for_real_rivals() -> None:
     assert narrowest([intent("buy_appliance"), intent("repair_appliance")]) is None
 
 
-def test_nested_options_gate_on_the_narrower_instead_of_asking() -> None:
-    said = Said((("gift_ideas", 0.55), ("buy_book", 0.44), ("buy_fashion", 0.005)))
+def test_nested_options_gate_on_the_narrower_only_when_it_is_the_likelier() -> None:
+    # books likelier than gifts: every book the gate shows is a gift idea too
+    said = Said((("buy_book", 0.55), ("gift_ideas", 0.44), ("buy_fashion", 0.005)))
     d = decide(said, NO_EVIDENCE, TAXONOMY)
     assert d.intent is not None and d.intent.name == "buy_book"
     assert not d.clarify_options
+    assert d.confidence < DEFAULT_COMBINER.gate
+
+
+def test_a_less_likely_narrow_option_never_decides() -> None:
+    # gifts likelier than books: the narrow reading does not gate, the customer is asked,
+    # the options in order of probability
+    for books in (0.44, 0.2):
+        said = Said((("gift_ideas", 0.55), ("buy_book", books), ("buy_fashion", 0.005)))
+        d = decide(said, NO_EVIDENCE, TAXONOMY)
+        assert d.intent is None
+        assert [i.name for i in d.clarify_options] == ["gift_ideas", "buy_book"]
+        assert list(d.clarify_probabilities) == sorted(d.clarify_probabilities, reverse=True)
 
 
 def test_a_one_word_appliance_stays_open_between_buying_and_repair() -> None:

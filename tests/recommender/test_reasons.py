@@ -79,6 +79,41 @@ def test_negated_and_short_words_never_match() -> None:
         assert not tokens(word) & dict(words.matchable).keys(), query
 
 
+def test_french_elisions_are_split_off_their_word() -> None:
+    # the elided article or pronoun is no word; the word it is glued to stands alone
+    words = query_words("l'ordinateur qu'il veut, d'un bon prix")
+    assert dict(words.matchable) == {
+        "ordinateur": "ordinateur",
+        "veut": "veut",
+        "bon": "bon",
+        "prix": "prix",
+    }
+    assert tokens("qu'il n'est l'été d\u2019hiver") == tokens("été hiver")
+    assert dict(query_words("manteau d\u2019hiver").matchable)["hiver"] == "hiver"
+    # English apostrophes stay in their word ("don't" is a negation cue)
+    assert tokens("phone") <= query_words("don't want a phone").negated
+    assert dict(query_words("men's shirt").matchable).keys() == tokens("men shirt")
+
+
+def test_french_negation_after_an_elided_ne() -> None:
+    # "n'... pas / jamais": the words after the cue are negated, not matched
+    for query, word in (
+        ("ce n'est pas un livre", "livre"),
+        ("je n'aime jamais les polars", "polars"),
+        ("ce n\u2019est pas un livre", "livre"),
+    ):
+        words = query_words(query)
+        assert tokens(word) <= words.negated, query
+        assert not tokens(word) & dict(words.matchable).keys(), query
+    # "ne ... plus" says a fault or a change ("n'essore plus le linge", "je ne veux plus de
+    # mon abonnement"), not a thing the customer does not want: it negates nothing
+    words = query_words("je ne veux plus de mon abonnement mobile")
+    assert not words.negated and tokens("abonnement") <= dict(words.matchable).keys()
+    # "n'importe quel livre" ("any book") negates nothing either
+    words = query_words("n'importe quel livre")
+    assert not words.negated and tokens("livre") <= dict(words.matchable).keys()
+
+
 def test_query_match_needs_a_real_content_word() -> None:
     query = "anything but a phone"
     ctx = ScoringContext(query=query, query_tokens=tokens(query))

@@ -115,6 +115,23 @@ class Action(BaseModel):
         return self.title.get("en") or next(iter(self.title.values()))
 
 
+#: lists of names (title languages, channels, regions) seen so far, each kept once
+#: (bounded: past it, new lists are not shared)
+_NAME_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_NAME_LISTS = 4096
+
+
+def shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple per distinct list of names, the names interned: 100,000 actions hold a
+    handful of language or channel lists instead of one each."""
+    shared = _NAME_LISTS.get(names)
+    if shared is None:
+        shared = tuple(sys.intern(name) for name in names)
+        if len(_NAME_LISTS) < _MAX_NAME_LISTS:
+            _NAME_LISTS[shared] = shared
+    return shared
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """What a worker keeps in memory of an action: the fields a decision, an event and an
@@ -124,7 +141,10 @@ class CatalogItem:
     id: str
     kind: str
     category: str
-    titles: tuple[tuple[str, str], ...]
+    #: the title languages, in the entry's order (one shared tuple per language list:
+    #: a catalog has few), and the title in each
+    title_languages: tuple[str, ...]
+    title_texts: tuple[str, ...]
     value: float = 0.0
     price: float | None = None
     explore: bool = True
@@ -140,28 +160,34 @@ class CatalogItem:
             id=action.id,
             kind=sys.intern(action.kind),
             category=sys.intern(action.category),
-            titles=tuple(action.title.items()),
+            title_languages=shared_names(tuple(action.title)),
+            title_texts=tuple(action.title.values()),
             value=action.value,
             price=action.price,
             explore=action.explore,
             cap=action.cap,
-            channels=tuple(action.channels) or (),
+            channels=shared_names(tuple(action.channels)),
             eligibility=tuple(action.eligibility) or (),
             tags=tuple(sys.intern(t) for t in action.tags),
         )
 
     @property
+    def titles(self) -> tuple[tuple[str, str], ...]:
+        """``(language, title)`` pairs, in the entry's order."""
+        return tuple(zip(self.title_languages, self.title_texts, strict=True))
+
+    @property
     def title(self) -> dict[str, str]:
-        return dict(self.titles)
+        return dict(zip(self.title_languages, self.title_texts, strict=True))
 
     @property
     def top_category(self) -> str:
         return self.category.split("/", 1)[0]
 
     def title_in(self, language: str | None) -> str:
-        first = self.titles[0][1]
+        first = self.title_texts[0]
         english = None
-        for lang, text in self.titles:
+        for lang, text in zip(self.title_languages, self.title_texts, strict=True):
             if lang == language:
                 return text
             if lang == "en":

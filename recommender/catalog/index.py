@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from domain.actions import Action, CatalogItem, Rule, category_levels
+from recommender.catalog.positions import SortedPositions
 from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies
 from recommender.catalog.text_index import TextIndex
 
@@ -104,8 +105,9 @@ class CatalogIndex:
         vocab: Vocabularies,
         previous: CatalogIndex | None = None,
     ) -> CatalogIndex:
-        """``rows`` sorted by action id, one per action, numbered in ``vocab``; the id ->
-        position map of ``previous`` is reused when it has the same ids."""
+        """``rows`` sorted by action id, one per action, numbered in ``vocab``; the ids of
+        ``previous`` (and its id -> position map over them) are reused when they are the
+        same."""
         n = len(rows)
 
         def column(name: str, dtype: type) -> NDArray[Any]:
@@ -117,13 +119,11 @@ class CatalogIndex:
 
         items = tuple([r.item for r in rows])
         ids = tuple([a.id for a in items])
-        position: Mapping[str, int]
         if previous is not None and previous.ids == ids:
-            position = previous.position  # read-only, so the versions can share it
+            ids = previous.ids  # read-only, so the versions can share them
+            position = previous.position
         else:
-            position = {}
-            for lo, hi in slices(n):
-                position.update(zip(ids[lo:hi], range(lo, hi), strict=True))
+            position = SortedPositions(ids)
         categories = tuple(vocab.categories.names)
         category_of = column("category", np.int32)
         value = column("value", np.float64)

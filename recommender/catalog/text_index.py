@@ -58,15 +58,16 @@ class TextIndex:
     post_weights: NDArray[np.float32]
 
     @classmethod
-    def build(cls, token_ids: Sequence[IntArray], vocabulary: Mapping[str, int]) -> TextIndex:
+    def build(cls, token_ids: Sequence[bytes], vocabulary: Mapping[str, int]) -> TextIndex:
         """The index of items whose content words are ``token_ids[i]`` (ids in
-        ``vocabulary``)."""
+        ``vocabulary``, packed as int32)."""
         n_tokens = len(vocabulary)
-        lengths = np.fromiter((len(t) for t in token_ids), np.int64, len(token_ids))
-        # joined a slice at a time (one call over 100,000 arrays would hold the interpreter
+        size = np.dtype(np.int32).itemsize
+        lengths = np.fromiter((len(t) // size for t in token_ids), np.int64, len(token_ids))
+        # joined a slice at a time (one call over 100,000 entries would hold the interpreter
         # lock for tens of milliseconds, while requests wait)
         parts = [
-            np.concatenate(token_ids[lo : lo + SLICE]).astype(np.int32)
+            np.frombuffer(b"".join(token_ids[lo : lo + SLICE]), np.int32)
             for lo in range(0, len(token_ids), SLICE)
         ]
         item_tokens = np.concatenate(parts) if parts else np.empty(0, np.int32)

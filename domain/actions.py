@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -21,6 +22,8 @@ from domain.values import (
 
 ActionKind = Literal["product", "offer", "content", "service", "retention", "social", "agent"]
 ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined]
+
+T = TypeVar("T")
 
 CATEGORY_PATTERN = r"^[a-z0-9_]+(/[a-z0-9_]+)*$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
@@ -115,21 +118,43 @@ class Action(BaseModel):
         return self.title.get("en") or next(iter(self.title.values()))
 
 
-#: lists of names (title languages, channels, regions) seen so far, each kept once
-#: (bounded: past it, new lists are not shared)
-_NAME_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {}
-_MAX_NAME_LISTS = 4096
+#: values many actions hold equal copies of (lists of title languages, channels and
+#: regions; caps; eligibility rule sets), each kept once: a worker holding 100,000 actions
+#: then holds a handful of each instead of one per action (bounded: past the bound, new
+#: values are not shared)
+_SHARED: dict[object, Any] = {}
+_MAX_SHARED = 8192
+
+
+def _shared(key: object, value: T) -> T:
+    found: T | None = _SHARED.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED) < _MAX_SHARED:
+        _SHARED[key] = value
+    return value
 
 
 def shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple per distinct list of names, the names interned: 100,000 actions hold a
-    handful of language or channel lists instead of one each."""
-    shared = _NAME_LISTS.get(names)
-    if shared is None:
-        shared = tuple(sys.intern(name) for name in names)
-        if len(_NAME_LISTS) < _MAX_NAME_LISTS:
-            _NAME_LISTS[shared] = shared
-    return shared
+    """One tuple per distinct list of names, the names interned."""
+    if not names:
+        return ()
+    key = ("names", names)
+    found: tuple[str, ...] | None = _SHARED.get(key)
+    if found is not None:
+        return found
+    return _shared(key, tuple(sys.intern(name) for name in names))
+
+
+def shared_cap(cap: Cap | None) -> Cap | None:
+    return None if cap is None else _shared(("cap", cap.max_impressions, cap.per_seconds), cap)
+
+
+def shared_rules(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """One tuple per distinct rule set (equal as JSON: a rule's value may be a list)."""
+    if not rules:
+        return ()
+    return _shared(("rules", tuple(r.model_dump_json() for r in rules)), tuple(rules))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +190,9 @@ class CatalogItem:
             value=action.value,
             price=action.price,
             explore=action.explore,
-            cap=action.cap,
+            cap=shared_cap(action.cap),
             channels=shared_names(tuple(action.channels)),
-            eligibility=tuple(action.eligibility) or (),
+            eligibility=shared_rules(action.eligibility),
             tags=tuple(sys.intern(t) for t in action.tags),
         )
 

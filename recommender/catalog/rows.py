@@ -74,8 +74,6 @@ class ItemRow:
     cap_s: int
     #: the eligibility rules as JSON (actions with equal keys share one rule set)
     rule_key: tuple[str, ...]
-    #: the action's content words, as sorted word ids packed as int32
-    token_ids: bytes
     #: CRC-32 of the id: a pseudo-random order fixed by the id (semantic prototypes)
     id_hash: int
 
@@ -102,6 +100,11 @@ class ItemRow:
             explore=action.explore,
             cap_s=action.cap.per_seconds if action.cap is not None else 0,
             rule_key=tuple(r.model_dump_json() for r in action.eligibility),
-            token_ids=vocab.words.encode(action_tokens(action)),
             id_hash=zlib.crc32(action.id.encode()),
         )
+
+
+def word_ids(action: Action, vocab: Vocabularies) -> bytes:
+    """The action's content words, as sorted word ids packed as int32: kept only until a
+    catalog version holding them is built (:mod:`recommender.catalog.tokens`)."""
+    return vocab.words.encode(action_tokens(action))

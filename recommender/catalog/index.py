@@ -29,7 +29,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from domain.actions import Action, CatalogItem, Rule, category_levels
-from recommender.catalog.positions import SortedPositions
 from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies, word_ids
 from recommender.catalog.text_index import TextIndex
 from recommender.catalog.tokens import collect as collect_tokens
@@ -125,11 +124,14 @@ class CatalogIndex:
 
         items = tuple([r.item for r in rows])
         ids = tuple([a.id for a in items])
+        position: Mapping[str, int]
         if previous is not None and previous.ids == ids:
             ids = previous.ids  # read-only, so the versions can share them
             position = previous.position
         else:
-            position = SortedPositions(ids)
+            position = {}
+            for lo, hi in slices(n):
+                position.update(zip(ids[lo:hi], range(lo, hi), strict=True))
         lengths, item_tokens = collect_tokens(
             ids,
             fresh,

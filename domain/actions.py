@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -21,6 +22,8 @@ from domain.values import (
 
 ActionKind = Literal["product", "offer", "content", "service", "retention", "social", "agent"]
 ACTION_KINDS: tuple[str, ...] = ActionKind.__args__  # type: ignore[attr-defined]
+
+T = TypeVar("T")
 
 CATEGORY_PATTERN = r"^[a-z0-9_]+(/[a-z0-9_]+)*$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
@@ -115,6 +118,45 @@ class Action(BaseModel):
         return self.title.get("en") or next(iter(self.title.values()))
 
 
+#: values many actions hold equal copies of (lists of title languages, channels and
+#: regions; caps; eligibility rule sets), each kept once: a worker holding 100,000 actions
+#: then holds a handful of each instead of one per action (bounded: past the bound, new
+#: values are not shared)
+_SHARED: dict[object, Any] = {}
+_MAX_SHARED = 8192
+
+
+def _shared(key: object, value: T) -> T:
+    found: T | None = _SHARED.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED) < _MAX_SHARED:
+        _SHARED[key] = value
+    return value
+
+
+def shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple per distinct list of names, the names interned."""
+    if not names:
+        return ()
+    key = ("names", names)
+    found: tuple[str, ...] | None = _SHARED.get(key)
+    if found is not None:
+        return found
+    return _shared(key, tuple(sys.intern(name) for name in names))
+
+
+def shared_cap(cap: Cap | None) -> Cap | None:
+    return None if cap is None else _shared(("cap", cap.max_impressions, cap.per_seconds), cap)
+
+
+def shared_rules(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """One tuple per distinct rule set (equal as JSON: a rule's value may be a list)."""
+    if not rules:
+        return ()
+    return _shared(("rules", tuple(r.model_dump_json() for r in rules)), tuple(rules))
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """What a worker keeps in memory of an action: the fields a decision, an event and an
@@ -124,7 +166,10 @@ class CatalogItem:
     id: str
     kind: str
     category: str
-    titles: tuple[tuple[str, str], ...]
+    #: the title languages, in the entry's order (one shared tuple per language list:
+    #: a catalog has few), and the title in each
+    title_languages: tuple[str, ...]
+    title_texts: tuple[str, ...]
     value: float = 0.0
     price: float | None = None
     explore: bool = True
@@ -140,28 +185,34 @@ class CatalogItem:
             id=action.id,
             kind=sys.intern(action.kind),
             category=sys.intern(action.category),
-            titles=tuple(action.title.items()),
+            title_languages=shared_names(tuple(action.title)),
+            title_texts=tuple(action.title.values()),
             value=action.value,
             price=action.price,
             explore=action.explore,
-            cap=action.cap,
-            channels=tuple(action.channels) or (),
-            eligibility=tuple(action.eligibility) or (),
+            cap=shared_cap(action.cap),
+            channels=shared_names(tuple(action.channels)),
+            eligibility=shared_rules(action.eligibility),
             tags=tuple(sys.intern(t) for t in action.tags),
         )
 
     @property
+    def titles(self) -> tuple[tuple[str, str], ...]:
+        """``(language, title)`` pairs, in the entry's order."""
+        return tuple(zip(self.title_languages, self.title_texts, strict=True))
+
+    @property
     def title(self) -> dict[str, str]:
-        return dict(self.titles)
+        return dict(zip(self.title_languages, self.title_texts, strict=True))
 
     @property
     def top_category(self) -> str:
         return self.category.split("/", 1)[0]
 
     def title_in(self, language: str | None) -> str:
-        first = self.titles[0][1]
+        first = self.title_texts[0]
         english = None
-        for lang, text in self.titles:
+        for lang, text in zip(self.title_languages, self.title_texts, strict=True):
             if lang == language:
                 return text
             if lang == "en":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+import weakref
 from collections.abc import Iterable
 
 from intent.resolve import KnowsWords, knows_words
@@ -46,12 +47,18 @@ def compound_parts(words: Iterable[str]) -> frozenset[str]:
 class _Speller:
     def __init__(self, model: KnowsWords, catalog: CatalogIndex | None) -> None:
         self.model = model
-        self.catalog = catalog
+        # held weakly: a replaced catalog is freed at once, not at the next query
+        self._catalog = weakref.ref(catalog) if catalog is not None else None
         learned = model.words()
         self.expander = Expander(dict.fromkeys(learned, 0), 1)
         catalog_words = frozenset(catalog.text.vocabulary) if catalog is not None else frozenset()
         self.words = catalog_words
         self.parts = compound_parts(learned | catalog_words)
+
+    def of(self, catalog: CatalogIndex | None) -> bool:
+        """Whether this speller knows the words of ``catalog``."""
+        mine = self._catalog() if self._catalog is not None else None
+        return mine is catalog
 
     def known(self, word: str) -> bool:
         """A word of some vocabulary we know (not to be corrected)."""
@@ -71,10 +78,10 @@ _held: _Speller | None = None
 def _speller(model: KnowsWords, catalog: CatalogIndex | None) -> _Speller:
     global _held
     held = _held
-    if held is None or held.model is not model or held.catalog is not catalog:
+    if held is None or held.model is not model or not held.of(catalog):
         with _lock:
             held = _held
-            if held is None or held.model is not model or held.catalog is not catalog:
+            if held is None or held.model is not model or not held.of(catalog):
                 held = _held = _Speller(model, catalog)
     return held
 

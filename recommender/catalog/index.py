@@ -29,8 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from domain.actions import Action, CatalogItem, Rule, category_levels
-from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies
+from recommender.catalog.rows import CHANNEL_BITS, MAX_LANGUAGES, ItemRow, Vocabularies, word_ids
 from recommender.catalog.text_index import TextIndex
+from recommender.catalog.tokens import collect as collect_tokens
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
@@ -93,8 +94,10 @@ class CatalogIndex:
     def build(cls, actions: Iterable[Action], version: int) -> CatalogIndex:
         by_id = {a.id: a for a in actions}
         vocab = Vocabularies()
-        rows = [ItemRow.of(by_id[k], vocab) for k in sorted(by_id)]
-        return cls.from_rows(rows, version, vocab)
+        ordered = [by_id[k] for k in sorted(by_id)]
+        rows = [ItemRow.of(a, vocab) for a in ordered]
+        fresh = {a.id: word_ids(a, vocab) for a in ordered}
+        return cls.from_rows(rows, version, vocab, fresh)
 
     @classmethod
     def from_rows(
@@ -102,10 +105,14 @@ class CatalogIndex:
         rows: Sequence[ItemRow],
         version: int,
         vocab: Vocabularies,
+        fresh: Mapping[str, bytes],
         previous: CatalogIndex | None = None,
     ) -> CatalogIndex:
-        """``rows`` sorted by action id, one per action, numbered in ``vocab``; the id ->
-        position map of ``previous`` is reused when it has the same ids."""
+        """``rows`` sorted by action id, one per action, numbered in ``vocab``. The words
+        of an action are ``fresh[id]`` (:func:`~recommender.catalog.rows.word_ids`) when
+        there, else those ``previous`` indexed (numbered in the same ``vocab``). The ids
+        of ``previous`` (and its id -> position map over them) are reused when they are
+        the same."""
         n = len(rows)
 
         def column(name: str, dtype: type) -> NDArray[Any]:
@@ -119,11 +126,18 @@ class CatalogIndex:
         ids = tuple([a.id for a in items])
         position: Mapping[str, int]
         if previous is not None and previous.ids == ids:
-            position = previous.position  # read-only, so the versions can share it
+            ids = previous.ids  # read-only, so the versions can share them
+            position = previous.position
         else:
             position = {}
             for lo, hi in slices(n):
                 position.update(zip(ids[lo:hi], range(lo, hi), strict=True))
+        lengths, item_tokens = collect_tokens(
+            ids,
+            fresh,
+            previous.text if previous is not None else None,
+            previous.ids if previous is not None else (),
+        )
         categories = tuple(vocab.categories.names)
         category_of = column("category", np.int32)
         value = column("value", np.float64)
@@ -171,7 +185,7 @@ class CatalogIndex:
             explore=column("explore", np.bool_),
             rule_set_of=rule_set_of,
             rule_sets=tuple(rule_sets),
-            text=TextIndex.build([r.token_ids for r in rows], vocab.words.ids),
+            text=TextIndex.build(lengths, item_tokens, vocab.words.ids),
             prefix_categories={
                 p: np.asarray(cs, dtype=np.int32) for p, cs in prefix_categories.items()
             },

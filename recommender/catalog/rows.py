@@ -14,9 +14,8 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
-from domain.actions import ACTION_KINDS, Action, CatalogItem
+from domain.actions import ACTION_KINDS, Action, CatalogItem, shared_names
 from domain.values import CHANNELS
 from recommender.text import action_tokens
 
@@ -25,6 +24,8 @@ CHANNEL_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(CHANNELS)}
 KIND_IDS: dict[str, int] = {kind: i for i, kind in enumerate(ACTION_KINDS)}
 #: languages beyond this many (per worker) are not indexed as title languages
 MAX_LANGUAGES = 63
+#: one float object for every row without a start (``-math.inf`` makes a new one each time)
+_NEG_INF = -math.inf
 
 
 class Vocabulary:
@@ -44,8 +45,10 @@ class Vocabulary:
             self.names.append(name)
         return i
 
-    def encode(self, names: frozenset[str]) -> NDArray[np.int32]:
-        return np.asarray(sorted(self.id(n) for n in names), dtype=np.int32)
+    def encode(self, names: frozenset[str]) -> bytes:
+        """The sorted ids of ``names`` as packed int32 (a bytes object weighs a third of a
+        small numpy array, and a worker keeps one per action)."""
+        return np.asarray(sorted(self.id(n) for n in names), dtype=np.int32).tobytes()
 
 
 @dataclass
@@ -71,8 +74,6 @@ class ItemRow:
     cap_s: int
     #: the eligibility rules as JSON (actions with equal keys share one rule set)
     rule_key: tuple[str, ...]
-    #: the action's content words, as sorted word ids
-    token_ids: NDArray[np.int32]
     #: CRC-32 of the id: a pseudo-random order fixed by the id (semantic prototypes)
     id_hash: int
 
@@ -92,13 +93,18 @@ class ItemRow:
             kind=KIND_IDS[action.kind],
             channels=channels,
             languages=languages,
-            regions=tuple(action.regions),
-            valid_from=action.valid_from.timestamp() if action.valid_from else -math.inf,
+            regions=shared_names(tuple(action.regions)),
+            valid_from=action.valid_from.timestamp() if action.valid_from else _NEG_INF,
             valid_to=action.valid_to.timestamp() if action.valid_to else math.inf,
             value=action.value,
             explore=action.explore,
             cap_s=action.cap.per_seconds if action.cap is not None else 0,
             rule_key=tuple(r.model_dump_json() for r in action.eligibility),
-            token_ids=vocab.words.encode(action_tokens(action)),
             id_hash=zlib.crc32(action.id.encode()),
         )
+
+
+def word_ids(action: Action, vocab: Vocabularies) -> bytes:
+    """The action's content words, as sorted word ids packed as int32: kept only until a
+    catalog version holding them is built (:mod:`recommender.catalog.tokens`)."""
+    return vocab.words.encode(action_tokens(action))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
 from recommender.catalog.index import CatalogIndex
-from recommender.catalog.rows import ItemRow, Vocabularies
+from recommender.catalog.rows import ItemRow, Vocabularies, word_ids
 from recommender.catalog.store import CatalogStore, Raw, parse_chunk
 
 log = logging.getLogger("waypoint.catalog")
@@ -52,6 +52,9 @@ class CatalogSync:
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
         self.rows: dict[str, ItemRow] = {}
+        #: the words of the rows derived since the last build (packed word ids); the others'
+        #: are read from ``index``
+        self.fresh: dict[str, bytes] = {}
         #: the ids of ``rows``, sorted (an action's position in the index)
         self.order: list[str] = []
         #: set while rows are being changed: a refresh that failed half-way leaves
@@ -74,6 +77,7 @@ class CatalogSync:
             version = current
             vocabulary = Vocabularies()
             rows: dict[str, ItemRow] = {}
+            fresh: dict[str, bytes] = {}
             order: list[str] | None = None
             chunks = self.store.scan()
             self.stats.full_reloads += 1
@@ -83,6 +87,7 @@ class CatalogSync:
             version = changes[-1].version
             vocabulary = self.vocabulary
             rows = self.rows
+            fresh = self.fresh
             order = None if self._order_stale else self.order
             self._order_stale = True
             changed = sorted({i for c in changes for i in c.ids})
@@ -91,11 +96,12 @@ class CatalogSync:
         added: list[str] = []
         removed: list[str] = []
         async for chunk in chunks:
-            await off_loop(_apply_chunk, chunk, rows, vocabulary, invalid, added, removed)
+            await off_loop(_apply_chunk, chunk, rows, fresh, vocabulary, invalid, added, removed)
         started = time.perf_counter()
         order = await off_loop(_reorder, order, rows, added, removed)
-        index = await off_loop(_build, rows, order, version, vocabulary, self.index)
+        index = await off_loop(_build, rows, fresh, order, version, vocabulary, self.index)
         self.rows, self.order, self.vocabulary = rows, order, vocabulary
+        self.fresh = {}  # the new index holds their words now
         self._order_stale = False
         self.index = index
         # the new index's objects live until the next version: keep the cyclic garbage
@@ -126,6 +132,7 @@ def _release_free_memory() -> None:
 def _apply_chunk(
     chunk: list[Raw],
     rows: dict[str, ItemRow],
+    fresh: dict[str, bytes],
     vocabulary: Vocabularies,
     invalid: list[str],
     added: list[str],
@@ -135,12 +142,14 @@ def _apply_chunk(
     noting the ids that came or went."""
     for action_id, action in parse_chunk(chunk, invalid).items():
         if action is None:
+            fresh.pop(action_id, None)
             if rows.pop(action_id, None) is not None:
                 removed.append(action_id)
         else:
             if action_id not in rows:
                 added.append(action_id)
             rows[action_id] = ItemRow.of(action, vocabulary)
+            fresh[action_id] = word_ids(action, vocabulary)
 
 
 def _reorder(
@@ -166,12 +175,13 @@ def _reorder(
 
 def _build(
     rows: dict[str, ItemRow],
+    fresh: dict[str, bytes],
     order: list[str],
     version: int,
     vocabulary: Vocabularies,
     previous: CatalogIndex | None = None,
 ) -> CatalogIndex:
-    index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, previous)
+    index = CatalogIndex.from_rows([rows[k] for k in order], version, vocabulary, fresh, previous)
     _release_free_memory()
     return index
 

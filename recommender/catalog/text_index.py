@@ -58,27 +58,22 @@ class TextIndex:
     post_weights: NDArray[np.float32]
 
     @classmethod
-    def build(cls, token_ids: Sequence[IntArray], vocabulary: Mapping[str, int]) -> TextIndex:
-        """The index of items whose content words are ``token_ids[i]`` (ids in
-        ``vocabulary``)."""
+    def build(
+        cls, lengths: NDArray[np.int64], item_tokens: IntArray, vocabulary: Mapping[str, int]
+    ) -> TextIndex:
+        """The index of items whose content words are ``item_tokens`` (ids in
+        ``vocabulary``), ``lengths[i]`` of them for item ``i``, item after item."""
         n_tokens = len(vocabulary)
-        lengths = np.fromiter((len(t) for t in token_ids), np.int64, len(token_ids))
-        # joined a slice at a time (one call over 100,000 arrays would hold the interpreter
-        # lock for tens of milliseconds, while requests wait)
-        parts = [
-            np.concatenate(token_ids[lo : lo + SLICE]).astype(np.int32)
-            for lo in range(0, len(token_ids), SLICE)
-        ]
-        item_tokens = np.concatenate(parts) if parts else np.empty(0, np.int32)
-        item_ptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
+        n = len(lengths)
+        item_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=item_ptr[1:])
         items = np.empty(len(item_tokens), np.int32)  # the item of each entry
-        for lo in range(0, len(token_ids), SLICE):
-            hi = min(lo + SLICE, len(token_ids))
+        for lo in range(0, n, SLICE):
+            hi = min(lo + SLICE, n)
             items[item_ptr[lo] : item_ptr[hi]] = np.repeat(
                 np.arange(lo, hi, dtype=np.int32), lengths[lo:hi]
             )
-        n_items = max(len(token_ids), 1)
+        n_items = max(n, 1)
         counts = np.bincount(item_tokens, minlength=n_tokens)
         df = counts.astype(np.float64)
         idf = np.log1p((n_items - df + 0.5) / (df + 0.5))

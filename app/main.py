@@ -32,6 +32,12 @@ from service.settings import Settings
 
 log = logging.getLogger("waypoint")
 
+#: collections of the youngest generation between two of the middle one (CPython's default
+#: is 10). Serving keeps adding long-lived objects (caches of queries, predictions, reasons),
+#: so each middle collection walks ~0.8 ms of survivors; every 10th young collection put it
+#: in about one request in 130 at concurrency 1 -- the p99. 50 runs it 5x less often.
+GC_MIDDLE_EVERY = 50
+
 
 def create_app(
     settings: Settings | None = None,
@@ -74,6 +80,9 @@ def create_app(
             gc.collect()
             gc.freeze()
             stack.callback(gc.unfreeze)
+            young, middle, old = gc.get_threshold()
+            gc.set_threshold(young, max(middle, GC_MIDDLE_EVERY), old)
+            stack.callback(gc.set_threshold, young, middle, old)
             yield
 
     app = FastAPI(

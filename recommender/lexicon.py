@@ -445,9 +445,9 @@ def _plain(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _build() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+def _build() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     """word (plain and folded) -> concepts; the plain words long enough to be compound
-    parts, longest first."""
+    parts."""
     table: dict[str, list[str]] = {}
     for concept, words in CONCEPTS.items():
         for word in words:
@@ -455,54 +455,77 @@ def _build() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
                 concepts = table.setdefault(key, [])
                 if concept not in concepts:
                     concepts.append(concept)
-    parts = sorted(
+    parts = frozenset(
         {
             _plain(w)
             for ws in CONCEPTS.values()
             for w in ws
             if len(_plain(w)) >= _PART and _plain(w) not in _AMBIGUOUS
-        },
-        key=lambda w: (-len(w), w),
+        }
     )
-    return {k: tuple(v) for k, v in table.items()}, tuple(parts)
+    return {k: tuple(v) for k, v in table.items()}, parts
 
 
 _TABLE, _PARTS = _build()
 
 
+_LANGUAGES = tuple(_FUNCTION_WORDS)
+#: function word -> the indexes (into ``_LANGUAGES``) of the languages it belongs to
+_LANGUAGE_OF: dict[str, tuple[int, ...]] = {}
+for _i, _words in enumerate(_FUNCTION_WORDS.values()):
+    for _w in _words:
+        _LANGUAGE_OF[_w] = (*_LANGUAGE_OF.get(_w, ()), _i)
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+_GERMAN_LETTERS = re.compile("[äöüß]")
+_FRENCH_LETTERS = re.compile("[çéèêàâîôûœ]")
+
+
+@functools.lru_cache(maxsize=4_096)
 def language(query: str) -> str | None:
     """``"en"``, ``"de"`` or ``"fr"`` when the query's function words (or its letters: ß
     and umlauts are German, ç and accented vowels French) say so; None when they do not."""
     lowered = query.lower()
-    words = re.findall(r"[^\W\d_]+", lowered.replace("'", " ").replace("\u2019", " "))
-    score = {lang: sum(w in fw for w in words) for lang, fw in _FUNCTION_WORDS.items()}
-    if any(ch in lowered for ch in "äöüß"):
-        score["de"] += 1
-    if any(ch in lowered for ch in "çéèêàâîôûœ"):
-        score["fr"] += 1
-    best = max(score.values())
-    if best == 0:
+    score = [0] * len(_LANGUAGES)
+    for word in _LETTER_RUNS.findall(lowered):
+        for i in _LANGUAGE_OF.get(word, ()):
+            score[i] += 1
+    if _GERMAN_LETTERS.search(lowered):
+        score[_LANGUAGES.index("de")] += 1
+    if _FRENCH_LETTERS.search(lowered):
+        score[_LANGUAGES.index("fr")] += 1
+    best = max(score)
+    if best == 0 or score.count(best) > 1:
         return None
-    leaders = [lang for lang, s in score.items() if s == best]
-    return leaders[0] if len(leaders) == 1 else None
+    return _LANGUAGES[score.index(best)]
 
 
+@functools.lru_cache(maxsize=65_536)
 def _concepts(word: str) -> tuple[str, ...]:
-    """The concepts of one plain (lower-cased, accent-free) word, whole or by its parts."""
+    """The concepts of one plain (lower-cased, accent-free) word, whole or by its parts
+    (remembered: the same words recur in many queries)."""
     found = _TABLE.get(word) or _TABLE.get(_fold(word))
     if found:
         return found
     if len(word) < 2 * _PART - 1:
         return ()
     out: list[str] = []
-    for part in _PARTS:  # head and modifier of a compound ("damen|bluse", "abend|kleid")
-        if len(word) - len(part) < 3:
-            continue
-        if word.endswith(part) or word.startswith(part):
+    # the compound's head (the longest lexicon word it ends with) and modifier (the
+    # longest it starts with): "damen|bluse", "abend|kleid"
+    heads = (word[i:] for i in range(3, len(word) - _PART + 1))
+    modifiers = (word[:i] for i in range(len(word) - 3, _PART - 1, -1))
+    for part in (
+        next((h for h in heads if h in _PARTS), None),
+        next((m for m in modifiers if m in _PARTS), None),
+    ):
+        if part is not None:
             out.extend(c for c in _TABLE[part] if c not in out)
-            if len(out) >= 3:
-                break
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _word(typed: str) -> tuple[str, str]:
+    """A typed word's plain (lower case, no accents) and folded forms."""
+    return _plain(typed), _fold(typed)
 
 
 @functools.lru_cache(maxsize=4_096)
@@ -512,10 +535,9 @@ def glosses(query: str) -> Mapping[str, tuple[str, ...]]:
     friends = FALSE_FRIENDS.get(lang or "", {})
     out: dict[str, tuple[str, ...]] = {}
     for typed in _WORD.findall(query):
-        plain = _plain(typed)
+        plain, folded = _word(typed)
         if plain in STOPWORDS or len(plain) < 3:
             continue
-        folded = _fold(typed)
         if plain in friends:
             out[folded] = friends[plain]
             continue

@@ -187,6 +187,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "startup",
         "startups",
     ),
+    "nonfiction": ("sachbuch", "sachbücher", "ratgeber", "nonfiction", "non-fiction"),
+    "paperback": ("taschenbuch", "taschenbücher", "poche"),
     # --- fashion
     "women": (
         "woman",
@@ -283,6 +285,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "dryer": ("trockner", "wäschetrockner", "sèche-linge"),
     "vacuum_cleaner": ("staubsauger", "aspirateur", "hoover"),
     "oven": ("backofen", "herd", "cuisinière"),
+    "small_appliance": ("toaster", "grille-pain", "mixeur", "standmixer", "entsafter"),
+    "blender": ("mixeur", "standmixer"),
     "coffee_machine": ("kaffeemaschine", "kaffeevollautomat", "cafetière", "espresso"),
     # --- electronics
     "phone": ("handy", "smartphone", "téléphone"),

@@ -527,42 +527,40 @@ def _concepts(word: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _word(typed: str) -> tuple[str, str]:
-    """A typed word's plain (lower case, no accents) and folded forms."""
-    return _plain(typed), _fold(typed)
+def _word(typed: str) -> tuple[str, str, tuple[str, ...]]:
+    """A typed word's plain (lower case, no accents) and folded forms and its concepts
+    (none for a stopword, a short word, or a false friend: those depend on the language)."""
+    plain, folded = _plain(typed), _fold(typed)
+    if plain in STOPWORDS or len(plain) < 3 or plain in _AMBIGUOUS:
+        return plain, folded, ()
+    concepts = tuple(c for piece in plain.split("-") for c in _concepts(piece))
+    return plain, folded, tuple(dict.fromkeys(concepts))
+
+
+_DIGIT = re.compile(r"\d")
 
 
 @functools.lru_cache(maxsize=4_096)
 def glosses(query: str) -> Mapping[str, tuple[str, ...]]:
     """Folded query word -> the concept words it stands for (empty mapping when none)."""
-    lang = language(query)
-    friends = FALSE_FRIENDS.get(lang or "", {})
     out: dict[str, tuple[str, ...]] = {}
+    friends: dict[str, tuple[str, ...]] | None = None
     for typed in _WORD.findall(query):
-        plain, folded = _word(typed)
-        if plain in STOPWORDS or len(plain) < 3:
-            continue
-        if plain in friends:
-            out[folded] = friends[plain]
-            continue
-        if plain in _AMBIGUOUS:
-            continue
-        pieces = plain.split("-")
-        concepts = tuple(c for p in pieces for c in _concepts(p))
+        plain, folded, concepts = _word(typed)
         if concepts:
-            out[folded] = tuple(dict.fromkeys(concepts))
-    for match in _AGE.finditer(query):
-        age = int(match.group(1) or match.group(2))
-        group = next((g for bound, g in AGE_GROUPS if age <= bound), None)
-        if group is not None:
-            out[str(age)] = group
+            out[folded] = concepts
+        elif plain in _AMBIGUOUS:  # the language is read only when it matters
+            if friends is None:
+                friends = FALSE_FRIENDS.get(language(query) or "", {})
+            if plain in friends:
+                out[folded] = friends[plain]
+    if _DIGIT.search(query):
+        for match in _AGE.finditer(query):
+            age = int(match.group(1) or match.group(2))
+            group = next((g for bound, g in AGE_GROUPS if age <= bound), None)
+            if group is not None:
+                out[str(age)] = group
     return out
-
-
-def is_false_friend(folded: str, query: str) -> bool:
-    """Whether the folded word ``folded`` of ``query`` is a false friend in its language."""
-    friends = FALSE_FRIENDS.get(language(query) or "", {})
-    return any(_fold(w) == folded for w in friends)
 
 
 @functools.lru_cache(maxsize=4_096)

@@ -163,12 +163,28 @@ def pack_commands(commands: Iterable[Command]) -> bytes:
     """The commands in the Redis protocol, in one buffer (what redis-py's packer makes,
     without its per-argument dispatch)."""
     out: list[bytes] = []
+    add = out.append
     for command in commands:
-        out.append(b"*%d\r\n" % len(command))
+        add(b"*%d\r\n" % len(command))
         for arg in command:
-            raw = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
+            kind = type(arg)
+            if kind is str:
+                raw = arg.encode()  # type: ignore[union-attr]
+            elif kind is bytes:
+                raw = arg  # type: ignore[assignment]
+            else:
+                raw = arg if isinstance(arg, bytes) else str(arg).encode()
+            if len(raw) > _INLINE:  # a large argument is not copied into a header
+                add(b"$%d\r\n" % len(raw))
+                add(raw)
+                add(b"\r\n")
+            else:
+                add(b"$%d\r\n%b\r\n" % (len(raw), raw))
     return b"".join(out)
+
+
+#: arguments up to this size are formatted with their header (larger: appended as they are)
+_INLINE = 1024
 
 
 async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:

@@ -217,9 +217,15 @@ async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:
                 except ResponseError as exc:
                     replies.append(exc)
     except BaseException:
-        await conn.disconnect(nowait=True)
-        with contextlib.suppress(KeyError):  # a pool reset since: it no longer counts it
-            await pool.release(conn)
+        # this connection, and the others kept (a restarted server dropped them all), go
+        # back to the pool, which checks a connection before it lends it again
+        dropped = [conn, *kept]
+        kept.clear()
+        for each in dropped:
+            if each is conn:
+                await each.disconnect(nowait=True)
+            with contextlib.suppress(KeyError):  # a pool reset since: it no longer counts it
+                await pool.release(each)
         raise
     if len(kept) < KEPT_CONNECTIONS:
         kept.append(conn)

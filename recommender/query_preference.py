@@ -24,6 +24,7 @@ from recommender.ranking.preference import (
     semantic_preference,
 )
 from recommender.ranking.terms import ScoringContext
+from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import Evidence
 
 #: a leaf category is one the query points at when it holds this share of the largest
@@ -70,7 +71,9 @@ def with_preference(
     ``catalog``) the user's history kept inside the leaves it names."""
     gate = ctx.intent_categories
     lexical = lexical_preference(evidence, gate)
-    semantic = semantic_of(ctx.query, catalog, gate) if catalog is not None else {}
+    # the meaning of what is asked for, not of what is negated ("a gift, but not a book")
+    asked = query_words(ctx.query).unnegated if ctx.query else None
+    semantic = semantic_of(asked, catalog, gate) if catalog is not None else {}
     preference, focus = combined(lexical, evidence.strength if lexical else 0.0, semantic)
     if not preference:
         return ctx

@@ -14,10 +14,10 @@ from recommender.ranking.filter import ContextFilter, FilterContext
 from recommender.ranking.preference import GENERIC, named_categories, specificity
 from recommender.ranking.score import ScoreTable, score_positions
 from recommender.ranking.terms import ScoringContext, Weights
-from recommender.reasons.query_words import query_words
 from recommender.retrieval import Limits, RetrievalQuery, retrieve
 from recommender.schemas import DebugOut, RecommendRequest
 from recommender.state import LiveState
+from recommender.text import tokens
 
 
 def page_item(req: RecommendRequest, user: UserSnapshot) -> str | None:
@@ -65,7 +65,7 @@ def scoring_context(
         category_affinity=user.category_affinity,
         item_affinity=user.item_affinity,
         impressions=fatigue_counts(req, user),
-        query_tokens=query_words(req.query).ranking_tokens(req.query) if req.query else frozenset(),
+        query_tokens=tokens(req.query) if req.query else frozenset(),
         query=req.query,
         page_category=page_action.category if page_action else None,
         channel=req.context.channel,

@@ -10,8 +10,10 @@ a script may only touch keys of one hash slot, so calls are merged per slot ther
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -163,12 +165,28 @@ def pack_commands(commands: Iterable[Command]) -> bytes:
     """The commands in the Redis protocol, in one buffer (what redis-py's packer makes,
     without its per-argument dispatch)."""
     out: list[bytes] = []
+    add = out.append
     for command in commands:
-        out.append(b"*%d\r\n" % len(command))
+        add(b"*%d\r\n" % len(command))
         for arg in command:
-            raw = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
+            kind = type(arg)
+            if kind is str:
+                raw = arg.encode()  # type: ignore[union-attr]
+            elif kind is bytes:
+                raw = arg  # type: ignore[assignment]
+            else:
+                raw = arg if isinstance(arg, bytes) else str(arg).encode()
+            if len(raw) > _INLINE:  # a large argument is not copied into a header
+                add(b"$%d\r\n" % len(raw))
+                add(raw)
+                add(b"\r\n")
+            else:
+                add(b"$%d\r\n%b\r\n" % (len(raw), raw))
     return b"".join(out)
+
+
+#: arguments up to this size are formatted with their header (larger: appended as they are)
+_INLINE = 1024
 
 
 async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:
@@ -184,7 +202,10 @@ async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:
                 pipe.execute_command(*command)
             return list(await pipe.execute(raise_on_error=False))
     pool = redis.connection_pool
-    conn = await pool.get_connection()
+    kept = _kept.get(pool)
+    if kept is None:
+        kept = _kept[pool] = []
+    conn = await _borrow(pool, kept)
     replies: list[Any] = []
     try:
         await conn.send_packed_command(pack_commands(commands), check_health=False)
@@ -196,11 +217,52 @@ async def send_batch(redis: Any, commands: Sequence[Command]) -> list[Any]:
                 except ResponseError as exc:
                     replies.append(exc)
     except BaseException:
-        await conn.disconnect(nowait=True)
+        # this connection, and the others kept (a restarted server dropped them all), go
+        # back to the pool, which checks a connection before it lends it again
+        dropped = [conn, *kept]
+        kept.clear()
+        for each in dropped:
+            if each is conn:
+                await each.disconnect(nowait=True)
+            with contextlib.suppress(KeyError):  # a pool reset since: it no longer counts it
+                await pool.release(each)
         raise
-    finally:
+    if len(kept) < KEPT_CONNECTIONS:
+        kept.append(conn)
+    else:
         await pool.release(conn)
     return replies
+
+
+#: connections :func:`send_batch` keeps between batches, per pool
+KEPT_CONNECTIONS = 64
+# pool -> the connections it lent to send_batch, idle now. A decision makes three round
+# trips, and redis-py's get and release of a pooled connection cost more than packing
+# them (a lock, observability records and an event dispatch, each way). A kept connection
+# stays counted as in use by its pool (which holds it weakly); it is made ready as the
+# pool would before lending it.
+_kept: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+async def _borrow(pool: Any, kept: list[Any]) -> Any:
+    """A kept connection, connected and with nothing left to read, else the pool's."""
+    while kept:
+        conn = kept.pop()
+        try:
+            if conn.should_reconnect():
+                await conn.disconnect()
+            if not conn.is_connected:
+                await conn.connect()
+            elif await conn.can_read():  # data or end of stream: not safe to reuse
+                await conn.disconnect()
+                await conn.connect()
+            return conn
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            with contextlib.suppress(KeyError):
+                await pool.release(conn)
+            raise
+    return await pool.get_connection()
 
 
 class Script:

@@ -13,7 +13,7 @@ selects them on held-out data and passes them in; ``fit`` itself only learns the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -276,8 +276,13 @@ class IntentClassifier:
         """How many of the words of ``text`` (the word block's single words) the model
         learned from: 0 for text made only of words it never saw."""
         self._check_fitted()
-        analyzer, vocabulary = self._fast_path().blocks[0][:2]
-        return sum(1 for gram in analyzer(text) if " " not in gram and gram in vocabulary)
+        cache = self._fast_path()
+        found = cache.known.get(text)
+        if found is None:
+            analyzer, vocabulary = cache.blocks[0][:2]
+            found = sum(1 for gram in analyzer(text) if " " not in gram and gram in vocabulary)
+            _remember(cache.known, text, found)
+        return found
 
     def words(self) -> frozenset[str]:
         """The single words of the word block (lower case, accents stripped)."""
@@ -290,12 +295,20 @@ class IntentClassifier:
         cache = self._fast_path()
         indices: list[int] = []
         values: list[float] = []
-        for analyzer, vocabulary, idf, offset, weight in cache.blocks:
+        for block, (analyzer, vocabulary, idf, offset, weight) in enumerate(cache.blocks):
+            words = cache.by_word[block]
             counts: dict[int, int] = {}
-            for gram in analyzer(text):
-                j = vocabulary.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
+            if words is None:
+                for gram in analyzer(text):
+                    j = vocabulary.get(gram)
+                    if j is not None:
+                        counts[j] = counts.get(j, 0) + 1
+            else:
+                # the same columns in the same order as the analyzer's n-grams of the whole
+                # text: a char_wb analyzer's n-grams are its words' n-grams, word by word
+                for word_counts in words.of(text):
+                    for j, n in word_counts.items():
+                        counts[j] = counts.get(j, 0) + n
             if not counts:
                 continue
             cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -345,6 +358,10 @@ class IntentClassifier:
                 oos_coef = np.asarray(self.oos_coef_.toarray(), dtype=np.float64).ravel()
             cache = _FastPath(
                 blocks=blocks,
+                by_word=[
+                    _WordColumns.of_vectorizer(v)
+                    for v in (self.word_vectorizer_, self.char_vectorizer_)
+                ],
                 embedder=self._embedder(),
                 embedding_offset=offset,
                 coef=np.ascontiguousarray(self.coef_.toarray(), dtype=np.float32),
@@ -383,10 +400,67 @@ class _FastPath:
     """Per-process cache for :meth:`IntentClassifier.predict_one` (not persisted)."""
 
     blocks: list[tuple[Any, dict[str, int], FloatArray, int, float]]
+    #: per block, its columns word by word (a char_wb block), else None (the analyzer)
+    by_word: list[_WordColumns | None]
     embedder: StaticEmbedder | None
     embedding_offset: int  # first column of the embedding block
     coef: NDArray[np.float32]
     oos_coef: FloatArray | None
+    #: text -> :meth:`IntentClassifier.known_words` (bounded)
+    known: dict[str, int] = field(default_factory=dict)
+
+
+#: entries of a fast path's per-word and per-text memos before they start afresh
+MEMO_ENTRIES = 20_000
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= MEMO_ENTRIES:
+        memo.clear()
+    memo[key] = value
+
+
+class _WordColumns:
+    """The vocabulary columns of a ``char_wb`` vectorizer's n-grams, remembered per word.
+
+    Such an analyzer preprocesses the whole text (accents, case), splits it on whitespace
+    and makes each word's n-grams on their own, so a text's n-grams are its words' n-grams
+    one word after the other. A query repeats words seen before (only a typo or a name is
+    new), so each word's columns are looked up once: ``of(text)`` gives, word by word, the
+    column counts in the order the analyzer's n-grams first meet them -- the same columns,
+    counts and order as the analyzer's output over the whole text.
+    """
+
+    def __init__(self, vectorizer: Any) -> None:
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.decode = vectorizer.decode
+        self.preprocess = vectorizer.build_preprocessor()
+        self.white_spaces = vectorizer._white_spaces
+        self.ngrams = vectorizer._char_wb_ngrams
+        self.words: dict[str, dict[int, int]] = {}
+
+    @classmethod
+    def of_vectorizer(cls, vectorizer: Any) -> _WordColumns | None:
+        """For a ``char_wb`` vectorizer of scikit-learn's own analyzer, else None."""
+        if vectorizer.analyzer != "char_wb" or not hasattr(vectorizer, "_char_wb_ngrams"):
+            return None
+        return cls(vectorizer)
+
+    def of(self, text: str) -> list[dict[int, int]]:
+        doc = self.preprocess(self.decode(text))
+        return [self._word(w) for w in self.white_spaces.sub(" ", doc).split()]
+
+    def _word(self, word: str) -> dict[int, int]:
+        found = self.words.get(word)
+        if found is None:
+            vocabulary = self.vocabulary
+            found = {}
+            for gram in self.ngrams(word):
+                j = vocabulary.get(gram)
+                if j is not None:
+                    found[j] = found.get(j, 0) + 1
+            _remember(self.words, word, found)
+        return found
 
 
 def _as_texts(texts: Sequence[str]) -> list[str]:

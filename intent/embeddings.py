@@ -37,6 +37,8 @@ __all__ = [
 
 #: Name of the embedder a new intent model uses when its package is installed.
 DEFAULT_EMBEDDING = "wordllama-l2-supercat-256"
+#: texts whose vectors :meth:`StaticEmbedder.embed_one` remembers before it starts afresh
+RECENT_TEXTS = 1_024
 
 
 class EmbeddingUnavailableError(RuntimeError):
@@ -93,6 +95,7 @@ class StaticEmbedder:
         self.table = table
         self.dim = int(table.shape[1])
         self._tokenizer = tokenizer
+        self._recent: dict[str, NDArray[np.float32]] = {}
         digest = hashlib.sha256(table.tobytes()).hexdigest()
         #: Identifies the exact vectors (stored with every model trained on them).
         self.fingerprint = f"{name}:{digest[:16]}"
@@ -142,10 +145,20 @@ class StaticEmbedder:
         return out
 
     def embed_one(self, text: str) -> NDArray[np.float32]:
-        encoding = self._tokenizer.encode(  # type: ignore[attr-defined]
-            text.lower(), add_special_tokens=False
-        )
-        return self._pool(encoding.ids)
+        """The unit vector of one text (read-only: remembered for the texts last asked,
+        as a request embeds the same query for the intent model and for the catalog)."""
+        lowered = text.lower()
+        found = self._recent.get(lowered)
+        if found is None:
+            encoding = self._tokenizer.encode(  # type: ignore[attr-defined]
+                lowered, add_special_tokens=False
+            )
+            found = self._pool(encoding.ids)
+            found.flags.writeable = False
+            if len(self._recent) >= RECENT_TEXTS:
+                self._recent.clear()
+            self._recent[lowered] = found
+        return found
 
 
 _LOADED: dict[str, StaticEmbedder] = {}

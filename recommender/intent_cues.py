@@ -38,13 +38,34 @@ def trouble_shares(spread: WordSpread | None) -> dict[str, float]:
 def trouble_logits(query: str, spread: WordSpread | None, weight: float) -> Mapping[str, float]:
     """Intent -> what the query's trouble cue (or its absence) adds to its logit; the
     intents without a count and out of scope get the average, so the cue moves mass only
-    between the intents the training data knows (empty: no weight or no count)."""
-    shares = trouble_shares(spread)
-    if weight <= 0 or not shares:
+    between the intents the training data knows (empty: no weight or no count). The
+    terms are read only: they are remembered for the last counts asked about."""
+    if weight <= 0 or not spread:
         return {}
     cue = has_trouble(query)
-    terms = {k: weight * math.log(p if cue else 1.0 - p) for k, p in shares.items()}
+    held = _held[0]
+    if held.spread is not spread or held.weight != weight:
+        held = _held[0] = _Remembered(spread, weight)
+    terms = held.terms.get(cue)
+    if terms is None:
+        shares = trouble_shares(spread)
+        terms = {k: weight * math.log(p if cue else 1.0 - p) for k, p in shares.items()}
+        held.terms[cue] = terms
     return terms
+
+
+class _Remembered:
+    """The trouble terms of one model's counts and weight: with and without the cue (a
+    model's counts never change)."""
+
+    def __init__(self, spread: WordSpread | None = None, weight: float = 0.0) -> None:
+        self.spread = spread
+        self.weight = weight
+        self.terms: dict[bool, dict[str, float]] = {}
+
+
+#: the terms of the counts last asked about
+_held = [_Remembered()]
 
 
 def negated_logits(evidence: Evidence, weight: float, floor: float) -> Mapping[str, float]:

@@ -329,6 +329,45 @@ def decide(
     return IntentDecision(confidence=confidence, unresolved_query=True)
 
 
+@dataclass(frozen=True)
+class QueryVotes:
+    """What the decision reads about a typed query: the classifier's prediction (of the
+    query with its misspelt words corrected), the catalog's evidence, how many of its words
+    the classifier learned (-1: unknown), the intents its one open word is torn between,
+    and the cues' logits."""
+
+    prediction: PredictionLike
+    evidence: Evidence
+    known_words: int
+    word_doubt: tuple[str, ...]
+    cues: Mapping[str, float]
+
+
+def query_votes(query: str, state: LiveState, combiner: Combiner = DEFAULT_COMBINER) -> QueryVotes:
+    """The votes on ``query`` (the live model and catalog of ``state``; a model needed)."""
+    # the words the catalog may match (not the negated ones), but every word said counts
+    # for how long the query is
+    said = query_words(query)
+    expander = prepared(state.catalog, state.taxonomy).expander if len(state.catalog) else None
+    words = glossed(frozenset(folded for folded, _ in said.matchable), query, expander)
+    evidence = catalog_evidence(state.catalog, state.taxonomy, words)
+    evidence = replace(evidence, words=len(tokens(query)))
+    model = state.model
+    if model is None:
+        raise ValueError("query_votes needs a live intent model")
+    known = model.known_words(query) if knows_words(model) else -1
+    prediction = model.predict_one(spelled(query, model, state.catalog))
+    doubt = open_word(query, model, state, combiner)
+    negated = catalog_evidence(
+        state.catalog, state.taxonomy, glossed(said.negated, query, expander)
+    )
+    cues = merged(
+        trouble_logits(query, getattr(model, "word_spread_", None), combiner.trouble),
+        negated_logits(negated, combiner.negation, combiner.floor),
+    )
+    return QueryVotes(prediction, evidence, known, doubt, cues)
+
+
 def weigh_query(
     query: str | None,
     explicit: str | None,
@@ -342,34 +381,17 @@ def weigh_query(
         return decision, NO_EVIDENCE
     if not state.taxonomy.intents:
         return decision, NO_EVIDENCE
-    # the words the catalog may match (not the negated ones), but every word said counts
-    # for how long the query is
-    said = query_words(query)
-    expander = prepared(state.catalog, state.taxonomy).expander if len(state.catalog) else None
-    words = glossed(frozenset(folded for folded, _ in said.matchable), query, expander)
-    evidence = catalog_evidence(state.catalog, state.taxonomy, words)
-    evidence = replace(evidence, words=len(tokens(query)))
-    model = state.model
-    known = model.known_words(query) if knows_words(model) else -1
-    prediction = model.predict_one(spelled(query, model, state.catalog))
-    doubt = open_word(query, model, state, combiner)
-    negated = catalog_evidence(
-        state.catalog, state.taxonomy, glossed(said.negated, query, expander)
-    )
-    cues = merged(
-        trouble_logits(query, getattr(model, "word_spread_", None), combiner.trouble),
-        negated_logits(negated, combiner.negation, combiner.floor),
-    )
+    votes = query_votes(query, state, combiner)
     decision = decide(
-        prediction,
-        evidence,
+        votes.prediction,
+        votes.evidence,
         state.taxonomy,
         combiner,
-        known_words=known,
-        word_doubt=doubt,
-        cues=cues,
+        known_words=votes.known_words,
+        word_doubt=votes.word_doubt,
+        cues=votes.cues,
     )
-    return decision, evidence
+    return decision, votes.evidence
 
 
 def glossed(words: frozenset[str], query: str, expander: Expander | None) -> frozenset[str]:

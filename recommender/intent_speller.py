@@ -24,6 +24,8 @@ from recommender.text import tokens
 
 #: a compound part must have this many letters to count as a word of its own
 PART_LETTERS = 5
+#: words whose correction a speller remembers before it starts afresh
+CORRECTED_WORDS = 20_000
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
@@ -54,6 +56,7 @@ class _Speller:
         catalog_words = frozenset(catalog.text.vocabulary) if catalog is not None else frozenset()
         self.words = catalog_words
         self.parts = compound_parts(learned | catalog_words)
+        self._corrected: dict[str, str] = {}
 
     def of(self, catalog: CatalogIndex | None) -> bool:
         """Whether this speller knows the words of ``catalog``."""
@@ -68,7 +71,15 @@ class _Speller:
         return bool(folded) and folded <= self.words
 
     def correct(self, word: str) -> str:
-        return word if self.known(word) else self.expander.correct(word)
+        """``word``, or the learned word it is a typo of (remembered per word: a query's
+        words mostly recur, only a typo or a name is new)."""
+        found = self._corrected.get(word)
+        if found is None:
+            found = word if self.known(word) else self.expander.correct(word)
+            if len(self._corrected) >= CORRECTED_WORDS:
+                self._corrected.clear()
+            self._corrected[word] = found
+        return found
 
 
 _lock = threading.Lock()

@@ -31,17 +31,36 @@ from recommender.schemas import (
 M = TypeVar("M", bound=BaseModel)
 _IMMUTABLE = (type(None), bool, int, float, str, tuple, frozenset)
 _REQUIRED = object()
-#: per model: its fields in order, each with its immutable default (else _REQUIRED)
-_FIELDS: dict[type[BaseModel], tuple[tuple[str, Any], ...]] = {}
 
 
-def _fields(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
-    assert not cls.__pydantic_post_init__ and not cls.__private_attributes__
-    out = []
-    for name, info in cls.model_fields.items():
-        default = _REQUIRED if info.is_required() else info.get_default(call_default_factory=True)
-        out.append((name, default if isinstance(default, _IMMUTABLE) else _REQUIRED))
-    return tuple(out)
+class _Fields:
+    """A model's fields in order with their immutable defaults (a required field, or one
+    whose default is mutable, has none), as :func:`construct` reads them."""
+
+    __slots__ = ("defaults", "required")
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        assert not cls.__pydantic_post_init__ and not cls.__private_attributes__
+        defaults: dict[str, Any] = {}
+        required = []
+        for name, info in cls.model_fields.items():
+            default = (
+                _REQUIRED if info.is_required() else info.get_default(call_default_factory=True)
+            )
+            if not isinstance(default, _IMMUTABLE):
+                default = _REQUIRED
+            if default is _REQUIRED:
+                required.append(name)
+            defaults[name] = default
+        #: every field, in the model's order (required ones with a placeholder)
+        self.defaults = defaults
+        #: the fields ``values`` must give
+        self.required = frozenset(required)
+
+
+#: per model, its fields
+_FIELDS: dict[type[BaseModel], _Fields] = {}
+_set = object.__setattr__
 
 
 def construct(cls: type[M], values: dict[str, Any]) -> M:
@@ -49,19 +68,22 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     post-init, at a fraction of its cost (it walks every field's info in Python; an
     answer builds a few dozen models). The fields keep the model's order (the serializer
     writes them in that order); a field that is required or whose default is mutable must
-    be in ``values``."""
+    be in ``values``, and ``values`` holds fields only."""
     fields = _FIELDS.get(cls)
     if fields is None:
-        fields = _FIELDS[cls] = _fields(cls)
-    state = {name: values.get(name, default) for name, default in fields}
-    if any(v is _REQUIRED for v in state.values()):
-        missing = [k for k, v in state.items() if v is _REQUIRED]
+        fields = _FIELDS[cls] = _Fields(cls)
+    if not fields.required <= values.keys():
+        missing = sorted(fields.required - values.keys())
         raise TypeError(f"{cls.__name__}: {missing} must be given")
+    state = fields.defaults.copy()  # the model's order, whatever the order of ``values``
+    state.update(values)
+    if len(state) != len(fields.defaults):
+        raise TypeError(f"{cls.__name__}: not fields: {sorted(values.keys() - state.keys())}")
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", state)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    _set(model, "__dict__", state)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
     return model
 
 

@@ -110,6 +110,10 @@ _PIECES = re.compile(
 )
 
 
+#: marks an elision kept in the unnegated text, glued to the next piece again
+_GLUE = "\x00"
+
+
 @dataclass(frozen=True)
 class QueryWords:
     """The query's words that may count as a content match, and the negated ones."""
@@ -118,6 +122,15 @@ class QueryWords:
     matchable: tuple[tuple[str, str], ...] = ()
     #: folded words said only under a negation ("no", "kein", "pas", "anything but", ...)
     negated: frozenset[str] = frozenset()
+    #: the query without its negation cues and the words they cover ("a gift for my sister
+    #: but not a book" -> "a gift for my sister"); the query itself when it negates nothing
+    unnegated: str = ""
+
+    def ranking_tokens(self, query: str) -> frozenset[str]:
+        """The folded tokens of ``query`` that may pull an action up in ranking: those of
+        its unnegated text ("kein Handy, ein Tablet" asks for a tablet, not a phone; the
+        cue itself is no content either)."""
+        return tokens(self.unnegated) if self.negated else tokens(query)
 
 
 @functools.lru_cache(maxsize=4_096)
@@ -128,21 +141,28 @@ def query_words(query: str | None) -> QueryWords:
         return QueryWords()
     positive: dict[str, str] = {}
     negated: set[str] = set()
+    kept: list[str] = []  # the pieces outside any negation, for the unnegated text
     scope = 0
     previous = ""
     for piece in _PIECES.findall(query):
         word = piece.lower().replace("\u2019", "'")
         if not word[0].isalpha():  # punctuation ends a negation's scope
             scope, previous = 0, ""
+            kept.append(piece)
             continue
         if word in _CLAUSE_BREAKS and not (word == "but" and previous in _BUT_LEADS):
             scope, previous = 0, word
+            kept.append(piece)
             continue
         if word in NEGATION_CUES or (word == "but" and previous in _BUT_LEADS):
+            if word == "but" and kept:
+                kept.pop()  # "anything but": "anything" is part of the cue
             scope, previous = NEGATION_SCOPE, word
             continue
         if word.endswith("'"):  # an elision ("l'", "n'"): no word, nor does it use the scope
             previous = word
+            if not scope:
+                kept.append(piece + _GLUE)
             continue
         previous = word
         if scope > 0 and word in EVENT_VERBS:  # "never received": the event is denied
@@ -150,6 +170,8 @@ def query_words(query: str | None) -> QueryWords:
             continue
         in_scope = scope > 0
         scope = max(0, scope - 1)
+        if not in_scope:
+            kept.append(piece)
         if len(word) < MIN_MATCH_LETTERS or word in STOPWORDS:
             continue
         for folded in tokens(word):
@@ -159,4 +181,7 @@ def query_words(query: str | None) -> QueryWords:
                 positive.setdefault(folded, piece)
     # a word said both ways ("laptop, no gaming laptop") still counts as asked for
     negated -= positive.keys()
-    return QueryWords(matchable=tuple(positive.items()), negated=frozenset(negated))
+    unnegated = " ".join(kept).replace(_GLUE + " ", "") if negated else query
+    return QueryWords(
+        matchable=tuple(positive.items()), negated=frozenset(negated), unnegated=unnegated
+    )

@@ -69,3 +69,27 @@ async def test_fields_are_taken_once_in_order(redis: Any) -> None:
     assert got[: LISTS_PER_CALL + 3] == [f"a{n}".encode() for n in range(LISTS_PER_CALL + 3)]
     assert got[-2:] == [None, None]  # taken already; never there
     assert await redis.hgetall("h0") == {b"b": b"b0"}
+
+
+async def test_kept_connections_are_reused_and_dropped_connections_recover(redis: Any) -> None:
+    """send_batch keeps the connections it used for the next batches (not the pool's get
+    and release per batch); once the server has closed them, a batch still gets through
+    (a kept connection is checked before use; ``call`` tries a failed one once more)."""
+    import asyncio
+
+    from context.bulk import _kept, call
+
+    async def one(n: int) -> list[Any]:
+        return await send_batch(redis, [("SET", f"k{n}", n), ("GET", f"k{n}")])
+
+    assert await asyncio.gather(*(one(n) for n in range(4))) == [
+        [b"OK", str(n).encode()] for n in range(4)
+    ]
+    kept = _kept[redis.connection_pool]
+    assert 1 <= len(kept) <= 4
+    before = list(kept)
+    await one(9)
+    assert kept[-1] in before  # reused, not a new one
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    assert await call(redis, [("GET", "k9")], [None]) == [b"9"]
+    assert await one(10) == [b"OK", b"10"]

@@ -87,6 +87,47 @@ def test_predict_one_matches_batch_path(trained: IntentClassifier) -> None:
         assert one.confidence == pytest.approx(row[best], abs=1e-5)
 
 
+def test_predict_one_columns_word_by_word_equal_the_analyzer(trained: IntentClassifier) -> None:
+    """The char block's columns, taken word by word (and remembered per word), are the
+    columns, counts and order of the analyzer's n-grams over the whole text: the scores
+    are the same numbers, bit for bit, the first time and when remembered."""
+    from intent.classifier import _FastPath
+
+    texts = [
+        "reset my password login",
+        "Ünïcödé  text!!",
+        "",
+        "a b c",
+        "rain rain rain",
+        "  résilier\tmon\u00a0contrat  ",
+        "Geschirrspüler kaputt kalomiru7",
+        "refund refund the the invoice",
+    ]
+    cache = trained._fast_path()
+    plain = _FastPath(
+        blocks=cache.blocks,
+        by_word=[None for _ in cache.by_word],
+        embedder=cache.embedder,
+        embedding_offset=cache.embedding_offset,
+        coef=cache.coef,
+        oos_coef=cache.oos_coef,
+    )
+    assert cache.by_word[1] is not None  # the char_wb block goes word by word
+    for _ in range(2):
+        for text in texts:
+            scores, oos = trained._scores_one(text)
+            trained._cache = plain
+            try:
+                want, want_oos = trained._scores_one(text)
+            finally:
+                trained._cache = cache
+            assert scores.tolist() == want.tolist()
+            assert oos == want_oos
+            analyzer, vocabulary = cache.blocks[0][:2]
+            known = sum(1 for g in analyzer(text) if " " not in g and g in vocabulary)
+            assert trained.known_words(text) == known
+
+
 def test_rejection_gives_no_intent(trained: IntentClassifier) -> None:
     for text in ["tell me about the dinosaur galaxy opera", "volcano poetry football", "zzzz"]:
         pred = trained.predict_one(text)

@@ -18,6 +18,7 @@ from recommender.intent_evidence import (
 )
 from recommender.intent_speller import spelled
 from recommender.ranking.terms import ScoringContext, category_terms
+from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import Evidence, catalog_evidence, prepared
 from recommender.retrieval.expand import Expander, edit_distance
 from recommender.state import LiveState
@@ -222,3 +223,25 @@ def test_a_typo_equally_close_to_two_words_stands_for_both() -> None:
     # the speller's one correction is still one word
     assert ex.correct("romac") == "roman"
     assert ex.expand("fantsy") == ("fantasy",)
+
+
+def test_negated_words_rank_nothing_when_the_query_names_what_it_wants_instead() -> None:
+    # "ein Tablet, kein Handy": the tablet is named outside the negation, the phone ranks
+    # nothing (neither as a token nor by meaning)
+    query = "ein Tablet, kein Handy"
+    words = query_words(query)
+    e = catalog_evidence(CATALOG, TAXONOMY, frozenset(f for f, _ in words.matchable))
+    gated = ScoringContext(
+        query=query, query_tokens=tokens(query), intent_categories=("electronics",)
+    )
+    ctx = with_evidence(gated, e, CATALOG)
+    assert tokens("Tablet") <= ctx.query_tokens
+    assert not (tokens("Handy") | tokens("kein")) & ctx.query_tokens
+    # "habe keinen Kühlschrank mehr, brauche einen neuen": nothing is named outside the
+    # negation (it says a lack): the fridge still ranks
+    query = "ich habe keinen Kühlschrank mehr, brauche einen neuen"
+    words = query_words(query)
+    assert tokens("Kühlschrank") <= words.negated
+    e = catalog_evidence(CATALOG, TAXONOMY, frozenset(f for f, _ in words.matchable))
+    lack = ScoringContext(query=query, query_tokens=tokens(query))
+    assert tokens("Kühlschrank") <= with_evidence(lack, e, CATALOG).query_tokens

@@ -221,3 +221,25 @@ def test_language_and_voice_come_from_templates() -> None:
 def test_every_template_set_has_every_code() -> None:
     for table in TEMPLATES.values():
         assert set(table) == set(CODES)
+
+
+def test_negated_words_do_not_rank() -> None:
+    # "kein Handy, ein Tablet": the phone is what the customer does not want; neither it
+    # nor the cue is a ranking token, and the text read for meaning leaves both out
+    for query, gone, kept in (
+        ("anything but a phone", "phone", ""),
+        ("ein Tablet, kein Handy", "Handy", "Tablet"),
+        ("un casque mais pas un téléphone", "téléphone", "casque"),
+        ("headphones, not a phone", "phone", "headphones"),
+    ):
+        words = query_words(query)
+        ranking = words.ranking_tokens(query)
+        assert not tokens(gone) & ranking, query
+        assert not tokens(gone) & tokens(words.unnegated), query
+        assert tokens(kept) <= ranking, query
+        assert not ranking & {"not", "kein", "pas", "anything"}, query
+    # a query that negates nothing is read as typed
+    assert query_words("a crime novel").unnegated == "a crime novel"
+    assert query_words("a crime novel").ranking_tokens("a crime novel") == tokens("a crime novel")
+    # an elision outside the negation stays glued to its word
+    assert "l'écran" in query_words("pas l'ordinateur mais l'écran").unnegated

@@ -122,6 +122,31 @@ class ContactEnforcer:
         self._horizon: tuple[int, int] = (-1, 0)
         #: per-channel rules of the policy object last seen (the live state swaps it whole)
         self._rules: tuple[ContactPolicy | None, dict[str, _ChannelRules]] = (None, {})
+        #: whether some rule of the policy object last seen counts an action, by the
+        #: action's id, kind and category (what the rules match on)
+        self._counted: tuple[ContactPolicy | None, dict[tuple[str, str, str], int]] = (None, {})
+
+    def _rows(
+        self, policy: ContactPolicy, candidates: Sequence[Candidate]
+    ) -> list[tuple[str, str, str, int]]:
+        """Per candidate: id, kind, category and whether some rule counts it."""
+        cached_policy, seen = self._counted
+        if cached_policy is not policy or len(seen) > _COUNTED_ENTRIES:
+            seen = {}
+            self._counted = (policy, seen)
+        rows = []
+        for c in candidates:
+            a = c.action
+            key = (a.id, a.kind, a.category)
+            if a.cap is not None:
+                flag = 1
+            else:
+                found = seen.get(key)
+                if found is None:
+                    found = seen[key] = int(counted(policy, a))
+                flag = found
+            rows.append((*key, flag))
+        return rows
 
     def _channel_rules(self, policy: ContactPolicy, channel: str) -> _ChannelRules:
         cached_policy, by_channel = self._rules
@@ -231,12 +256,7 @@ class ContactEnforcer:
             mode,
             horizon + 60,
             "1" if prefix else "0",
-            orjson.dumps(
-                [
-                    (c.action.id, c.action.kind, c.action.category, int(counted(policy, c.action)))
-                    for c in candidates
-                ]
-            ),
+            orjson.dumps(self._rows(policy, candidates)),
             orjson.dumps([i + 1 for i in explore_order or () if 0 <= i < len(candidates)]),
         ]
         command = self._script.command([run.keys.contact, run.keys.feedback], args)
@@ -253,6 +273,10 @@ class ContactEnforcer:
             denied={"cap": values[2], "suppressed": values[3], "snoozed": values[4]},
             refused=[v - 1 for v in values[6 + k :]],
         )
+
+
+#: actions whose counting the enforcer remembers before it starts afresh
+_COUNTED_ENTRIES = 100_000
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,13 @@ from intent.taxonomy import Intent, Taxonomy
 from intent.word_spread import shares, words_of
 from recommender.intent_cues import merged, negated_logits, trouble_logits
 from recommender.intent_speller import spelled
+from recommender.lexicon import glosses
 from recommender.query_preference import MAIN_CATEGORY
 from recommender.query_preference import category_preference as category_preference
 from recommender.query_preference import with_evidence as with_evidence
 from recommender.reasons.query_words import query_words
 from recommender.retrieval.evidence import NO_EVIDENCE, Evidence, catalog_evidence, prepared
+from recommender.retrieval.expand import Expander
 from recommender.state import LiveState
 from recommender.text import tokens
 
@@ -345,7 +347,9 @@ def query_votes(query: str, state: LiveState, combiner: Combiner = DEFAULT_COMBI
     """The votes on ``query`` (the live model and catalog of ``state``; a model needed)."""
     # the words the catalog may match (not the negated ones), but every word said counts
     # for how long the query is
-    words = frozenset(folded for folded, _ in query_words(query).matchable)
+    said = query_words(query)
+    expander = prepared(state.catalog, state.taxonomy).expander if len(state.catalog) else None
+    words = glossed(frozenset(folded for folded, _ in said.matchable), query, expander)
     evidence = catalog_evidence(state.catalog, state.taxonomy, words)
     evidence = replace(evidence, words=len(tokens(query)))
     model = state.model
@@ -354,7 +358,9 @@ def query_votes(query: str, state: LiveState, combiner: Combiner = DEFAULT_COMBI
     known = model.known_words(query) if knows_words(model) else -1
     prediction = model.predict_one(spelled(query, model, state.catalog))
     doubt = open_word(query, model, state, combiner)
-    negated = catalog_evidence(state.catalog, state.taxonomy, query_words(query).negated)
+    negated = catalog_evidence(
+        state.catalog, state.taxonomy, glossed(said.negated, query, expander)
+    )
     cues = merged(
         trouble_logits(query, getattr(model, "word_spread_", None), combiner.trouble),
         negated_logits(negated, combiner.negation, combiner.floor),
@@ -386,6 +392,26 @@ def weigh_query(
         cues=votes.cues,
     )
     return decision, votes.evidence
+
+
+def glossed(words: frozenset[str], query: str, expander: Expander | None) -> frozenset[str]:
+    """``words`` (folded words of ``query``) with each word the catalog does not know but
+    the lexicon glosses read as its concept words (:mod:`recommender.lexicon`: "Damen" as
+    "women", "Jugendliche" as "teen"); the words the catalog knows it reads itself."""
+    found = glosses(query)
+    if not found or not words:
+        return words
+    out: set[str] = set()
+    for word in words:
+        concepts = found.get(word)
+        if not concepts or (expander is not None and expander.known(word)):
+            out.add(word)
+        else:
+            out.update(t for c in concepts for t in tokens(c.replace("_", " ")))
+    for said, concepts in found.items():
+        if said.isdigit():  # an age ("er ist 15"): the age group the catalog names
+            out.update(t for c in concepts for t in tokens(c.replace("_", " ")))
+    return frozenset(out)
 
 
 def open_word(query: str, model: object, state: LiveState, c: Combiner) -> tuple[str, ...]:

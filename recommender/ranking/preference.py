@@ -41,6 +41,7 @@ import numpy as np
 
 from intent.taxonomy import Intent, Taxonomy
 from recommender.catalog import CatalogIndex
+from recommender.lexicon import reading
 from recommender.ranking.terms import ScoringContext
 from recommender.retrieval.evidence import Evidence
 from recommender.retrieval.semantic import semantic_index
@@ -89,7 +90,7 @@ def semantic_preference(
     index = semantic_index(catalog)
     if index is None:
         return {}
-    found = index.similarity(query)
+    found = index.similarity(reading(query))
     if not len(found.categories):
         return {}
     inside = catalog.category_mask(gate)[found.categories]

@@ -54,6 +54,52 @@ NEGATION_CUES = frozenset(
         "hormis",
     }
 )
+#: verbs of something that should have happened to the customer's thing (en, de, fr): a
+#: negation that reaches one of them denies the event, not the thing ("je n'ai jamais reçu
+#: ma commande", "I never received my order", "nie erhalten": the order is what the
+#: customer is asking about); the negation's scope ends at the verb. Past forms only: a
+#: present one is as often a wish ("I don't want to get a laptop")
+EVENT_VERBS = frozenset(
+    {
+        "received",
+        "got",
+        "gotten",
+        "arrived",
+        "came",
+        "delivered",
+        "shipped",
+        "reached",
+        "erhalten",
+        "bekommen",
+        "angekommen",
+        "geliefert",
+        "gekommen",
+        "zugestellt",
+        "eingetroffen",
+        "verschickt",
+        "versandt",
+        "reçu",
+        "reçue",
+        "reçus",
+        "reçues",
+        "recu",
+        "recue",
+        "arrivé",
+        "arrivée",
+        "arrivés",
+        "arrivées",
+        "livré",
+        "livrée",
+        "livrés",
+        "livrées",
+        "venu",
+        "venue",
+        "parvenu",
+        "parvenue",
+        "expédié",
+        "expédiée",
+    }
+)
 #: "<word> but" negates what follows ("anything but a phone", "alles außer" is a cue above)
 _BUT_LEADS = frozenset({"anything", "everything", "all"})
 _CLAUSE_BREAKS = frozenset({"and", "but", "und", "aber", "sondern", "et", "mais", "ou", "or"})
@@ -119,6 +165,9 @@ def query_words(query: str | None) -> QueryWords:
                 kept.append(piece + _GLUE)
             continue
         previous = word
+        if scope > 0 and word in EVENT_VERBS:  # "never received": the event is denied
+            scope = 0
+            continue
         in_scope = scope > 0
         scope = max(0, scope - 1)
         if not in_scope:

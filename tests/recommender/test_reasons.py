@@ -114,6 +114,23 @@ def test_french_negation_after_an_elided_ne() -> None:
     assert not words.negated and tokens("livre") <= dict(words.matchable).keys()
 
 
+def test_a_negated_event_leaves_the_thing_asked_about() -> None:
+    # "never received my order": the delivery is denied, the order is what is asked about
+    for query, word in (
+        ("je n'ai jamais reçu ma commande", "commande"),
+        ("I never received my order", "order"),
+        ("la commande n'est jamais arrivée", "commande"),
+        ("nie erhalten: meine Bestellung", "Bestellung"),
+        ("I never got my parcel", "parcel"),
+    ):
+        words = query_words(query)
+        assert not words.negated, query
+        assert tokens(word) <= dict(words.matchable).keys(), query
+    # a present-tense verb is as often a wish: the thing after it stays negated
+    assert tokens("laptop") <= query_words("I did not get a laptop, I want a tablet").negated
+    assert tokens("livre") <= query_words("je ne veux pas de livre").negated
+
+
 def test_query_match_needs_a_real_content_word() -> None:
     query = "anything but a phone"
     ctx = ScoringContext(query=query, query_tokens=tokens(query))

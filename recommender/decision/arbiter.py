@@ -119,9 +119,8 @@ class Arbiter:
         debug.kept -= off
 
         props = d.state.propensity
-        ids = catalog.ids
         positions = table.positions[rows]
-        propensity = props.multipliers(bucket, [ids[p] for p in positions.tolist()])
+        propensity = props.multipliers_at(bucket, catalog.ids, catalog.position, positions)
         arb = arbitrate_rows(table, rows, propensity, lever[rows])
         # by priority, ties by id (positions are in id order)
         ranked = rows[np.lexsort((positions, -arb.priority))]

@@ -26,7 +26,7 @@ so they do not fill their quota with actions that cannot be shown).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,8 @@ from recommender.catalog.arrays import sorted_unique
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
+
+_EMPTY = np.empty(0, np.int32)
 
 
 @dataclass(frozen=True)
@@ -92,41 +94,104 @@ def _top_level(catalog: CatalogIndex) -> tuple[str, ...]:
     return tuple(sorted({c.split("/", 1)[0] for c in catalog.categories}))
 
 
+@dataclass(frozen=True)
+class Split:
+    """The cheap filter split in two, so the category sources can remember their work:
+    ``static`` (channel, language, region: fixed per catalog version and ``key``) and
+    ``valid`` (the validity window at the request's time, checked per request)."""
+
+    #: what ``static`` depends on besides the catalog (the request's channel, language,
+    #: country)
+    key: Hashable
+    static: Callable[[IntArray], BoolArray]
+    valid: Callable[[IntArray], BoolArray]
+
+
+#: a category source reads at most this many times its quota of a prefix's list
+READ_SPAN = 30
+#: of a prefix's list read, the statically available actions remembered: this many times
+#: the quota (the validity window rarely removes any)
+KEEP_SPAN = 4
+#: remembered heads per catalog version before starting again empty
+HEADS_MAX = 4096
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The statically available actions at the head of a prefix's list, best prior first:
+    every one among the first ``complete`` of the list (``whole``: of the span read)."""
+
+    positions: IntArray
+    whole: bool
+
+
+def _head(catalog: CatalogIndex, prefix: str, each: int, split: Split) -> _Head:
+    """The statically available head of ``prefix``'s list for a quota of ``each``,
+    remembered per catalog version, prefix, quota and ``split.key``: a request reads a
+    few remembered arrays, whatever the size of the lists."""
+    memo = catalog.memo
+    key = ("head", prefix, each, split.key)
+    found = memo.get(key)
+    if isinstance(found, _Head):
+        return found
+    ranked = catalog.under_prefix(prefix)
+    span = ranked[: READ_SPAN * each]
+    at = np.flatnonzero(split.static(span))
+    keep = KEEP_SPAN * each
+    head = _Head(span[at[:keep]], whole=len(at) <= keep)
+    if len(memo) >= HEADS_MAX:
+        memo.clear()
+    memo[key] = head
+    return head
+
+
+def _scan(ranked: IntArray, each: int, available: Callable[[IntArray], BoolArray]) -> IntArray:
+    """The first ``each`` available actions among the first ``READ_SPAN x each`` of
+    ``ranked``, read in growing chunks (most quotas are met by the first)."""
+    got: list[IntArray] = []
+    found, start, chunk = 0, 0, each * 2
+    limit = min(len(ranked), READ_SPAN * each)
+    while found < each and start < limit:
+        part = ranked[start : min(start + chunk, limit)]
+        keep = part[available(part)][: each - found]
+        got.append(keep)
+        found += len(keep)
+        start += chunk
+        chunk = each * 4 if start == each * 2 else chunk * 2
+    return np.concatenate(got) if got else _EMPTY
+
+
 def _best_of(
     catalog: CatalogIndex,
     prefixes: Iterable[str],
     budget: int,
     floor: int,
     available: Callable[[IntArray], BoolArray],
+    split: Split | None = None,
 ) -> list[IntArray]:
-    """The best available actions by prior under each prefix, ``budget`` shared."""
+    """The best available actions by prior under each prefix, ``budget`` shared: the
+    first ``max(floor, budget / prefixes)`` available of each prefix's list (read no
+    further than :data:`READ_SPAN` times that, so an unavailable category cannot make it
+    a full scan)."""
     prefixes = list(dict.fromkeys(prefixes))
     if not prefixes:
         return []
     each = max(floor, budget // len(prefixes))
-    lists = [catalog.under_prefix(p) for p in prefixes]
-    # the head of every list (twice the quota) checked in one call: the filter's cost is
-    # mostly per call, and most quotas are met by their head
-    heads = [ranked[: each * 2] for ranked in lists]
-    ok = available(np.concatenate(heads))
+    if split is None:
+        return [_scan(catalog.under_prefix(p), each, available) for p in prefixes]
+    heads = [_head(catalog, p, each, split) for p in prefixes]
+    # the validity of every head in one call: the cost of a filter is mostly per call
+    ok = split.valid(np.concatenate([h.positions for h in heads]))
     out: list[IntArray] = []
     offset = 0
-    for ranked, head in zip(lists, heads, strict=True):
-        keep = head[ok[offset : offset + len(head)]]
-        offset += len(head)
-        got = [keep[:each]]
-        found = min(len(keep), each)
-        # read on in growing chunks until the quota is met; never past 20 times the
-        # quota, so an unavailable category cannot make it a full scan
-        start, chunk = len(head), each * 4
-        while found < each and start < len(ranked) and start < 20 * each:
-            part = ranked[start : start + chunk]
-            keep = part[available(part)]
-            got.append(keep[: each - found])
-            found += min(len(keep), each - found)
-            start += chunk
-            chunk *= 2
-        out.extend(got)
+    for prefix, head in zip(prefixes, heads, strict=True):
+        n = len(head.positions)
+        keep = head.positions[ok[offset : offset + n]]
+        offset += n
+        if len(keep) >= each or head.whole:
+            out.append(keep[:each])
+        else:  # the validity window removed most of the head: read the list itself
+            out.append(_scan(catalog.under_prefix(prefix), each, available))
     return out
 
 
@@ -137,9 +202,12 @@ def retrieve(
     available: Callable[[IntArray], BoolArray],
     *,
     history: Mapping[str, float] | None = None,
+    split: Split | None = None,
 ) -> Retrieved:
     """The candidate positions for one request; ``available`` is the cheap part of the
-    context filter (language, channel, region, validity) over positions."""
+    context filter (language, channel, region, validity) over positions, ``split`` the
+    same in two parts (then the category sources remember their heads per catalog
+    version, :func:`_head`)."""
     parts: list[IntArray] = []
     sources: dict[str, int] = {}
 
@@ -162,7 +230,7 @@ def retrieve(
 
     prefixes = q.allowed_prefixes or _top_level(catalog)
     budget = limits.category // 3 if q.query_tokens else limits.category
-    add("category", _best_of(catalog, prefixes, budget, limits.per_prefix, available))
+    add("category", _best_of(catalog, prefixes, budget, limits.per_prefix, available, split))
 
     def gated(prefix_list: Iterable[str]) -> list[str]:
         if allowed is None:
@@ -176,13 +244,13 @@ def retrieve(
 
     if q.preferred_categories:
         named = gated(q.preferred_categories)
-        add("preferred", _best_of(catalog, named, limits.preferred, 10, available))
+        add("preferred", _best_of(catalog, named, limits.preferred, 10, available, split))
     if q.category_affinity:
         liked = sorted(
             (c for c, w in q.category_affinity.items() if w > 0),
             key=lambda c: (-q.category_affinity[c], c),
         )[: limits.affinity_categories]
-        add("affinity", _best_of(catalog, gated(liked), limits.affinity, 10, available))
+        add("affinity", _best_of(catalog, gated(liked), limits.affinity, 10, available, split))
 
     own = catalog.positions(q.item_ids)
     if history:
@@ -194,14 +262,14 @@ def retrieve(
         page = catalog.get(q.page_item)
         if page is not None:
             add("page", [catalog.positions([page.id])])
-            add("page", _best_of(catalog, gated([page.category]), 50, 10, available))
+            add("page", _best_of(catalog, gated([page.category]), 50, 10, available, split))
 
     if q.open_intent_prefixes:
-        add("open_intent", _best_of(catalog, q.open_intent_prefixes, 100, 10, available))
+        add("open_intent", _best_of(catalog, q.open_intent_prefixes, 100, 10, available, split))
 
     if q.boosted_ids or q.boosted_prefixes:
         add("lever", [catalog.positions(q.boosted_ids)])
-        add("lever", _best_of(catalog, gated(q.boosted_prefixes), 100, 10, available))
+        add("lever", _best_of(catalog, gated(q.boosted_prefixes), 100, 10, available, split))
 
     if q.popular_ids:
         add("popular", [catalog.positions(q.popular_ids[: limits.popular])])

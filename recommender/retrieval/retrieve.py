@@ -113,7 +113,7 @@ READ_SPAN = 30
 #: the quota (the validity window rarely removes any)
 KEEP_SPAN = 4
 #: remembered heads per catalog version before starting again empty
-HEADS_MAX = 4096
+HEADS_MAX = 2048
 
 
 @dataclass(frozen=True)
@@ -127,18 +127,29 @@ class _Head:
 
 def _head(catalog: CatalogIndex, prefix: str, each: int, split: Split) -> _Head:
     """The statically available head of ``prefix``'s list for a quota of ``each``,
-    remembered per catalog version, prefix, quota and ``split.key``: a request reads a
-    few remembered arrays, whatever the size of the lists."""
+    remembered per catalog version, prefix, quota and ``split.key`` (the request's
+    channel, language and country): a request reads a few remembered arrays, whatever the
+    size of the lists."""
     memo = catalog.memo
     key = ("head", prefix, each, split.key)
-    found = memo.get(key)
-    if isinstance(found, _Head):
-        return found
+    known = memo.get(key)
+    if isinstance(known, _Head):
+        return known
     ranked = catalog.under_prefix(prefix)
-    span = ranked[: READ_SPAN * each]
-    at = np.flatnonzero(split.static(span))
     keep = KEEP_SPAN * each
-    head = _Head(span[at[:keep]], whole=len(at) <= keep)
+    limit = min(len(ranked), READ_SPAN * each)
+    # read in growing chunks until the head is full (a miss costs about what one request
+    # of the list scan did)
+    found: list[IntArray] = []
+    n, start, chunk = 0, 0, keep
+    while n < keep and start < limit:
+        part = ranked[start : min(start + chunk, limit)]
+        ok = part[split.static(part)][: keep - n]
+        found.append(ok)
+        n += len(ok)
+        start += chunk
+        chunk *= 2
+    head = _Head(np.concatenate(found) if found else _EMPTY, whole=n < keep)
     if len(memo) >= HEADS_MAX:
         memo.clear()
     memo[key] = head

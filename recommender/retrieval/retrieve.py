@@ -112,8 +112,8 @@ READ_SPAN = 30
 #: of a prefix's list read, the statically available actions remembered: this many times
 #: the quota (the validity window rarely removes any)
 KEEP_SPAN = 4
-#: remembered heads per catalog version before starting again empty
-HEADS_MAX = 2048
+#: remembered heads and query results per catalog version before starting again empty
+MEMO_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,8 @@ def _head(catalog: CatalogIndex, prefix: str, each: int, split: Split) -> _Head:
     remembered per catalog version, prefix, quota and ``split.key`` (the request's
     channel, language and country): a request reads a few remembered arrays, whatever the
     size of the lists."""
-    memo = catalog.memo
     key = ("head", prefix, each, split.key)
-    known = memo.get(key)
+    known = catalog.memo.get(key)
     if isinstance(known, _Head):
         return known
     ranked = catalog.under_prefix(prefix)
@@ -150,9 +149,7 @@ def _head(catalog: CatalogIndex, prefix: str, each: int, split: Split) -> _Head:
         start += chunk
         chunk *= 2
     head = _Head(np.concatenate(found) if found else _EMPTY, whole=n < keep)
-    if len(memo) >= HEADS_MAX:
-        memo.clear()
-    memo[key] = head
+    _remember(catalog, key, head)
     return head
 
 
@@ -206,6 +203,42 @@ def _best_of(
     return out
 
 
+def _remember(catalog: CatalogIndex, key: Hashable, value: object) -> None:
+    memo = catalog.memo
+    if len(memo) >= MEMO_MAX:
+        memo.clear()
+    memo[key] = value
+
+
+def _by_words(
+    catalog: CatalogIndex, token_ids: IntArray, allowed: BoolArray | None, limits: Limits
+) -> IntArray:
+    """The ``limits.query`` actions allowed whose words weigh most for ``token_ids``
+    (summed BM25 over at most ``limits.postings`` of each word's list), remembered per
+    catalog version by the known words and the allowed categories: words the catalog does
+    not know (a typo, a made-up word) add nothing, so such a query reads no postings
+    again; a query with a new word among the catalog's reads at most the postings cap."""
+    key = (
+        "query",
+        token_ids.tobytes(),
+        allowed.tobytes() if allowed is not None else None,
+        limits.query,
+        limits.postings,
+    )
+    known = catalog.memo.get(key)
+    if isinstance(known, np.ndarray):
+        return known
+    items, weights = catalog.text.search(token_ids, limits.postings)
+    if allowed is not None and len(items):
+        keep = allowed[catalog.category_of[items]]
+        items, weights = items[keep], weights[keep]
+    if len(items) > limits.query:
+        items = items[np.argpartition(-weights, limits.query - 1)[: limits.query]]
+    items.flags.writeable = False
+    _remember(catalog, key, items)
+    return items
+
+
 def retrieve(
     catalog: CatalogIndex,
     q: RetrievalQuery,
@@ -230,14 +263,7 @@ def retrieve(
 
     allowed = q.allowed_categories
     if q.query_tokens:
-        token_ids = catalog.text.token_ids(q.query_tokens)
-        items, weights = catalog.text.search(token_ids, limits.postings)
-        if allowed is not None and len(items):
-            keep = allowed[catalog.category_of[items]]
-            items, weights = items[keep], weights[keep]
-        if len(items) > limits.query:
-            items = items[np.argpartition(-weights, limits.query - 1)[: limits.query]]
-        add("query", [items])
+        add("query", [_by_words(catalog, catalog.text.token_ids(q.query_tokens), allowed, limits)])
 
     prefixes = q.allowed_prefixes or _top_level(catalog)
     budget = limits.category // 3 if q.query_tokens else limits.category

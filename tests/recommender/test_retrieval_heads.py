@@ -83,3 +83,28 @@ def test_retrieve_with_and_without_split() -> None:
     a = retrieve(CATALOG, q, Limits(), rules.available, split=rules.split)
     b = retrieve(CATALOG, q, Limits(), rules.available)
     assert np.array_equal(a.positions, b.positions) and a.sources == b.sources
+
+
+def test_query_results_are_remembered_by_known_words() -> None:
+    rules = _filters("web", "en", "DE")
+    prefixes = tuple(sorted(CATALOG.by_prefix))[:3]
+    asked = [
+        (frozenset({"crime", "novel"}), prefixes),
+        (frozenset({"crime", "novel", "zzqxv"}), prefixes),  # an unknown word adds nothing
+        (frozenset({"crime", "novel"}), ()),
+        (frozenset({"phone"}), prefixes),
+    ]
+    first = {}
+    for words, allowed in asked * 2:
+        q = RetrievalQuery(
+            query_tokens=words,
+            allowed_prefixes=allowed,
+            allowed_categories=CATALOG.category_mask(allowed) if allowed else None,
+        )
+        got = retrieve(CATALOG, q, Limits(query=20), rules.available, split=rules.split)
+        key = (words - {"zzqxv"}, allowed)
+        first.setdefault(key, got.positions.tolist())
+        assert got.positions.tolist() == first[key]
+        if allowed:
+            mask = CATALOG.category_mask(allowed)
+            assert mask[CATALOG.category_of[got.positions]].all()

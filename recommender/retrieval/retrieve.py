@@ -210,6 +210,30 @@ def _remember(catalog: CatalogIndex, key: Hashable, value: object) -> None:
     memo[key] = value
 
 
+def _first_allowed(
+    catalog: CatalogIndex, token: int, allowed: BoolArray | None, limits: Limits
+) -> IntArray:
+    """One known word: its list is in order of weight already (heaviest first, ties by
+    position), so its best ``limits.query`` allowed actions are the first allowed ones,
+    read in growing chunks rather than the whole list up to the postings cap."""
+    text = catalog.text
+    lo = int(text.post_ptr[token])
+    hi = min(int(text.post_ptr[token + 1]), lo + limits.postings)
+    want = limits.query
+    if allowed is None:
+        return text.post_items[lo : min(hi, lo + want)].copy()
+    got: list[IntArray] = []
+    found, start, chunk = 0, lo, 2 * want
+    while found < want and start < hi:
+        part = text.post_items[start : min(start + chunk, hi)]
+        keep = part[allowed[catalog.category_of[part]]][: want - found]
+        got.append(keep)
+        found += len(keep)
+        start += chunk
+        chunk *= 2
+    return np.concatenate(got) if got else _EMPTY.copy()
+
+
 def _by_words(
     catalog: CatalogIndex, token_ids: IntArray, allowed: BoolArray | None, limits: Limits
 ) -> IntArray:
@@ -228,6 +252,11 @@ def _by_words(
     known = catalog.memo.get(key)
     if isinstance(known, np.ndarray):
         return known
+    if len(token_ids) == 1:
+        items = _first_allowed(catalog, int(token_ids[0]), allowed, limits)
+        items.flags.writeable = False
+        _remember(catalog, key, items)
+        return items
     items, weights = catalog.text.search(token_ids, limits.postings)
     if allowed is not None and len(items):
         keep = allowed[catalog.category_of[items]]

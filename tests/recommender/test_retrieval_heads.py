@@ -108,3 +108,37 @@ def test_query_results_are_remembered_by_known_words() -> None:
         if allowed:
             mask = CATALOG.category_mask(allowed)
             assert mask[CATALOG.category_of[got.positions]].all()
+
+
+def test_one_known_word_takes_its_heaviest_allowed_actions() -> None:
+    """The first allowed actions of the word's list are its heaviest: the same weights as
+    ranking every allowed action of the list by weight (ties may pick other actions)."""
+    text = CATALOG.text
+    lengths = np.diff(text.post_ptr)
+    words = {i: w for w, i in text.vocabulary.items()}
+    longest = np.argsort(-lengths)[:8].tolist()
+    rules = _filters("web", "en", "DE")
+    for token in longest:
+        for allowed in ((), tuple(sorted(CATALOG.by_prefix))[:4]):
+            mask = CATALOG.category_mask(allowed) if allowed else None
+            limits = Limits(query=25, postings=400, category=0, per_prefix=0)
+            q = RetrievalQuery(
+                query_tokens=frozenset({words[token]}),
+                allowed_prefixes=allowed,
+                allowed_categories=mask,
+            )
+            got = retrieve(CATALOG, q, limits, rules.available).positions
+            items, weights = text.search(np.asarray([token], np.int32), limits.postings)
+            if mask is not None:
+                keep = mask[CATALOG.category_of[items]]
+                items, weights = items[keep], weights[keep]
+            assert len(got) == min(len(items), limits.query)
+            lo = int(text.post_ptr[token])
+            first = text.post_items[lo : lo + limits.postings]
+            if mask is not None:
+                first = first[mask[CATALOG.category_of[first]]]
+            chosen = first[: limits.query]
+            assert got.tolist() == sorted(chosen.tolist())
+            weight = dict(zip(items.tolist(), weights.tolist(), strict=True))
+            best = sorted(weights.tolist(), reverse=True)[: limits.query]
+            assert sorted((weight[i] for i in chosen.tolist()), reverse=True) == best

@@ -87,12 +87,20 @@ EFFECTS: Mapping[str, Effect] = {
 }
 
 
+#: a customer's fatigue hash expires this many half-lives after its last write
+FATIGUE_TTL_HALF_LIVES = 10
+
+
 @dataclass(frozen=True)
 class EventPlanner:
     affinity: Decay
     fatigue: Decay
     journey_ttl_s: int
     weights: EventWeights = field(default_factory=EventWeights)
+    #: actions a customer's fatigue counts are kept for: the most fatigued (the largest
+    #: decayed counts); the hash is trimmed back to this on write, a quarter more allowed
+    #: in between, so a decision reads a bounded hash whatever the catalog's size
+    fatigue_actions: int = 200
 
     def plan(
         self,
@@ -190,6 +198,13 @@ class EventPlanner:
             ("hincrbyfloat", "impressions", item_id, repr(self.fatigue.encode(1.0, ts)))
             for item_id in shown
         ]
+        if ops:
+            keep = self.fatigue_actions
+            ops.append(("hcap", "impressions", str(keep), str(max(1, keep // 4))))
+            # untouched for FATIGUE_TTL_HALF_LIVES half-lives, every count has faded to
+            # under a thousandth of what it was: the hash goes
+            ttl = int(self.fatigue.half_life_s * FATIGUE_TTL_HALF_LIVES)
+            ops.append(("expire", "impressions", str(ttl), ""))
         ops.extend(context_ops(context, session_id, ts))
         if query:
             ops.append(("hset", "journey", "last_query", query))

@@ -41,6 +41,20 @@ local function apply(op, key, a, b)
     redis.call('LPUSH', key, a)
     redis.call('LTRIM', key, 0, tonumber(b) - 1)
   elseif op == 'expire' then redis.call('EXPIRE', key, tonumber(a))
+  elseif op == 'hcap' then
+    -- keep the a fields of largest value once there are more than a + b (b: slack, so
+    -- the sort runs once per b new fields, not on every write)
+    local keep = tonumber(a)
+    if redis.call('HLEN', key) > keep + tonumber(b) then
+      local flat = redis.call('HGETALL', key)
+      local rows = {}
+      for i = 1, #flat, 2 do rows[#rows + 1] = {flat[i], tonumber(flat[i + 1]) or 0} end
+      table.sort(rows, function(x, y)
+        if x[2] ~= y[2] then return x[2] > y[2] end
+        return x[1] < y[1]
+      end)
+      for i = keep + 1, #rows do redis.call('HDEL', key, rows[i][1]) end
+    end
   else return redis.error_reply('unknown op ' .. op) end
 end
 """

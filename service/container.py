@@ -72,7 +72,12 @@ def build_services(settings: Settings, redis: Any) -> Services:
         fatigue=fatigue,
         dedup_ttl_s=settings.event_dedup_ttl_s,
     )
-    planner = EventPlanner(affinity=affinity, fatigue=fatigue, journey_ttl_s=settings.journey_ttl_s)
+    planner = EventPlanner(
+        affinity=affinity,
+        fatigue=fatigue,
+        journey_ttl_s=settings.journey_ttl_s,
+        fatigue_actions=settings.fatigue_actions,
+    )
     catalog = CatalogStore(redis, keys)
     taxonomy = TaxonomyStore(redis, key=keys.taxonomy, version_key=keys.taxonomy_version)
     models = ModelRegistry(

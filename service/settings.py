@@ -88,6 +88,13 @@ class Settings(BaseSettings):
 
     journey_ttl_s: int = Field(default=30 * 60, gt=0, description="Journey context lifetime.")
     affinity_half_life_days: float = Field(default=14.0, gt=0)
+    fatigue_actions: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Actions a customer's fatigue (impression) counts are kept for: the most "
+        "fatigued; the hash is trimmed on write and expires 10 fatigue half-lives after it.",
+    )
     event_dedup_ttl_s: int = Field(default=7 * 86_400, gt=0)
     max_batch: int = Field(default=1000, gt=0)
     event_write_timeout_s: float = Field(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -203,6 +203,13 @@ class CatalogIndex:
     def get(self, action_id: str) -> CatalogItem | None:
         i = self.position.get(action_id)
         return self.items[i] if i is not None else None
+
+    @functools.cached_property
+    def memo(self) -> dict[Hashable, object]:
+        """What the request path remembers about this version (it is immutable), e.g. the
+        available heads of the category lists (:mod:`recommender.retrieval.retrieve`);
+        each user bounds its own entries."""
+        return {}
 
     @functools.cached_property
     def nowhere(self) -> BoolArray:

@@ -119,9 +119,8 @@ class Arbiter:
         debug.kept -= off
 
         props = d.state.propensity
-        ids = catalog.ids
         positions = table.positions[rows]
-        propensity = props.multipliers(bucket, [ids[p] for p in positions.tolist()])
+        propensity = props.multipliers_at(bucket, catalog.ids, catalog.position, positions)
         arb = arbitrate_rows(table, rows, propensity, lever[rows])
         # by priority, ties by id (positions are in id order)
         ranked = rows[np.lexsort((positions, -arb.priority))]
@@ -137,13 +136,16 @@ class Arbiter:
             d.strategy.diversity,
         )
         # the admission script reads at most MAX_CANDIDATES of them
-        taken = set(head)
         after = backfill_rows(
             table, ranked, intents.clarify_options, intents.clarify_probabilities, req.limit
+        )[: MAX_CANDIDATES + len(head)]
+        free = np.ones(len(table), np.bool_)  # the rows not in the head (as arrays: the
+        free[head] = False  # backfill is a few hundred rows on a large catalog)
+        rest = after[free[after]][: max(0, MAX_CANDIDATES - len(head))]
+        order = head + rest.tolist()
+        candidates = LazyCandidates(
+            catalog.items, [*table.positions[head].tolist(), *table.positions[rest].tolist()]
         )
-        rest = [r for r in after[: MAX_CANDIDATES + len(head)].tolist() if r not in taken]
-        order = head + rest[: max(0, MAX_CANDIDATES - len(head))]
-        candidates = LazyCandidates(catalog.items, table.positions[order].tolist())
 
         rate = _clamp_rate(getattr(d.strategy, "exploration_rate", 0.0))
         pool, go = explore_order(candidates, rate, self.rng)

@@ -158,6 +158,7 @@ def rank_candidates(
             limits,
             rules.available,
             history=ctx.similar,
+            split=rules.split,
         )
         positions, sources = got.positions, got.sources
     filtered = rules.apply(positions)

@@ -147,6 +147,7 @@ class Propensities:
     version: str = "empty"
     _cache: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
     _lifts: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+    _positions: tuple[Sequence[str], NDArray[np.int64]] | None = field(default=None, repr=False)
 
     def mean(self, bucket: str, action: str) -> float:
         """Posterior mean success rate (logged for off-policy evaluation)."""
@@ -172,6 +173,51 @@ class Propensities:
         if not self.any_success:
             return np.ones(len(actions))
         return np.asarray(self._each(self._lifts, self.multiplier, bucket, actions))
+
+    def multipliers_at(
+        self,
+        bucket: str,
+        ids: Sequence[str],
+        position: Mapping[str, int],
+        positions: NDArray[np.integer[Any]],
+    ) -> NDArray[np.float64]:
+        """:meth:`multipliers` of the actions at catalog ``positions`` (``ids``: the
+        catalog's ids by position, ``position`` the reverse). Only the actions with
+        counters are looked up one by one; the others share their bucket's value, so a
+        large candidate set of a large catalog costs array operations, not an id per
+        candidate."""
+        n = len(positions)
+        if not self.any_success or n == 0:
+            return np.ones(n)
+        counted = self._counted_positions(ids, position)
+        if len(counted):
+            at = np.minimum(np.searchsorted(counted, positions), len(counted) - 1)
+            hit = counted[at] == positions
+        else:
+            hit = np.zeros(n, np.bool_)
+        rows = np.flatnonzero(hit).tolist()
+        if len(rows) < n:
+            first = int(np.argmin(hit))  # an action without counters
+            out = np.full(n, self.multiplier(bucket, ids[int(positions[first])]))
+        else:
+            out = np.empty(n)
+        if rows:
+            picked = [ids[p] for p in positions[rows].tolist()]
+            out[rows] = self._each(self._lifts, self.multiplier, bucket, picked)
+        return out
+
+    def _counted_positions(
+        self, ids: Sequence[str], position: Mapping[str, int]
+    ) -> NDArray[np.int64]:
+        """Sorted positions of the actions with counters in the catalog whose ids are
+        ``ids`` (remembered for the last catalog: a snapshot lives ten seconds)."""
+        known = self._positions
+        if known is not None and known[0] is ids:
+            return known[1]
+        found = [position[a] for a in self._counted if a in position]
+        where = np.sort(np.asarray(found, np.int64))
+        self._positions = (ids, where)
+        return where
 
     def _each(
         self,

@@ -217,15 +217,21 @@ def diversify_rows(ranked: Rows, leaf: IntArray, limit: int, max_share: float) -
     chosen: list[int] = []
     held_back: list[int] = []
     counts: dict[int, int] = {}
-    for row in ranked.tolist():
-        if len(chosen) == limit:
-            break
-        c = int(leaf[row])
-        if counts.get(c, 0) < per_leaf:
-            chosen.append(row)
-            counts[c] = counts.get(c, 0) + 1
-        else:
-            held_back.append(row)
+    # read in growing chunks: the answer is usually full long before the end of a few
+    # hundred candidates, and rows made into Python ints cost per row
+    start, step = 0, max(4 * limit, 16)
+    while start < len(ranked) and len(chosen) < limit:
+        part = ranked[start : start + step]
+        for row, c in zip(part.tolist(), leaf[part].tolist(), strict=True):
+            if len(chosen) == limit:
+                break
+            if counts.get(c, 0) < per_leaf:
+                chosen.append(row)
+                counts[c] = counts.get(c, 0) + 1
+            else:
+                held_back.append(row)
+        start += step
+        step *= 2
     for row in held_back:
         if len(chosen) == limit:
             break

@@ -20,6 +20,7 @@ from intent.taxonomy import Intent
 from recommender.catalog import CatalogIndex
 from recommender.catalog.arrays import sorted_unique
 from recommender.ranking.rules import holds
+from recommender.retrieval.retrieve import Split
 
 IntArray = NDArray[np.int32]
 BoolArray = NDArray[np.bool_]
@@ -112,6 +113,17 @@ class ContextFilter:
         validity (used by retrieval to skip what could never be shown)."""
         ok: BoolArray = self._channel(p) & self._language(p) & self._region(p) & self._validity(p)
         return ok
+
+    def _static(self, p: IntArray) -> BoolArray:
+        ok: BoolArray = self._channel(p) & self._language(p) & self._region(p)
+        return ok
+
+    @property
+    def split(self) -> Split:
+        """:meth:`available` in two: what depends on the channel, language and country
+        only (retrieval remembers it per catalog version), and the validity window."""
+        ctx = self.ctx
+        return Split((ctx.channel, ctx.language, ctx.country), self._static, self._validity)
 
     def _ids_in(self, p: IntArray, ids: frozenset[str]) -> BoolArray:
         if not ids:

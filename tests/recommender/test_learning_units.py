@@ -74,4 +74,8 @@ def test_client_impression_events_add_no_fatigue_server_decisions_do() -> None:
         intent=None,
         shown=["a1", "a2"],
     )
-    assert [op[2] for op in served if op[1] == "impressions"] == ["a1", "a2"]
+    counted = [op[2] for op in served if op[0] == "hincrbyfloat" and op[1] == "impressions"]
+    assert counted == ["a1", "a2"]
+    # the hash is bounded: trimmed to the most fatigued actions, and it expires
+    assert ("hcap", "impressions", "200", "50") in served
+    assert any(op[:2] == ("expire", "impressions") for op in served)

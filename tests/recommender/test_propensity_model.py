@@ -182,3 +182,11 @@ def test_snapshot_batch_reads_equal_single_reads() -> None:
         assert batch.means(bucket, actions) == [single.mean(bucket, a) for a in actions]
         lifts = [single.multiplier(bucket, a) for a in actions]
         assert batch.multipliers(bucket, actions).tolist() == lifts
+        # by catalog position: the same values, for any subset and order of positions
+        ids = tuple(sorted(actions))
+        position = {a: i for i, a in enumerate(ids)}
+        by_position = Propensities(model=model)
+        picked = np.asarray(rng.sample(range(len(ids)), 150), np.int32)
+        got = by_position.multipliers_at(bucket, ids, position, picked).tolist()
+        assert got == [single.multiplier(bucket, ids[p]) for p in picked.tolist()]
+        assert by_position.multipliers_at(bucket, ids, position, picked[:0]).tolist() == []

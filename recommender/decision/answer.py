@@ -78,7 +78,9 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     state = fields.defaults.copy()  # the model's order, whatever the order of ``values``
     state.update(values)
     if len(state) != len(fields.defaults):
-        raise TypeError(f"{cls.__name__}: not fields: {sorted(values.keys() - state.keys())}")
+        raise TypeError(
+            f"{cls.__name__}: not fields: {sorted(values.keys() - fields.defaults.keys())}"
+        )
     model = cls.__new__(cls)
     _set(model, "__dict__", state)
     _set(model, "__pydantic_fields_set__", set(values))
